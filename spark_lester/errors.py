@@ -1,0 +1,94 @@
+"""The error hierarchy: one root, ``LesterError``, and typed subclasses that say how to fix.
+
+Every error a user can cause derives from :class:`LesterError`; where a built-in fits, the
+subclass also inherits it (``PlanError`` is a ``ValueError``), so callers can catch either.
+Errors carry the fields that identify what went wrong (source, column, node, request id) and
+never the data values themselves: messages must not leak personal data into logs.
+
+>>> try:
+...     raise ColumnNotFoundError("mail_subjct", available=("mail_id", "mail_subject"), op="project")
+... except ValueError as err:
+...     print(err)
+project: column 'mail_subjct' does not exist; available columns: mail_id, mail_subject. Did you mean 'mail_subject'?
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class LesterError(Exception):
+    """Root of every spark_lester error. ``hint`` says what to do about it."""
+
+    hint: str = ""
+    #: Whether repeating the same call may succeed (network, throttling); False by default.
+    retryable: bool = False
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        if hint is not None:
+            self.hint = hint
+        full = f"{message} {self.hint}".strip() if self.hint else message
+        super().__init__(full)
+
+
+class ConfigError(LesterError, ValueError):
+    """A ``SPARK_LESTER_*`` setting or an argument has an invalid value."""
+
+
+class SessionError(LesterError, RuntimeError):
+    """Spark could not be started as configured (missing jars, no Java)."""
+
+
+class SourceError(LesterError, ValueError):
+    """A source cannot be read: missing path, unknown format, bad key column."""
+
+    def __init__(self, message: str, *, source: str | None = None, hint: str | None = None):
+        self.source = source
+        super().__init__(message, hint=hint)
+
+
+class SourceNotFoundError(SourceError, FileNotFoundError):
+    """The path of a source does not exist."""
+
+
+class SourceNameError(SourceError):
+    """A source name is invalid, or used for two different inputs of one pipeline."""
+
+
+class PlanError(LesterError, ValueError):
+    """An operation of the DataFrame subset was called with arguments it cannot plan."""
+
+    def __init__(self, message: str, *, op: str | None = None, hint: str | None = None):
+        self.op = op
+        super().__init__(f"{op}: {message}" if op else message, hint=hint)
+
+
+class ColumnNotFoundError(PlanError, KeyError):
+    """An operation names a column its input does not have."""
+
+    def __init__(self, column: str, *, available: Iterable[str], op: str | None = None):
+        self.column = column
+        self.available = tuple(available)
+        close = difflib.get_close_matches(column, self.available, n=1)
+        hint = f"Did you mean '{close[0]}'?" if close else None
+        super().__init__(
+            f"column '{column}' does not exist; available columns: {', '.join(self.available)}.",
+            op=op,
+            hint=hint,
+        )
+
+    def __str__(self) -> str:  # KeyError would otherwise quote the message
+        return str(self.args[0])
+
+
+class UnsupportedOperationError(PlanError, NotImplementedError):
+    """A walker met a plan node (or an op met an argument kind) it has no rule for."""
+
+
+class LineageMismatchError(PlanError):
+    """Declared column lineage disagrees with Spark's analyzed plan."""
+
+
+class ExampleMismatchError(LesterError, AssertionError):
+    """The declarative pipeline and the messy original disagree on the same input."""

@@ -1,0 +1,6 @@
+"""The provenance-carrying PySpark DataFrame subset."""
+
+from spark_lester.frame.frame import LesterFrame
+from spark_lester.frame.source import read_csv, read_delta, read_parquet, row_ids
+
+__all__ = ["LesterFrame", "read_csv", "read_delta", "read_parquet", "row_ids"]

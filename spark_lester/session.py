@@ -1,0 +1,122 @@
+"""The Spark session factory: local Spark with Delta by default, S3A when configured.
+
+On ``platform="local"`` the Delta and S3A jars come from the project's ``.jars`` folder,
+fetched by Maven from ``pom.xml`` (never by Ivy at start-up). On ``emr`` and ``glue`` nothing
+JVM-side is added: the cluster's own Delta and S3 connectors are used, and only the Delta SQL
+extension and catalog are set when the cluster has not set them already.
+
+S3 credentials are read here, from the standard ``AWS_ACCESS_KEY_ID`` /
+``AWS_SECRET_ACCESS_KEY`` variables, and handed to Hadoop; they are never logged.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from spark_lester.config import LesterConfig
+from spark_lester.errors import SessionError
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+#: The jars a local session needs; versions match EMR 7.x (see pom.xml).
+REQUIRED_JARS = (
+    "delta-spark_2.12-3.3.2.jar",
+    "delta-storage-3.3.2.jar",
+    "hadoop-aws-3.3.4.jar",
+    "aws-java-sdk-bundle-1.12.262.jar",
+)
+
+
+def local_jars(jars_dir: Path) -> list[Path]:
+    """Every jar in ``jars_dir``; raise if one of :data:`REQUIRED_JARS` is missing."""
+    missing = [name for name in REQUIRED_JARS if not (jars_dir / name).is_file()]
+    if missing:
+        raise SessionError(
+            f"missing JVM jars in {jars_dir}: {', '.join(missing)}.",
+            hint="Fetch them with `mvn -q dependency:copy-dependencies -DexcludeTransitive=true "
+            "-DoutputDirectory=.jars` in the project root (bash dev.sh does this), or set "
+            "SPARK_LESTER_JARS_DIR.",
+        )
+    return sorted(jars_dir.glob("*.jar"))
+
+
+def spark_conf(config: LesterConfig) -> dict[str, str]:
+    """The Spark settings for ``config`` (without credentials)."""
+    conf = {
+        "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+        "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+        "spark.sql.shuffle.partitions": str(config.shuffle_partitions),
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.execution.arrow.pyspark.enabled": "true",
+        "spark.ui.showConsoleProgress": "false",
+        # Delta's state reconstruction defaults to 50 partitions: far too many locally.
+        "spark.databricks.delta.snapshotPartitions": str(config.shuffle_partitions),
+        # Erasure vacuums with zero retention; the check is replaced by scoped, explicit calls.
+        "spark.databricks.delta.retentionDurationCheck.enabled": "false",
+    }
+    if config.platform == "local":
+        conf.update(
+            {
+                "spark.jars": ",".join(str(p) for p in local_jars(config.jars_dir)),
+                "spark.driver.memory": config.driver_memory,
+                "spark.ui.enabled": str(config.spark_ui).lower(),
+                "spark.sql.warehouse.dir": str(Path(config.warehouse).absolute() / "_spark"),
+                "spark.driver.extraJavaOptions": "-Dderby.system.home=/tmp/derby",
+            }
+        )
+    if config.s3_endpoint:
+        conf.update(
+            {
+                "spark.hadoop.fs.s3a.endpoint": config.s3_endpoint,
+                "spark.hadoop.fs.s3a.path.style.access": str(config.s3_path_style).lower(),
+                "spark.hadoop.fs.s3a.connection.ssl.enabled": str(config.s3_ssl).lower(),
+                "spark.hadoop.fs.s3a.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
+                "spark.hadoop.fs.s3.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
+                "spark.hadoop.fs.s3a.aws.credentials.provider":
+                    "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider",
+                "spark.hadoop.fs.s3a.attempts.maximum": "2",
+                "spark.hadoop.fs.s3a.retry.limit": "2",
+                "spark.hadoop.fs.s3a.change.detection.mode": "none",
+                "spark.delta.logStore.s3a.impl": "io.delta.storage.S3SingleDriverLogStore",
+            }
+        )
+    return conf
+
+
+def get_spark(config: LesterConfig | None = None) -> SparkSession:
+    """Return the process's SparkSession, creating it from ``config`` the first time.
+
+    >>> spark = get_spark()  # doctest: +SKIP
+    """
+    from pyspark.sql import SparkSession
+
+    config = config or LesterConfig.from_env()
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        return active
+    if config.platform == "local" and not _has_java():
+        raise SessionError("no Java runtime found.", hint="Install JDK 17 and set JAVA_HOME.")
+    builder = SparkSession.builder.appName(config.app_name)
+    if config.platform == "local":
+        builder = builder.master(config.master)
+    for key, value in spark_conf(config).items():
+        builder = builder.config(key, value)
+    if config.s3_endpoint:
+        key_id = os.environ.get("AWS_ACCESS_KEY_ID")
+        secret = os.environ.get("AWS_SECRET_ACCESS_KEY")
+        if key_id and secret:
+            builder = builder.config("spark.hadoop.fs.s3a.access.key", key_id)
+            builder = builder.config("spark.hadoop.fs.s3a.secret.key", secret)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel(config.log_level)
+    return spark
+
+
+def _has_java() -> bool:
+    import shutil
+
+    home = os.environ.get("JAVA_HOME")
+    return bool(shutil.which("java") or (home and (Path(home) / "bin" / "java").exists()))
