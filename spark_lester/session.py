@@ -12,6 +12,7 @@ S3 credentials are read here, from the standard ``AWS_ACCESS_KEY_ID`` /
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -101,6 +102,9 @@ def get_spark(config: LesterConfig | None = None) -> SparkSession:
         raise SessionError("no Java runtime found.", hint="Install JDK 17 and set JAVA_HOME.")
     builder = SparkSession.builder.appName(config.app_name)
     if config.platform == "local":
+        # Python workers must use this interpreter (its packages), not whatever is on PATH.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
         builder = builder.master(config.master)
     for key, value in spark_conf(config).items():
         builder = builder.config(key, value)

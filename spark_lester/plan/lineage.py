@@ -109,9 +109,8 @@ class LineageWalker:
             name = node.right_name(col)
             if name is not None:
                 out[name] = lin
-            else:  # a merged key: its values come from both sides
-                out[col] = ColumnLineage(out[col].direct | lin.direct,
-                                         out[col].indirect | lin.indirect)
+            # else: a key with the same name on both sides appears once, with the left
+            # side's values; the right key is still an indirect (join) dependency.
         return _add_indirect(out, keys)
 
     def visit_Union(self, node: nodes.Union) -> Lineage:

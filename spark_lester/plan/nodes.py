@@ -60,6 +60,17 @@ class PlanNode:
             raise PlanError(f"duplicate output columns: {', '.join(dupes)}.", op=self.op)
         object.__setattr__(self, "columns", columns)
 
+    def to_json(self) -> dict:  # type: ignore[type-arg]
+        """The plan as JSON-ready dict (see :func:`spark_lester.plan.serialize.to_json`)."""
+        from spark_lester.plan.serialize import to_json
+
+        return to_json(self)
+
+    def to_mermaid(self) -> str:
+        from spark_lester.plan.serialize import to_mermaid
+
+        return to_mermaid(self)
+
     def sources(self) -> tuple[Source, ...]:
         """Distinct sources below this node, in first-seen order."""
         seen: dict[str, Source] = {}

@@ -1,0 +1,70 @@
+"""The running example in the spark_lester DataFrame subset (the declarative rewrite of
+``messy.py``).
+
+Customers from UK/DE/FR, mails from 2022 on, joined on email; title and text are the
+lower-cased subject and body; sentiment is VADER's compound score of the text (the
+vaderSentiment package ships its lexicon, so it runs offline); the label marks negative
+mails of premium customers. Features: hashed embeddings of title and text, the standardised
+title length and a one-hot country.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import functions as F
+from sklearn.compose import ColumnTransformer
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from spark_lester.features.text import HashingTextEmbedder
+
+SOURCES = {
+    "customers": {
+        "key": "customer_id",
+        "schema": "customer_id INT, email STRING, bank STRING, country STRING, level STRING",
+    },
+    "mails": {
+        "key": "mail_id",
+        "schema": "mail_id INT, email STRING, date STRING, mail_subject STRING, "
+                  "mail_text STRING",
+    },
+}
+COUNTRIES = ("UK", "DE", "FR")
+START_DATE = "2022-01-01"
+OUTPUT_COLUMNS = ("mail_id", "customer_id", "bank", "country", "title", "text",
+                  "title_length", "sentiment", "label")
+TITLE_DIM, TEXT_DIM = 16, 32
+
+_ANALYZER = None
+
+
+def sentiment(text: str | None) -> float | None:
+    """VADER compound polarity in [-1, 1]."""
+    global _ANALYZER
+    if text is None:
+        return None
+    if _ANALYZER is None:
+        from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+        _ANALYZER = SentimentIntensityAnalyzer()
+    return float(_ANALYZER.polarity_scores(text)["compound"])
+
+
+def prepare(customers, mails):
+    kept_customers = customers.filter(F.col("country").isin(*COUNTRIES))
+    recent_mails = mails.filter(F.col("date") >= F.lit(START_DATE))
+    data = recent_mails.join(kept_customers, on="email")
+    data = data.project("title", ["mail_subject"], F.lower(F.col("mail_subject")))
+    data = data.project("text", ["mail_text"], F.lower(F.col("mail_text")))
+    data = data.project("sentiment", ["text"], sentiment, returns="double")
+    data = data.project("title_length", ["title"], F.length(F.col("title")))
+    is_negative_premium = (F.col("sentiment") < 0) & (F.col("level") == F.lit("premium"))
+    data = data.project("label", ["sentiment", "level"], is_negative_premium.cast("int"))
+    return data.select(*OUTPUT_COLUMNS)
+
+
+def encoder() -> ColumnTransformer:
+    return ColumnTransformer([
+        ("title", HashingTextEmbedder(n_features=TITLE_DIM), "title"),
+        ("text", HashingTextEmbedder(n_features=TEXT_DIM), "text"),
+        ("title_length", StandardScaler(), ["title_length"]),
+        ("country", OneHotEncoder(handle_unknown="ignore", sparse_output=False), ["country"]),
+    ])

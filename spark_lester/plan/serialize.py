@@ -1,0 +1,226 @@
+"""Plan output: JSON, Mermaid and OpenLineage column lineage.
+
+>>> from spark_lester.plan.nodes import Source, Project
+>>> src = Source(name="mails", format="csv", path="m.csv", key="mail_id",
+...              columns=("mail_id", "mail_subject"))
+>>> plan = Project(child=src, target="title", sources=("mail_subject",),
+...                expression="lower(mail_subject)")
+>>> [n["op"] for n in to_json(plan)["nodes"]]
+['source', 'project']
+>>> print(to_mermaid(plan))
+graph TD
+  n0[("source mails<br/>m.csv")]
+  n1["project title<br/>lower(mail_subject)"]
+  n0 --> n1
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+from spark_lester.plan import nodes
+from spark_lester.plan.lineage import column_lineage, lineage_summary
+
+OPENLINEAGE_SCHEMA = (
+    "https://openlineage.io/spec/facets/1-2-0/ColumnLineageDatasetFacet.json"
+    "#/$defs/ColumnLineageDatasetFacet"
+)
+PRODUCER = "https://github.com/spark-lester/spark_lester"
+
+
+def _numbered(plan: nodes.PlanNode) -> list[nodes.PlanNode]:
+    """Nodes in post-order (children first), each distinct node once."""
+    order: list[nodes.PlanNode] = []
+    seen: set[int] = set()
+
+    def visit(node: nodes.PlanNode) -> None:
+        if id(node) in seen:
+            return
+        for child in node.children():
+            visit(child)
+        seen.add(id(node))
+        order.append(node)
+
+    visit(plan)
+    return order
+
+
+def _fields(node: nodes.PlanNode) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(node):
+        value = getattr(node, f.name)
+        if isinstance(value, nodes.PlanNode):
+            continue
+        if f.name == "aggregations":
+            value = [dataclasses.asdict(a) for a in value]
+        elif isinstance(value, tuple):
+            value = [list(v) if isinstance(v, tuple) else v for v in value]
+        out[f.name] = value
+    return out
+
+
+def to_json(plan: nodes.PlanNode) -> dict[str, Any]:
+    """The plan as a JSON-ready dict: ``nodes`` (post-order, with ``children`` ids),
+    ``output`` (the id of the root) and ``lineage``."""
+    order = _numbered(plan)
+    ids = {id(n): i for i, n in enumerate(order)}
+    out_nodes = []
+    for i, node in enumerate(order):
+        entry = {"id": i, "op": node.op, **_fields(node),
+                 "children": [ids[id(c)] for c in node.children()]}
+        out_nodes.append(entry)
+    return {"nodes": out_nodes, "output": ids[id(plan)], "lineage": lineage_summary(plan)}
+
+
+def to_json_text(plan: nodes.PlanNode) -> str:
+    return json.dumps(to_json(plan), indent=2, sort_keys=True)
+
+
+def _label(node: nodes.PlanNode) -> str:
+    if isinstance(node, nodes.Source):
+        return f"source {node.name}<br/>{node.path}"
+    if isinstance(node, nodes.Filter):
+        return f"filter<br/>{node.predicate}"
+    if isinstance(node, nodes.Project):
+        return f"project {node.target}<br/>{node.expression}"
+    if isinstance(node, nodes.Join):
+        keys = ", ".join(f"{l}={r}" for l, r in zip(node.left_on, node.right_on, strict=True))
+        return f"{node.how} join<br/>{keys}"
+    if isinstance(node, nodes.Select):
+        return f"select<br/>{', '.join(node.selected)}"
+    if isinstance(node, nodes.Rename):
+        return "rename<br/>" + ", ".join(f"{o}->{n}" for o, n in node.mapping)
+    if isinstance(node, nodes.Aggregate):
+        aggs = ", ".join(f"{a.name}={a.expression}" for a in node.aggregations)
+        return f"aggregate by {', '.join(node.keys)}<br/>{aggs}"
+    if isinstance(node, nodes.Split):
+        return f"split {node.side}<br/>test_fraction={node.test_fraction}, seed={node.seed}"
+    return node.op
+
+
+def to_mermaid(plan: nodes.PlanNode) -> str:
+    """A Mermaid flowchart of the plan (sources drawn as cylinders)."""
+    order = _numbered(plan)
+    ids = {id(n): i for i, n in enumerate(order)}
+    lines = ["graph TD"]
+    for i, node in enumerate(order):
+        text = _label(node).replace('"', "'")
+        shape = f'[("{text}")]' if isinstance(node, nodes.Source) else f'["{text}"]'
+        lines.append(f"  n{i}{shape}")
+    for node in order:
+        for child in node.children():
+            lines.append(f"  n{ids[id(child)]} --> n{ids[id(node)]}")
+    return "\n".join(lines)
+
+
+def to_openlineage(plan: nodes.PlanNode, *, namespace: str = "spark_lester",
+                   output_name: str = "prepared") -> dict[str, Any]:
+    """An OpenLineage output dataset with the ``columnLineage`` facet.
+
+    Each input field lists its transformations: DIRECT/IDENTITY or DIRECT/TRANSFORMATION
+    (AGGREGATION for aggregate outputs) for direct lineage, INDIRECT/FILTER, JOIN or
+    GROUP_BY for indirect lineage. Source datasets are named by their path.
+    """
+    lineage = column_lineage(plan)
+    paths = {s.name: s.path for s in plan.sources()}
+    identity = _identity_columns(plan)
+    aggregated = _aggregated_columns(plan)
+    indirect_kind = _indirect_kinds(plan)
+    fields: dict[str, Any] = {}
+    for column, lin in lineage.items():
+        inputs = []
+        for sc in sorted(lin.direct):
+            subtype = ("AGGREGATION" if column in aggregated else
+                       "IDENTITY" if (column, sc) in identity else "TRANSFORMATION")
+            inputs.append(_input_field(paths, sc, "DIRECT", subtype))
+        for sc in sorted(lin.indirect):
+            inputs.append(_input_field(paths, sc, "INDIRECT", indirect_kind.get(sc, "FILTER")))
+        fields[column] = {"inputFields": inputs}
+    return {
+        "namespace": namespace,
+        "name": output_name,
+        "facets": {
+            "columnLineage": {
+                "_producer": PRODUCER,
+                "_schemaURL": OPENLINEAGE_SCHEMA,
+                "fields": fields,
+            }
+        },
+    }
+
+
+def _input_field(paths: dict[str, str], sc: Any, kind: str, subtype: str) -> dict[str, Any]:
+    return {"namespace": "file", "name": paths.get(sc.source, sc.source), "field": sc.column,
+            "transformations": [{"type": kind, "subtype": subtype, "masking": False}]}
+
+
+def _identity_columns(plan: nodes.PlanNode) -> set[tuple[str, Any]]:
+    """(output column, source column) pairs whose values pass through unchanged."""
+    from spark_lester.plan.lineage import SourceColumn
+
+    def walk(node: nodes.PlanNode) -> dict[str, set[SourceColumn]]:
+        if isinstance(node, nodes.Source):
+            return {c: {SourceColumn(node.name, c)} for c in node.columns}
+        if isinstance(node, nodes.Project):
+            out = walk(node.child)
+            out[node.target] = set()
+            return out
+        if isinstance(node, nodes.Join):
+            left, right = walk(node.left), walk(node.right)
+            out = dict(left)
+            for col, ids in right.items():
+                name = node.right_name(col)
+                out[name or col] = ids | (out.get(col, set()) if name is None else set())
+            return out
+        if isinstance(node, nodes.Union):
+            left, right = walk(node.left), walk(node.right)
+            return {c: left[c] | right[c] for c in node.columns}
+        if isinstance(node, nodes.Rename):
+            child = walk(node.child)
+            lookup = dict(node.mapping)
+            return {lookup.get(c, c): v for c, v in child.items()}
+        if isinstance(node, nodes.Aggregate):
+            child = walk(node.child)
+            return {c: child[c] if c in node.keys else set() for c in node.columns}
+        child = walk(node.children()[0])
+        return {c: child.get(c, set()) for c in node.columns}
+
+    return {(c, sc) for c, scs in walk(plan).items() for sc in scs}
+
+
+def _aggregated_columns(plan: nodes.PlanNode) -> set[str]:
+    if isinstance(plan, nodes.Aggregate):
+        return {a.name for a in plan.aggregations}
+    return set()
+
+
+def _indirect_kinds(plan: nodes.PlanNode) -> dict[Any, str]:
+    """Which kind of indirect dependency each source column is (JOIN beats GROUP_BY beats
+    FILTER when a column plays several roles)."""
+    rank = {"FILTER": 0, "GROUP_BY": 1, "JOIN": 2}
+    kinds: dict[Any, str] = {}
+
+    def note(columns: Any, kind: str) -> None:
+        for sc in columns:
+            if rank[kind] >= rank[kinds.get(sc, "FILTER")]:
+                kinds[sc] = kind
+
+    def visit(node: nodes.PlanNode) -> None:
+        for child in node.children():
+            visit(child)
+        if isinstance(node, nodes.Filter):
+            lin = column_lineage(node.child)
+            note({sc for r in node.references for sc in lin[r].all()}, "FILTER")
+        elif isinstance(node, nodes.Join):
+            left, right = column_lineage(node.left), column_lineage(node.right)
+            note({sc for k in node.left_on for sc in left[k].all()}
+                 | {sc for k in node.right_on for sc in right[k].all()}, "JOIN")
+        elif isinstance(node, (nodes.Aggregate, nodes.Distinct)):
+            lin = column_lineage(node.child)
+            keys = node.keys if isinstance(node, nodes.Aggregate) else node.columns
+            note({sc for k in keys for sc in lin[k].all()}, "GROUP_BY")
+
+    visit(plan)
+    return kinds
