@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
-from spark_lester.config import LesterConfig
+from spark_lester.config import LesterConfig, project_root
 from spark_lester.session import get_spark
+
+sys.path.insert(0, str(project_root()))  # the examples/ folder is importable in tests
 
 
 @pytest.fixture(scope="session")
@@ -16,3 +20,23 @@ def spark(tmp_path_factory):
     session = get_spark(config)
     yield session
     session.stop()
+
+
+@pytest.fixture(scope="session")
+def running_example_data(tmp_path_factory):
+    """Small generated customers/mails files of the running example."""
+    from examples.running_example import generate
+
+    folder = tmp_path_factory.mktemp("running_example")
+    return generate.write(folder, n_customers=200, n_mails=2000, seed=7)
+
+
+@pytest.fixture(scope="session")
+def running_example(spark, running_example_data):
+    """The declarative running example's module and its prepared LesterFrame."""
+    from spark_lester.config import project_root
+    from spark_lester.frame.pipeline import load_pipeline, run_pipeline
+
+    module = load_pipeline(project_root() / "examples" / "running_example" / "pipeline.py")
+    sources = {k: running_example_data[k] for k in ("customers", "mails")}
+    return module, run_pipeline(module, sources, spark=spark)

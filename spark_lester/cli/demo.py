@@ -70,7 +70,8 @@ def run(args: argparse.Namespace) -> int:
     _step("running the declarative pipeline with provenance")
     start = time.perf_counter()
     frame = run_pipeline(module, sources, spark=spark)
-    target = f"{config.warehouse.rstrip('/')}/running_example/prepared"
+    root = config.warehouse if "://" in config.warehouse else str(Path(config.warehouse).absolute())
+    target = f"{root.rstrip('/')}/running_example/prepared"
     frame.df.write.format("delta").mode("overwrite").option("overwriteSchema", "true").save(target)
     prepared = spark.read.format("delta").load(target).toPandas()
     pipeline_seconds = time.perf_counter() - start

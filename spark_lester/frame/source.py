@@ -80,11 +80,14 @@ def _read(name: str, path: str, fmt: str, *, key: str | None, schema: str | None
 
     spark = spark or get_spark()
     path = str(path)
-    if "://" not in path and not os.path.exists(path):
-        raise SourceNotFoundError(
-            f"source '{name}': path {path} does not exist.", source=name,
-            hint="Check the path, or generate the example data with `spark-lester demo`.",
-        )
+    if "://" not in path:
+        if not os.path.exists(path):
+            raise SourceNotFoundError(
+                f"source '{name}': path {path} does not exist.", source=name,
+                hint="Check the path, or generate the example data with `spark-lester demo`.",
+            )
+        # The JVM resolves relative paths against its own start directory, not ours.
+        path = os.path.abspath(path)
     reader = spark.read.format(fmt)
     if fmt == "csv":
         reader = reader.option("header", "true").option("mode", "FAILFAST")

@@ -71,7 +71,7 @@ class PlanNode:
 
         return to_mermaid(self)
 
-    def sources(self) -> tuple[Source, ...]:
+    def source_nodes(self) -> tuple[Source, ...]:
         """Distinct sources below this node, in first-seen order."""
         seen: dict[str, Source] = {}
         stack: list[PlanNode] = [self]
@@ -177,7 +177,7 @@ class Join(PlanNode):
                             op=self.op)
         _require(self.left.columns, self.left_on, self.op)
         _require(self.right.columns, self.right_on, self.op)
-        shared = {s.name for s in self.left.sources()} & {s.name for s in self.right.sources()}
+        shared = {s.name for s in self.left.source_nodes()} & {s.name for s in self.right.source_nodes()}
         if shared:
             raise SourceNameError(
                 f"join: source '{sorted(shared)[0]}' appears on both sides.",

@@ -124,7 +124,7 @@ def to_openlineage(plan: nodes.PlanNode, *, namespace: str = "spark_lester",
     GROUP_BY for indirect lineage. Source datasets are named by their path.
     """
     lineage = column_lineage(plan)
-    paths = {s.name: s.path for s in plan.sources()}
+    paths = {s.name: s.path for s in plan.source_nodes()}
     identity = _identity_columns(plan)
     aggregated = _aggregated_columns(plan)
     indirect_kind = _indirect_kinds(plan)
@@ -197,8 +197,8 @@ def _aggregated_columns(plan: nodes.PlanNode) -> set[str]:
 
 
 def _indirect_kinds(plan: nodes.PlanNode) -> dict[Any, str]:
-    """Which kind of indirect dependency each source column is (JOIN beats GROUP_BY beats
-    FILTER when a column plays several roles)."""
+    """Which kind of indirect dependency each source column is, from the operation that
+    reads it directly (JOIN beats GROUP_BY beats FILTER when a column plays several roles)."""
     rank = {"FILTER": 0, "GROUP_BY": 1, "JOIN": 2}
     kinds: dict[Any, str] = {}
 
@@ -212,15 +212,15 @@ def _indirect_kinds(plan: nodes.PlanNode) -> dict[Any, str]:
             visit(child)
         if isinstance(node, nodes.Filter):
             lin = column_lineage(node.child)
-            note({sc for r in node.references for sc in lin[r].all()}, "FILTER")
+            note({sc for r in node.references for sc in lin[r].direct}, "FILTER")
         elif isinstance(node, nodes.Join):
             left, right = column_lineage(node.left), column_lineage(node.right)
-            note({sc for k in node.left_on for sc in left[k].all()}
-                 | {sc for k in node.right_on for sc in right[k].all()}, "JOIN")
+            note({sc for k in node.left_on for sc in left[k].direct}
+                 | {sc for k in node.right_on for sc in right[k].direct}, "JOIN")
         elif isinstance(node, (nodes.Aggregate, nodes.Distinct)):
             lin = column_lineage(node.child)
             keys = node.keys if isinstance(node, nodes.Aggregate) else node.columns
-            note({sc for k in keys for sc in lin[k].all()}, "GROUP_BY")
+            note({sc for k in keys for sc in lin[k].direct}, "GROUP_BY")
 
     visit(plan)
     return kinds

@@ -80,7 +80,7 @@ def cross_check(plan: PlanNode, df: DataFrame) -> dict[str, list[str]]:
     Returns the checked lineage ``{column: ["source.column", ...]}``.
     """
     ours = {c: lin.direct for c, lin in column_lineage(plan).items()}
-    theirs = spark_lineage(df, [s.name for s in plan.sources()])
+    theirs = spark_lineage(df, [s.name for s in plan.source_nodes()])
     if set(ours) != set(theirs):
         raise LineageMismatchError(
             f"columns differ: plan has {sorted(ours)}, Spark has {sorted(theirs)}.",

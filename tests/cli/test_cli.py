@@ -1,0 +1,45 @@
+"""The spark-lester command: demo and plan."""
+
+from __future__ import annotations
+
+import json
+
+from spark_lester.cli import main
+from spark_lester.config import project_root
+
+
+def test_demo_writes_summary(spark, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "demo.json"
+    code = main(["demo", "--mails", "1500", "--customers", "150", "--warehouse",
+                 str(tmp_path / "wh"), "--json", str(out)])
+    assert code == 0
+    summary = json.loads(out.read_text())
+    assert summary["outputs_match"] is True
+    assert summary["rows_prepared"] == summary["rows_check"]["rows_actual"] > 0
+    assert summary["pipeline_seconds"] > 0
+    assert summary["lineage"]["title"] == ["mails.mail_subject"]
+    assert (tmp_path / "wh" / "running_example" / "prepared" / "_delta_log").is_dir()
+
+
+def test_plan_command_formats(spark, running_example_data, tmp_path, capsys):
+    pipeline = project_root() / "examples" / "running_example" / "pipeline.py"
+    args = ["plan", str(pipeline), "--source", f"customers={running_example_data['customers']}",
+            "--source", f"mails={running_example_data['mails']}"]
+    assert main(args + ["--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["lineage"]["text"]["direct"] == ["mails.mail_text"]
+    assert main(args + ["--format", "mermaid"]) == 0
+    assert capsys.readouterr().out.startswith("graph TD")
+    assert main(args + ["--format", "openlineage", "--out", str(tmp_path / "ol.json")]) == 0
+    assert "columnLineage" in json.loads((tmp_path / "ol.json").read_text())["facets"]
+
+
+def test_plan_command_bad_input(spark, running_example_data, tmp_path, capsys):
+    pipeline = project_root() / "examples" / "running_example" / "pipeline.py"
+    code = main(["plan", str(pipeline), "--source", f"customers={tmp_path / 'missing.csv'}",
+                 "--source", f"mails={running_example_data['mails']}"])
+    assert code == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["plan", str(pipeline), "--source", "customers"]) == 2
+    assert main(["plan", str(tmp_path / "nope.py")]) == 2
