@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from spark_lester.analyze.locations import Location, normalize_uri
+from spark_lester.analyze.locations import Location, normalize_uri, overlaps
 
 #: Files larger than this are reported and skipped (generated code, data dumps).
 MAX_FILE_BYTES = 2_000_000
@@ -86,6 +86,13 @@ def finalize_roles(locations: list[Location]) -> list[Location]:
     for loc in locations:
         roles.setdefault(loc.uri, set()).add(loc.role)
         first.setdefault(loc.uri, loc)
+    written = [u for u, rs in roles.items() if "output" in rs or "interim" in rs]
+    read = [u for u, rs in roles.items() if "input" in rs]
+    for w in written:  # written at one path and read at an overlapping one: staged data
+        for r in read:
+            if w != r and overlaps(w, r) and not w.startswith(("glue://", "athena://", "redshift://")):
+                roles[w].add("interim")
+                roles[r].add("interim")
     out: list[Location] = []
     for uri, rs in roles.items():
         base = first[uri]

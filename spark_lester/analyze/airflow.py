@@ -24,11 +24,10 @@ from __future__ import annotations
 
 import ast
 import re
-import shlex
 from typing import Any
 
 from spark_lester.analyze._private import Findings, finalize_roles, role_from_name
-from spark_lester.analyze.emr_steps import args_findings, cluster_findings, steps_findings
+from spark_lester.analyze.emr_steps import args_findings, cluster_findings, split_command, steps_findings
 from spark_lester.analyze.locations import looks_like_location, table_uri
 from spark_lester.analyze.pipeline import Pipeline
 from spark_lester.analyze.pyspark import pyspark
@@ -273,11 +272,8 @@ def _bash(f: Findings, command: Any, line: int | None) -> None:
     if command.strip().endswith(".sh") and " " not in command.strip():
         f.launch(command.strip())
         return
-    for part in re.split(r"&&|;|\|\|", command):
-        try:
-            tokens = shlex.split(part)
-        except ValueError:
-            tokens = part.split()
+    for part in re.split(r"&&|;|\|\||\n", command):
+        tokens = split_command(part)
         if len(tokens) >= 3 and tokens[0] == "aws" and tokens[1] == "s3":
             locs = [t for t in tokens[3:] if looks_like_location(t)]
             if tokens[2] in ("cp", "sync", "mv") and len(locs) >= 1:

@@ -41,7 +41,7 @@ from spark_lester.analyze.ownership import (
 from spark_lester.analyze.pipeline import Pipeline
 from spark_lester.analyze.pyspark import pyspark
 from spark_lester.analyze.resolve import Resolver
-from spark_lester.analyze.sql import sql_tables
+from spark_lester.analyze.sql import REDSHIFT_HINT, sql_tables
 from spark_lester.analyze.summary import describe
 from spark_lester.errors import AnalyzeError
 
@@ -179,17 +179,26 @@ def _python(text: str, rel: str) -> list[Pipeline]:
 
 
 def _sql_file(text: str, rel: str) -> list[Pipeline]:
-    t = sql_tables(text)
+    redshift = bool(REDSHIFT_HINT.search(text))
+    t = sql_tables(text, "redshift" if redshift else None)
     f = Findings()
+
+    def uri(name: str) -> str:
+        if redshift:
+            if name.count(".") >= 2:
+                return table_uri("redshift", name)
+            return table_uri("redshift", "{database}." + (name if "." in name else f"public.{name}"))
+        return table_uri("glue", name)
+
     for name in t.reads:
-        f.add("input", table_uri("glue", name), None, "sql")
+        f.add("input", uri(name), None, "sql")
     for name in t.writes:
-        f.add("output", table_uri("glue", name), None, "sql")
+        f.add("output", uri(name), None, "sql")
     aliases = []
     for name, loc in t.locations.items():
         storage = f.add("output", loc, None, "LOCATION")
         if storage:
-            aliases.append([table_uri("glue", name), storage])
+            aliases.append([uri(name), storage])
     f.add("input", t.s3_reads, None, "COPY")
     f.add("output", t.s3_writes, None, "UNLOAD")
     for op, detail in t.operations:

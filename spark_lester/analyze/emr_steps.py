@@ -29,21 +29,38 @@ _SUBMIT_OPTS = frozenset({"--deploy-mode", "--master", "--conf", "--class", "--n
                           "--properties-file", "--queue"})
 
 
+_JINJA = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.S)
+
+
+def split_command(command: str) -> list[str]:
+    """Shell words of a command line, keeping Jinja expressions (``{{ ds }}``) whole."""
+    saved: list[str] = []
+
+    def keep(m: re.Match[str]) -> str:
+        saved.append(m.group(0))
+        return f"\x00{len(saved) - 1}\x00"
+
+    protected = _JINJA.sub(keep, command)
+    try:
+        words = shlex.split(protected)
+    except ValueError:
+        words = protected.split()
+    return [re.sub(r"\x00(\d+)\x00", lambda m: saved[int(m.group(1))], w) for w in words]
+
+
 def args_findings(args: list[Any], f: Findings | None = None, *, line: int | None = None,
                   via: str = "args") -> Findings:
     """Locations in a command line (a list of arguments or one shell string)."""
     f = f or Findings()
     if isinstance(args, str):
-        try:
-            args = shlex.split(args)
-        except ValueError:
-            args = args.split()
+        args = split_command(args)
     flat: list[str] = []
     for a in args:
         if isinstance(a, str):
             flat.extend(a.split("=", 1) if a.startswith("--") and "=" in a and "://" in a else [a])
     prev = ""
     script_seen = False
+    positional: list[str] = []  # locations after the script without a flag before them
     for tok in flat:
         if prev in ("--py-files", "--jars", "--files"):
             for part in tok.split(","):
@@ -61,12 +78,17 @@ def args_findings(args: list[Any], f: Findings | None = None, *, line: int | Non
                 f.launch(tok)
             elif _SCRIPT.search(tok) and tok.lower().endswith((".py", ".jar", ".sh")):
                 f.add("code", tok, line, via)
+            elif prev.startswith("-"):
+                f.add(role_from_name(prev, "input"), tok, line, via)
             else:
-                f.add(role_from_name(prev, "input") if prev.startswith("-") else "input", tok, line, via)
+                positional.append(tok)
         elif not script_seen and _SCRIPT.search(tok) and tok.endswith(".py") and "/" in tok:
             script_seen = True  # local path of a script, e.g. /home/hadoop/job.py
             f.launch(tok)
         prev = tok
+    # Unflagged locations follow the "source ... destination" convention: the last one is written.
+    for i, tok in enumerate(positional):
+        f.add("output" if len(positional) > 1 and i == len(positional) - 1 else "input", tok, line, via)
     return f
 
 

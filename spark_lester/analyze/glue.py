@@ -90,7 +90,13 @@ def glue(tree: ast.AST, r: Resolver) -> Findings:
             elif kind == "jdbc":
                 kw = _kwargs(node, r, pos + ("catalog_connection", "connection_options"))
                 opts = kw.get("connection_options") if isinstance(kw.get("connection_options"), dict) else {}
-                uri = _jdbc_uri("glue", opts, kw.get("catalog_connection"))  # type: ignore[arg-type]
+                conn = kw.get("catalog_connection")
+                if isinstance(conn, str) and "redshift" in conn.lower() and isinstance(opts.get("dbtable"), str):
+                    db = opts.get("database") if isinstance(opts.get("database"), str) else "{database}"
+                    table = opts["dbtable"] if "." in opts["dbtable"] else f"public.{opts['dbtable']}"
+                    uri = table_uri("redshift", f"{db}.{table}")
+                else:
+                    uri = _jdbc_uri("glue", opts, conn)  # type: ignore[arg-type]
                 if uri:
                     f.add(role, uri, line, last)
                     f.op("write" if writing else "read", uri, line)

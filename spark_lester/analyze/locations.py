@@ -61,7 +61,7 @@ def looks_like_location(text: str) -> bool:
     >>> looks_like_location("s3://bucket/key"), looks_like_location("hello world")
     (True, False)
     """
-    t = text.strip()
+    t = _JINJA.sub("{{x}}", text.strip())
     if not t or " " in t and not t.startswith("jdbc:"):
         return False
     return bool(_URI_START.match(t)) or t.startswith("jdbc:")

@@ -133,7 +133,8 @@ def _visit(f: Findings, node: ast.AST, r: Resolver) -> None:
         _reader(f, node, r, method)
     elif method in _WRITE_METHODS and is_writer:
         _writer(f, node, r, method)
-    elif method == "table" and attrs[-1:] in (["spark"], ["sqlContext"], ["hiveContext"]):
+    elif method == "table" and (name.split(".")[0] in ("spark", "sqlContext", "hiveContext", "ss", "session")
+                                or "spark_session" in name or "sparkSession" in name):
         _table(f, "input", node.args[0] if node.args else None, r, line, "spark.table")
     elif method in ("textFile", "wholeTextFiles", "binaryFiles") and node.args:
         f.add("input", r.value(node.args[0]), line, name)

@@ -170,6 +170,15 @@ class Resolver:
             return placeholder(node)
         if isinstance(node, ast.Call):
             return self._call(node, d)
+        if isinstance(node, ast.IfExp):  # a default beats an unknown: argv[2] if ... else "s3://..."
+            body, orelse = self.value(node.body, d), self.value(node.orelse, d)
+            if isinstance(body, Placeholder) and not isinstance(orelse, Placeholder):
+                return orelse
+            return body
+        if isinstance(node, ast.BoolOp) and isinstance(node.op, ast.Or):  # x or "default"
+            values = [self.value(v, d) for v in node.values]
+            known = [v for v in values if not isinstance(v, Placeholder) and v]
+            return known[-1] if known else values[0]
         return placeholder(node)
 
     def text(self, node: ast.AST | None, depth: int = 0) -> str:

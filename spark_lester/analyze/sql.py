@@ -12,11 +12,14 @@ parsing and restored in table names afterwards, so templated SQL keeps its place
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field
 
 import sqlglot
 from sqlglot import exp
+
+logging.getLogger("sqlglot").setLevel(logging.ERROR)  # "falling back to Command" chatter
 
 _JINJA = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.S)
 _FMT_PLACEHOLDER = re.compile(r"\{(\w[\w.]*)\}")
@@ -24,6 +27,9 @@ _COPY = re.compile(r"\bCOPY\s+([\w.\"{}]+)(?:\s*\([^)]*\))?\s+FROM\s+'([^']+)'",
 _UNLOAD = re.compile(r"\bUNLOAD\s*\(.*?\)\s*TO\s+'([^']+)'", re.I | re.S)
 _UNLOAD_FROM = re.compile(r"\bFROM\s+([\w.\"]+)", re.I)
 _DIALECTS = ("spark", "athena", "redshift", None)
+_PATH_FORMATS = frozenset({"delta", "parquet", "json", "csv", "orc", "avro", "text"})
+#: Statements only Redshift has: a .sql file with these is Redshift SQL.
+REDSHIFT_HINT = re.compile(r"\bIAM_ROLE\b|\bUNLOAD\s*\(|\bCOPY\s+[\w.]+\s+FROM\s+'s3://", re.I)
 
 
 @dataclass
@@ -123,6 +129,9 @@ def _statement(stmt: exp.Expression, result: SqlTables, saved: dict[str, str]) -
     written_ids = {id(t) for t in written}
     for table in stmt.find_all(exp.Table):
         if id(table) in written_ids or not table.name or table.name in ctes:
+            continue
+        if table.db.lower() in _PATH_FORMATS and "/" in table.name:  # delta.`s3://...`
+            result.s3_reads.append(_restore(table.name, saved))
             continue
         result.reads.append(_name(table, saved))
     if isinstance(stmt, exp.Update):
