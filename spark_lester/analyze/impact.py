@@ -50,7 +50,7 @@ def impact(catalog: dict[str, Any], location: str) -> list[dict[str, Any]]:
             if name in seen:
                 continue
             reads = [loc["uri"] for loc in p.get("locations", []) if loc["role"] in ("input", "interim")]
-            hit = next(((u, path) for u, path in frontier.items() for r in reads if overlaps(u, r)), None)
+            hit = next(((r, path) for u, path in frontier.items() for r in reads if overlaps(u, r)), None)
             if hit is None:
                 continue
             uri, path = hit
@@ -61,6 +61,18 @@ def impact(catalog: dict[str, Any], location: str) -> list[dict[str, Any]]:
                 if loc["role"] in ("output", "interim"):
                     for alias in _aliases(catalog, loc["uri"]):
                         next_frontier.setdefault(alias, path + [name])
+        # A DAG that reads the location passes it to the scripts it launches: they are affected.
+        for p in pipelines:
+            name = _name(p)
+            if name not in seen or seen[name]["distance"] != distance:
+                continue
+            for launched in p.get("launches", []):
+                target = by_file.get(launched)
+                if target is not None and _name(target) not in seen:
+                    seen[_name(target)] = {
+                        "pipeline": _name(target), "file": target["file"], "dag_id": target.get("dag_id"),
+                        "kind": target.get("kind"), "distance": distance, "via": f"launched by {name}",
+                        "path": seen[name]["path"] + [_name(target)], "owners": target.get("owners", [])}
         # DAGs that launch an affected script are affected at the same distance.
         for p in pipelines:
             name = _name(p)
