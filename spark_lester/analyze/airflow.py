@@ -442,7 +442,7 @@ def airflow(source: str | ast.AST, file: str = "<dag>") -> list[Pipeline]:
     edges = _expand_groups(edges, groups)
     # 5. pipelines
     out: list[Pipeline] = []
-    for dag in dags.values():
+    for dag in sorted(dags.values(), key=lambda d: d.line):
         p = Pipeline(file=file, kind="airflow_dag", dag_id=dag.dag_id)
         kwargs = {k.arg: k.value for k in dag.call.keywords if k.arg} if dag.call else {}
         default_args = _plain(kwargs.get("default_args"), r) or {}
@@ -472,7 +472,7 @@ def airflow(source: str | ast.AST, file: str = "<dag>") -> list[Pipeline]:
         p.operations = dag.findings.operations
         p.launches = list(dag.findings.launches)
         p.aliases = [list(a) for a in dag.findings.aliases]
-        p.tasks = list(dag.tasks.values())
+        p.tasks = sorted(dag.tasks.values(), key=lambda t: t.get("line") or 0)
         p.edges = [list(e) for e in dict.fromkeys(edges) if e[0] in dag.tasks and e[1] in dag.tasks]
         for t in p.tasks:
             for key in ("sla",):
