@@ -156,3 +156,29 @@ def llm_summary(p: Pipeline, client: Any, *, source: str | None = None) -> str:
     if unknown:
         raise SummaryRejectedError(unknown, path=p.file)
     return text
+
+
+def add_llm_summaries(catalog: dict[str, Any], client: Any) -> dict[str, Any]:
+    """Add ``llm_summary`` to each catalog pipeline; a rejected answer is recorded, not used."""
+    from spark_lester.analyze.locations import Location
+
+    root = catalog.get("root")
+    for entry in catalog.get("pipelines", []):
+        p = Pipeline(entry["file"], entry["kind"], dag_id=entry.get("dag_id"), schedule=entry.get("schedule"),
+                     locations=[Location(loc["role"], loc["uri"], loc.get("raw", loc["uri"]))
+                                for loc in entry.get("locations", [])],
+                     operations=entry.get("operations", []), tasks=entry.get("tasks", []))
+        source = None
+        if root:
+            try:
+                from pathlib import Path
+
+                source = (Path(root) / entry["file"]).read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                source = None
+        try:
+            entry["llm_summary"] = llm_summary(p, client, source=source)
+        except SummaryRejectedError as err:
+            entry["llm_summary"] = None
+            entry["llm_summary_rejected"] = list(err.unknown)
+    return catalog

@@ -37,6 +37,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--history", action="store_true",
                    help="add EMR/Glue run history through boto3 (uses your AWS configuration)")
     p.add_argument("--region", help="AWS region for --history")
+    p.add_argument("--llm", action="store_true",
+                   help="add LLM summaries (OpenAI-compatible endpoint from SPARK_LESTER_LLM_BASE_URL, "
+                        "SPARK_LESTER_LLM_MODEL, OPENAI_API_KEY); answers naming unknown locations are rejected")
     p.set_defaults(func=run)
 
 
@@ -54,6 +57,10 @@ def run(args: argparse.Namespace) -> int:
     catalog = analyze(args.target[0], git=not args.no_git, progress=progress)
     if args.history:
         _history(catalog, args.region)
+    if args.llm:
+        from spark_lester.analyze.summary import ChatClient, add_llm_summaries
+
+        add_llm_summaries(catalog, ChatClient())
     if args.format == "json":
         text = json.dumps(catalog, indent=2, default=str)
     elif args.format == "openlineage":

@@ -93,3 +93,25 @@ def test_check_locations():
     allowed = ["s3://a/x", "jdbc:postgresql://h:5432/db?dbtable=t"]
     assert check_locations("uses s3://a/x/part-0.parquet and jdbc:postgresql://h:5432/db?dbtable=t", allowed) == []
     assert check_locations("uses s3://b/y", allowed) == ["s3://b/y"]
+
+
+def test_cli_llm_flag_adds_checked_summaries(llm, tmp_path, monkeypatch):
+    import argparse
+
+    from spark_lester.cli import analyze as analyze_cli
+
+    url, fake = llm
+    (tmp_path / "a.py").write_text("import pyspark\nspark.read.csv('s3://raw/a').write.parquet('s3://out/a')\n")
+    (tmp_path / "b.sql").write_text("INSERT INTO m.b SELECT * FROM r.b")
+    fake.replies += [(200, "Reads s3://raw/a and writes s3://out/a."), (200, "Reads glue://r.b and s3://secret/x.")]
+    monkeypatch.setenv("SPARK_LESTER_LLM_BASE_URL", url)
+    monkeypatch.setenv("OPENAI_API_KEY", "k")
+    parser = argparse.ArgumentParser()
+    analyze_cli.register(parser.add_subparsers(dest="command"))
+    out = tmp_path / "c.json"
+    args = parser.parse_args(["analyze", str(tmp_path), "--llm", "--no-git", "--out", str(out)])
+    assert args.func(args) == 0
+    pipelines = {p["file"]: p for p in json.loads(out.read_text())["pipelines"]}
+    assert pipelines["a.py"]["llm_summary"] == "Reads s3://raw/a and writes s3://out/a."
+    assert pipelines["b.sql"]["llm_summary"] is None
+    assert pipelines["b.sql"]["llm_summary_rejected"] == ["s3://secret/x"]
