@@ -92,3 +92,32 @@ class LineageMismatchError(PlanError):
 
 class ExampleMismatchError(LesterError, AssertionError):
     """The declarative pipeline and the messy original disagree on the same input."""
+
+
+class AnalyzeError(LesterError, ValueError):
+    """The static analyzer cannot do what was asked (bad path, unreadable catalog, bad input)."""
+
+    def __init__(self, message: str, *, path: str | None = None, hint: str | None = None):
+        self.path = path
+        super().__init__(f"{path}: {message}" if path else message, hint=hint)
+
+
+class SummaryRejectedError(AnalyzeError):
+    """An LLM summary names a storage location the static analysis did not find."""
+
+    hint = "The summary was discarded; use the offline summary or retry with another model."
+
+    def __init__(self, unknown: Iterable[str], *, path: str | None = None):
+        self.unknown = tuple(unknown)
+        super().__init__(
+            f"summary names locations not found statically: {', '.join(self.unknown)}.", path=path
+        )
+
+
+class RemoteServiceError(AnalyzeError, RuntimeError):
+    """An AWS API or LLM endpoint call failed; ``retryable`` says whether to try again."""
+
+    def __init__(self, message: str, *, service: str, retryable: bool = False):
+        self.service = service
+        self.retryable = retryable
+        super().__init__(f"{service}: {message}")
