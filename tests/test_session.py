@@ -1,0 +1,50 @@
+"""Session factory settings and typed configuration (no Spark started here)."""
+
+from __future__ import annotations
+
+import pytest
+
+from spark_lester.config import LesterConfig
+from spark_lester.errors import ConfigError, SessionError
+from spark_lester.session import REQUIRED_JARS, spark_conf
+
+
+def test_local_conf_adds_delta_and_s3a_jars():
+    conf = spark_conf(LesterConfig())
+    jars = conf["spark.jars"].split(",")
+    for name in REQUIRED_JARS:
+        assert any(j.endswith(name) for j in jars)
+    assert conf["spark.sql.extensions"] == "io.delta.sql.DeltaSparkSessionExtension"
+    assert "spark.hadoop.fs.s3a.endpoint" not in conf
+
+
+def test_s3_endpoint_is_path_style_without_ssl():
+    conf = spark_conf(LesterConfig(s3_endpoint="http://127.0.0.1:5000"))
+    assert conf["spark.hadoop.fs.s3a.endpoint"] == "http://127.0.0.1:5000"
+    assert conf["spark.hadoop.fs.s3a.path.style.access"] == "true"
+    assert conf["spark.hadoop.fs.s3a.connection.ssl.enabled"] == "false"
+    assert not any("secret" in k or "access.key" in k for k in conf)  # credentials not here
+
+
+@pytest.mark.parametrize("platform", ["emr", "glue"])
+def test_cluster_platforms_ship_nothing_jvm_side(platform, tmp_path):
+    conf = spark_conf(LesterConfig(platform=platform, jars_dir=tmp_path))  # no jars there
+    assert "spark.jars" not in conf and "spark.driver.memory" not in conf
+    assert conf["spark.sql.catalog.spark_catalog"].endswith("DeltaCatalog")
+
+
+def test_missing_jars_say_how_to_fetch(tmp_path):
+    with pytest.raises(SessionError, match="missing JVM jars.*mvn"):
+        spark_conf(LesterConfig(jars_dir=tmp_path))
+
+
+def test_config_from_env_types_and_errors():
+    cfg = LesterConfig.from_env({"SPARK_LESTER_SHUFFLE_PARTITIONS": "3",
+                                 "SPARK_LESTER_SPARK_UI": "yes",
+                                 "SPARK_LESTER_S3_ENDPOINT": "http://localhost:1"})
+    assert (cfg.shuffle_partitions, cfg.spark_ui, cfg.s3_endpoint) == (3, True, "http://localhost:1")
+    with pytest.raises(ConfigError, match="SPARK_LESTER_SHUFFLE_PARTITIONS='x' is not an integer"):
+        LesterConfig.from_env({"SPARK_LESTER_SHUFFLE_PARTITIONS": "x"})
+    with pytest.raises(ConfigError, match="not one of local, emr, glue"):
+        LesterConfig.from_env({"SPARK_LESTER_PLATFORM": "k8s"})
+    assert LesterConfig.from_env({}, master="local[1]").master == "local[1]"
