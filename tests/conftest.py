@@ -13,10 +13,28 @@ sys.path.insert(0, str(project_root()))  # the examples/ folder is importable in
 
 
 @pytest.fixture(scope="session")
-def spark(tmp_path_factory):
+def s3_endpoint():
+    """moto's S3 server on loopback (a real S3 API), with dummy credentials."""
+    import os
+
+    from moto.server import ThreadedMotoServer
+
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def spark(tmp_path_factory, s3_endpoint):
     warehouse = tmp_path_factory.mktemp("warehouse")
     config = LesterConfig.from_env(master="local[2]", shuffle_partitions=2,
-                                   warehouse=str(warehouse), driver_memory="2g")
+                                   warehouse=str(warehouse), driver_memory="2g",
+                                   s3_endpoint=s3_endpoint)
     session = get_spark(config)
     yield session
     session.stop()
