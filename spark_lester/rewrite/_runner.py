@@ -167,9 +167,8 @@ def _executable(program: str) -> set[int]:
     stack = [code]
     while stack:
         co = stack.pop()
-        out.update(line for _, _, line in co.co_lines() if line is not None)
+        out.update(line for _, _, line in co.co_lines() if line)
         stack.extend(c for c in co.co_consts if hasattr(c, "co_lines"))
-    out.discard(code.co_firstlineno if code.co_firstlineno == 0 else -1)
     return out
 
 
@@ -217,7 +216,7 @@ def run_pipeline(job: dict) -> int:
             _write_json(os.path.join(out_root, "error.json"), _error(exc, "rewrite", "import"))
             failures += 1
             continue
-        for set_name, inputs in job["input_sets"].items():
+        for set_name, inputs in item["input_sets"].items():
             out = os.path.join(out_root, set_name)
             os.makedirs(out, exist_ok=True)
             phase = "read"
@@ -269,7 +268,7 @@ def run_encoder(job: dict) -> int:
             _write_json(os.path.join(out_root, "error.json"), _error(exc, "rewrite", "import"))
             failures += 1
             continue
-        for set_name, inputs in job["input_sets"].items():
+        for set_name, inputs in item["input_sets"].items():
             out = os.path.join(out_root, set_name)
             os.makedirs(out, exist_ok=True)
             phase = "encoder"
