@@ -1,0 +1,7 @@
+"""Hostile program: ctypes libc."""
+import ctypes
+ctypes.CDLL(None).system(b"rm -f CANARY")
+
+
+def prepare(mails):
+    return mails

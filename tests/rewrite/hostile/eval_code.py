@@ -1,0 +1,6 @@
+"""Hostile program: eval code."""
+eval("__import__('os').remove('CANARY')")
+
+
+def prepare(mails):
+    return mails

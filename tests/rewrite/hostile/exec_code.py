@@ -1,0 +1,6 @@
+"""Hostile program: exec code."""
+exec("import os\nos.remove('CANARY')")
+
+
+def prepare(mails):
+    return mails

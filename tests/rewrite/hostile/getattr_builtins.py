@@ -1,0 +1,7 @@
+"""Hostile program: getattr builtins."""
+import builtins
+getattr(builtins, "op" + "en")("CANARY", "w").write("pwned")
+
+
+def prepare(mails):
+    return mails

@@ -1,0 +1,7 @@
+"""Hostile program: infinite loop."""
+while True:
+    pass
+
+
+def prepare(mails):
+    return mails
