@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 import shutil
 import sys
 import tempfile
@@ -301,11 +302,15 @@ def _read_error(path: Path) -> dict[str, Any] | None:
     return loaded if isinstance(loaded, dict) else None
 
 
+#: Sandbox temporary folders differ per run; removed so the same error reads the same.
+_TEMP_PATH = re.compile(r"/[^\s\"']*?/lester-[a-z]+-[^/\s\"']+/")
+
+
 def _failure_from(error: Mapping[str, Any], stage: str, input_set: str | None = None
                   ) -> Failure:
-    tb = [str(line) for line in error.get("traceback", [])][-8:]
+    tb = [_TEMP_PATH.sub("", str(line)) for line in error.get("traceback", [])][-8:]
     phase = error.get("phase")
-    message = f"{error.get('type')}: {error.get('message')}"
+    message = _TEMP_PATH.sub("", f"{error.get('type')}: {error.get('message')}")
     if phase and stage == "rewrite":
         message = f"{message} (while {phase_text(str(phase))})"
     return Failure(stage, message[:1500], "\n".join(tb), input_set)
