@@ -310,9 +310,30 @@ def _matrix_provenance(enc, columns: list[str]) -> dict[str, list[list[int]]]:  
         elif callable(cols):
             cols = []
         names = [columns[c] if isinstance(c, int) else str(c) for c in list(cols)]
-        for col in names:
-            out.setdefault(col, []).append([block.start, block.stop])
+        widths = _widths(_trans, len(names), block.stop - block.start)
+        start = block.start
+        for col, width in zip(names, widths):
+            if width is None:  # a transformer mixing its inputs: the block is shared
+                out.setdefault(col, []).append([block.start, block.stop])
+            else:
+                out.setdefault(col, []).append([start, start + width])
+                start += width
     return out
+
+
+def _widths(trans, n_inputs: int, width: int) -> list:  # type: ignore[no-untyped-def]
+    """Per input column, how many output columns it owns (None: not separable)."""
+    if trans == "passthrough" or width == n_inputs:
+        return [1] * n_inputs
+    categories = getattr(trans, "categories_", None)
+    if categories is not None and len(categories) == n_inputs:
+        sizes = [len(c) for c in categories]
+        drop = getattr(trans, "drop_idx_", None)
+        if drop is not None:
+            sizes = [s - (d is not None) for s, d in zip(sizes, drop)]
+        if sum(sizes) == width:
+            return sizes
+    return [None] * n_inputs
 
 
 def main(path: str) -> int:
