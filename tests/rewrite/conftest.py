@@ -6,6 +6,9 @@ import argparse
 
 import pytest
 
+#: Hostile programs and mutation data are inputs of the tests, never modules to import.
+collect_ignore_glob = ["hostile/*", "mutations/*"]
+
 from spark_lester.rewrite.corpus import load_corpus
 
 
