@@ -121,3 +121,38 @@ class RemoteServiceError(AnalyzeError, RuntimeError):
         self.service = service
         self.retryable = retryable
         super().__init__(f"{service}: {message}")
+
+class RewriteError(LesterError, RuntimeError):
+    """The LLM-assisted rewrite could not run: bad inputs, an unusable answer, a sandbox fault.
+
+    ``stage`` names the validation stage (parse, allowlist, original, rewrite, compare,
+    provenance) or the rewrite step that failed.
+    """
+
+    def __init__(self, message: str, *, stage: str | None = None, hint: str | None = None):
+        self.stage = stage
+        super().__init__(f"{stage}: {message}" if stage else message, hint=hint)
+
+
+class SandboxError(RewriteError):
+    """The sandbox itself could not start a program (not: the program failed inside it)."""
+
+
+class LLMError(LesterError, RuntimeError):
+    """A call to the LLM endpoint failed. ``retryable`` says whether trying again can help
+    (throttling, server errors, timeouts) or not (bad key, unknown model, bad request)."""
+
+    def __init__(self, message: str, *, retryable: bool, status: int | None = None,
+                 hint: str | None = None):
+        self.retryable = retryable
+        self.status = status
+        super().__init__(message, hint=hint)
+
+
+class ExtractionError(RewriteError):
+    """An LLM answer holds no usable program (no fence, cut off)."""
+
+    hint = "Answer with the whole module in one ```python fenced block."
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, stage="extract")

@@ -1,0 +1,11 @@
+from pyspark.sql import functions as F
+
+SOURCES = {"employees": {"key": "emp_id"}}
+
+
+def prepare(employees):
+    banded = employees.project(
+        "band", ["salary"],
+        F.when(F.col("salary") >= F.lit(5000), F.lit("high")).otherwise(F.lit("low")))
+    renamed = banded.rename({"name": "employee"})
+    return renamed.select("emp_id", "employee", "dept", "band")

@@ -1,0 +1,5 @@
+SOURCES = {"visits": {}}
+
+
+def prepare(visits):
+    return visits.select("user", "page").distinct()

@@ -1,0 +1,360 @@
+"""The program that runs *inside* the sandbox (``python -I _runner.py job.json``).
+
+Never imported by the host. It reads a JSON job, installs the guard (an audit hook that
+cannot be removed), runs the original program or the rewrite, and writes results as Parquet
+and JSON into the job's folders. A failure is written to ``error.json`` (stage, exception
+type, message, last lines of the traceback) and the runner exits 1.
+
+Job kinds:
+
+``original``  run a messy script with ``runpy`` in ``set_dir`` (see
+              :mod:`spark_lester.rewrite.validate` for the contract), optionally tracing
+              which of its lines run (``coverage.json``).
+``pipeline``  import each rewrite module, read every input set with the DataFrame subset
+              (keys from the module's ``SOURCES``), call ``prepare(**sources)`` and write
+              ``data.parquet``, ``provenance.parquet`` and ``lineage.json``. Spark starts
+              once, before any rewrite is imported, then the guard allows loopback only.
+``encoder``   call ``encoder()``, fit the unfitted ColumnTransformer on the input table
+              and write ``features.parquet`` and ``matrix_provenance.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+
+if __name__ == "__main__":  # pragma: no cover - only ever runs in the sandbox
+    _here = os.path.dirname(os.path.abspath(__file__))
+    if sys.path and os.path.abspath(sys.path[0]) == _here:
+        sys.path.pop(0)
+
+
+def _write_json(path: str, payload: object) -> None:
+    with open(path, "w", encoding="utf-8") as fh:
+        json.dump(payload, fh, default=str)
+
+
+def _error(exc: BaseException, stage: str, phase: str) -> dict[str, object]:
+    lines = traceback.format_exception(type(exc), exc, exc.__traceback__)
+    tb = "".join(lines).splitlines()
+    return {"stage": stage, "phase": phase, "type": type(exc).__name__,
+            "message": str(exc)[:2000], "traceback": tb[-15:]}
+
+
+# ---- the guard ---------------------------------------------------------------------------
+_PROCESS_EVENTS = {"os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork",
+                   "os.forkpty", "os.kill", "os.killpg", "subprocess.Popen", "pty.spawn",
+                   "ctypes.dlopen", "ctypes.dlsym", "ctypes.call_function", "code.__new__",
+                   "os.setuid", "os.setgid", "sys.remote_exec", "os.chroot"}
+_WRITE_EVENTS = {"os.remove", "os.rmdir", "os.mkdir", "os.chmod", "os.chown", "os.link",
+                 "os.symlink", "os.truncate", "os.utime", "shutil.rmtree", "shutil.move",
+                 "shutil.copyfile", "os.chflags", "os.mknod"}
+
+
+def install_guard(workdir: str, read_roots: list[str], *, loopback: bool) -> None:
+    """Refuse process creation, ctypes, network (loopback only if ``loopback``), writes
+    outside ``workdir`` and reads outside ``workdir`` and ``read_roots``."""
+    work = os.path.realpath(workdir)
+    roots = tuple({os.path.realpath(r) for r in read_roots if r} | {work})
+
+    def inside(path: object, allowed: tuple[str, ...]) -> bool:
+        if isinstance(path, int):
+            return True  # an already-open descriptor
+        if isinstance(path, bytes):
+            path = os.fsdecode(path)
+        if not isinstance(path, str):
+            return False
+        real = os.path.realpath(path)
+        return any(real == r or real.startswith(r + os.sep) for r in allowed)
+
+    def hook(event: str, args: tuple) -> None:
+        if event in _PROCESS_EVENTS:
+            raise PermissionError(f"sandbox: {event} is not allowed")
+        if event == "open":
+            path, mode, flags = (tuple(args) + (None, None))[:3]
+            writing = (isinstance(mode, str) and any(c in mode for c in "wax+")) or (
+                isinstance(flags, int) and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT))
+            if not inside(path, (work,) if writing else roots):
+                raise PermissionError(f"sandbox: opening {path!r} is not allowed")
+        elif event in _WRITE_EVENTS or event == "os.rename" or event == "os.replace":
+            for path in args[:2]:
+                if isinstance(path, (str, bytes)) and not inside(path, (work,)):
+                    raise PermissionError(f"sandbox: {event} outside the sandbox")
+        elif event in ("os.listdir", "os.scandir"):
+            if args and args[0] is not None and not inside(args[0], roots):
+                raise PermissionError(f"sandbox: listing {args[0]!r} is not allowed")
+        elif event in ("socket.connect", "socket.sendto", "socket.bind"):
+            address = args[1] if len(args) > 1 else None
+            host = address[0] if isinstance(address, tuple) and address else address
+            if not (loopback and host in ("127.0.0.1", "::1", "localhost")):
+                raise PermissionError(f"sandbox: network access to {host!r} is not allowed")
+        elif event == "socket.getaddrinfo":
+            if not (loopback and args and args[0] in ("127.0.0.1", "::1", "localhost")):
+                raise PermissionError("sandbox: name resolution is not allowed")
+
+    sys.addaudithook(hook)
+
+
+def _read_roots(job: dict) -> list[str]:
+    import site
+    import sysconfig
+
+    roots = [sys.prefix, sys.base_prefix, sys.exec_prefix, job["package_root"],
+             sysconfig.get_paths()["stdlib"], "/usr/share/zoneinfo", "/dev/null",
+             "/dev/urandom", "/proc/self", "/sys/devices/system/cpu", "/etc/localtime",
+             "/usr/lib/locale", "/proc/meminfo", "/proc/cpuinfo"]
+    roots += list(site.getsitepackages())
+    return roots
+
+
+# ---- original -----------------------------------------------------------------------------
+def run_original(job: dict) -> int:
+    import runpy
+
+    set_dir = job["set_dir"]
+    program = os.path.realpath(job["program"])
+    os.chdir(set_dir)
+    os.makedirs("output", exist_ok=True)
+    argv = [program]
+    for name, path in job["inputs"].items():
+        argv += ["--input", f"{name}={path}"]
+        os.environ[f"LESTER_INPUT_{name.upper()}"] = path
+    argv += ["--output", "output"]
+    os.environ["LESTER_OUTPUT"] = "output"
+    for module in ("csv", "json", "math", "datetime", "collections", "glob", "numpy",
+                   "pandas", "pyarrow.parquet"):
+        try:
+            __import__(module)
+        except ImportError:
+            pass
+    install_guard(job["workdir"], _read_roots(job), loopback=False)
+    sys.argv = argv
+    lines: set[int] = set()
+    if job.get("trace"):
+        def tracer(frame, event, arg):  # type: ignore[no-untyped-def]
+            if frame.f_code.co_filename != program:
+                return None
+            if event == "line":
+                lines.add(frame.f_lineno)
+            return tracer
+        sys.settrace(tracer)
+    try:
+        runpy.run_path(program, run_name="__main__")
+    except SystemExit as exc:
+        if exc.code not in (0, None):
+            sys.settrace(None)
+            _write_json(os.path.join(set_dir, "error.json"),
+                        _error(exc, "original", "run"))
+            return 1
+    except BaseException as exc:  # noqa: BLE001 - every failure is reported
+        sys.settrace(None)
+        _write_json(os.path.join(set_dir, "error.json"), _error(exc, "original", "run"))
+        return 1
+    finally:
+        sys.settrace(None)
+    if job.get("trace"):
+        _write_json(os.path.join(set_dir, "coverage.json"),
+                    {"hit": sorted(lines), "executable": sorted(_executable(program))})
+    return 0
+
+
+def _executable(program: str) -> set[int]:
+    with open(program, encoding="utf-8") as fh:
+        code = compile(fh.read(), program, "exec")
+    out: set[int] = set()
+    stack = [code]
+    while stack:
+        co = stack.pop()
+        out.update(line for _, _, line in co.co_lines() if line)
+        stack.extend(c for c in co.co_consts if hasattr(c, "co_lines"))
+    return out
+
+
+# ---- rewrites --------------------------------------------------------------------------------
+def _load(path: str, index: int):  # type: ignore[no-untyped-def]
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"lester_rewrite_{index}", path)
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
+def run_pipeline(job: dict) -> int:
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    os.environ["PYSPARK_PYTHON"] = sys.executable
+    os.environ["PYSPARK_DRIVER_PYTHON"] = sys.executable
+    import inspect
+
+    import pandas  # noqa: F401
+    import pyarrow.parquet  # noqa: F401
+    from pyspark.sql import functions  # noqa: F401
+
+    from spark_lester import LesterConfig, LesterFrame, get_spark, read_csv, read_parquet
+    from spark_lester.plan.lineage import lineage_summary
+
+    work = job["workdir"]
+    config = LesterConfig.from_env({}, master="local[1]", shuffle_partitions=1,
+                                   driver_memory=job.get("driver_memory", "768m"),
+                                   warehouse=os.path.join(work, "warehouse"),
+                                   log_level="ERROR")
+    spark = get_spark(config)
+    spark.sparkContext.setLogLevel("ERROR")
+    install_guard(work, _read_roots(job), loopback=True)
+    failures = 0
+    for index, item in enumerate(job["programs"]):
+        out_root = item["out"]
+        os.makedirs(out_root, exist_ok=True)
+        try:
+            module = _load(item["program"], index)
+            prepare = module.prepare
+            sources = dict(getattr(module, "SOURCES", {}) or {})
+            params = list(inspect.signature(prepare).parameters)
+        except BaseException as exc:  # noqa: BLE001
+            _write_json(os.path.join(out_root, "error.json"), _error(exc, "rewrite", "import"))
+            failures += 1
+            continue
+        for set_name, inputs in item["input_sets"].items():
+            out = os.path.join(out_root, set_name)
+            os.makedirs(out, exist_ok=True)
+            phase = "read"
+            try:
+                missing = [p for p in params if p not in inputs]
+                if missing:
+                    raise TypeError(f"prepare() asks for source(s) {', '.join(missing)}; "
+                                    f"the inputs are {', '.join(sorted(inputs))}")
+                frames = {}
+                for name in params:
+                    path = inputs[name]
+                    key = (sources.get(name) or {}).get("key")
+                    reader = read_parquet if path.endswith(".parquet") else read_csv
+                    frames[name] = reader(name, path, key=key, spark=spark)
+                phase = "prepare"
+                result = prepare(**frames)
+                if not isinstance(result, LesterFrame):
+                    raise TypeError(f"prepare() must return a LesterFrame, got "
+                                    f"{type(result).__name__}")
+                phase = "collect"
+                table = result.df.toPandas()
+                data_cols, prov_cols = result.columns, result.provenance_columns
+                table[data_cols].to_parquet(os.path.join(out, "data.parquet"), index=False)
+                table[prov_cols].to_parquet(os.path.join(out, "provenance.parquet"),
+                                            index=False)
+                _write_json(os.path.join(out, "lineage.json"), lineage_summary(result.plan))
+            except BaseException as exc:  # noqa: BLE001
+                _write_json(os.path.join(out, "error.json"), _error(exc, "rewrite", phase))
+                failures += 1
+                break
+    return 0 if failures == 0 else 1
+
+
+def run_encoder(job: dict) -> int:
+    import numpy as np
+    import pandas as pd
+    from sklearn.compose import ColumnTransformer
+
+    work = job["workdir"]
+    install_guard(work, _read_roots(job), loopback=False)
+    failures = 0
+    for index, item in enumerate(job["programs"]):
+        out_root = item["out"]
+        os.makedirs(out_root, exist_ok=True)
+        try:
+            module = _load(item["program"], index)
+            make = module.encoder
+        except BaseException as exc:  # noqa: BLE001
+            _write_json(os.path.join(out_root, "error.json"), _error(exc, "rewrite", "import"))
+            failures += 1
+            continue
+        for set_name, inputs in item["input_sets"].items():
+            out = os.path.join(out_root, set_name)
+            os.makedirs(out, exist_ok=True)
+            phase = "encoder"
+            try:
+                enc = make()
+                if not isinstance(enc, ColumnTransformer):
+                    raise TypeError("encoder() must return a scikit-learn ColumnTransformer, "
+                                    f"got {type(enc).__name__}")
+                if hasattr(enc, "transformers_"):
+                    raise ValueError("encoder() must return an unfitted ColumnTransformer")
+                (path,) = inputs.values()
+                frame = (pd.read_parquet(path) if path.endswith(".parquet")
+                         else pd.read_csv(path))
+                phase = "fit"
+                matrix = enc.fit_transform(frame)
+                if hasattr(matrix, "toarray"):
+                    matrix = matrix.toarray()
+                matrix = np.asarray(matrix, dtype="float64")
+                pd.DataFrame(matrix, columns=[f"x{i}" for i in range(matrix.shape[1])]
+                             ).to_parquet(os.path.join(out, "features.parquet"), index=False)
+                _write_json(os.path.join(out, "matrix_provenance.json"),
+                            _matrix_provenance(enc, list(frame.columns)))
+            except BaseException as exc:  # noqa: BLE001
+                _write_json(os.path.join(out, "error.json"), _error(exc, "rewrite", phase))
+                failures += 1
+                break
+    return 0 if failures == 0 else 1
+
+
+def _matrix_provenance(enc, columns: list[str]) -> dict[str, list[list[int]]]:  # type: ignore[no-untyped-def]
+    """Input column -> [start, end) ranges of X, from the fitted transformer's slices."""
+    out: dict[str, list[list[int]]] = {}
+    for name, _trans, cols in enc.transformers_:
+        block = enc.output_indices_.get(name)
+        if block is None or block.stop == block.start:
+            continue
+        if isinstance(cols, str):
+            cols = [cols]
+        elif callable(cols):
+            cols = []
+        names = [columns[c] if isinstance(c, int) else str(c) for c in list(cols)]
+        widths = _widths(_trans, len(names), block.stop - block.start)
+        start = block.start
+        for col, width in zip(names, widths):
+            if width is None:  # a transformer mixing its inputs: the block is shared
+                out.setdefault(col, []).append([block.start, block.stop])
+            else:
+                out.setdefault(col, []).append([start, start + width])
+                start += width
+    return out
+
+
+def _widths(trans, n_inputs: int, width: int) -> list:  # type: ignore[no-untyped-def]
+    """Per input column, how many output columns it owns (None: not separable)."""
+    if trans == "passthrough" or width == n_inputs:
+        return [1] * n_inputs
+    categories = getattr(trans, "categories_", None)
+    if categories is not None and len(categories) == n_inputs:
+        sizes = [len(c) for c in categories]
+        drop = getattr(trans, "drop_idx_", None)
+        if drop is not None:
+            sizes = [s - (d is not None) for s, d in zip(sizes, drop)]
+        if sum(sizes) == width:
+            return sizes
+    return [None] * n_inputs
+
+
+def main(path: str) -> int:
+    with open(path, encoding="utf-8") as fh:
+        job = json.load(fh)
+    sys.path.insert(0, job["package_root"])
+    kind = job["kind"]
+    if kind == "original":
+        return run_original(job)
+    if kind == "pipeline":
+        return run_pipeline(job)
+    if kind == "encoder":
+        return run_encoder(job)
+    if kind == "raw":  # benchmarks and containment tests: the guard, then a bare script
+        install_guard(job["workdir"], _read_roots(job), loopback=False)
+        import runpy
+
+        runpy.run_path(job["program"], run_name="__main__")
+        return 0
+    raise SystemExit(f"unknown job kind {kind!r}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main(sys.argv[1]))

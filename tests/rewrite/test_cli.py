@@ -1,0 +1,65 @@
+"""``spark-lester rewrite`` and ``spark-lester bench rewrite`` against the fake server."""
+
+from __future__ import annotations
+
+import json
+
+from spark_lester.cli import bench as bench_cli
+from spark_lester.cli import rewrite as rewrite_cli
+from spark_lester.rewrite.fake_server import FakeServer, Step
+
+from .conftest import run_cli
+
+
+def argv(item, server, out, report, *extra):
+    inputs = [f"--input={n}={p}" for n, p in item.task.inputs.items()]
+    return ["rewrite", str(item.task.messy), *inputs, "--kind", item.task.kind,
+            "--out", str(out), "--report", str(report), "--base-url", server.base_url,
+            "--model", "fake-model", "--variants", "0", *extra]
+
+
+def test_accepted_rewrite_is_written_with_a_report(corpus, tmp_path, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-cli-secret")
+    item = corpus["numpy_scaling"]
+    out, report = tmp_path / "pipeline.py", tmp_path / "report.json"
+    with FakeServer([Step(content="```python\nnot python(\n```"),
+                     Step(content=f"```python\n{item.reference}```")]) as server:
+        code = run_cli(rewrite_cli, argv(item, server, out, report))
+    assert code == 0
+    assert out.read_text() == item.reference
+    payload = json.loads(report.read_text())
+    assert payload["accepted"] is True and payload["rounds"] == 2
+    assert payload["reason"] == "accepted in round 2"
+    assert payload["tokens"]["total_tokens"] > 0
+    assert [r["failing_stage"] for r in payload["per_round"]] == ["parse", None]
+    assert "sk-cli-secret" not in report.read_text()
+    assert (tmp_path / "report.md").read_text().startswith("# Rewrite report: accepted")
+
+
+def test_rejected_rewrite_writes_nothing_and_exits_1(corpus, tmp_path):
+    item = corpus["numpy_scaling"]
+    out, report = tmp_path / "pipeline.py", tmp_path / "report.json"
+    wrong = item.reference.replace('["age", "income"]', '["age", "tenure"]')
+    with FakeServer([Step(content=f"```python\n{wrong}```")]) as server:
+        code = run_cli(rewrite_cli, argv(item, server, out, report, "--max-rounds", "2"))
+    assert code == 1
+    assert not out.exists()
+    payload = json.loads(report.read_text())
+    assert payload["accepted"] is False and payload["rounds"] == 2
+    assert payload["per_round"][0]["failing_stage"] == "compare"
+    assert "same failure repeated" in payload["reason"]
+    assert "encodes 'tenure'" in payload["per_round"][0]["failure"]["details"]
+
+
+def test_bench_rewrite_writes_per_task_results(corpus, tmp_path):
+    item = corpus["minmax_passthrough"]
+    out = tmp_path / "bench.json"
+    with FakeServer([Step(content=f"```python\n{item.reference}```")]) as server:
+        code = run_cli(bench_cli, ["bench", "rewrite", "--base-url", server.base_url,
+                                   "--model", "fake-model", "--task", item.name,
+                                   "--variants", "0", "--out", str(out)])
+    assert code == 0
+    results = json.loads(out.read_text())
+    assert results["pass_at_1"] == 1.0
+    (row,) = results["tasks"]
+    assert row["task"] == item.name and row["rounds"] == 1 and row["tokens"]["total_tokens"] > 0
