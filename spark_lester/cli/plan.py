@@ -11,7 +11,7 @@ import argparse
 import json
 import sys
 
-from spark_lester.errors import ConfigError
+from spark_lester.cli._private import parse_named_paths
 
 FORMATS = ("json", "mermaid", "openlineage")
 
@@ -27,23 +27,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(func=run)
 
 
-def parse_sources(pairs: list[str]) -> dict[str, str]:
-    out = {}
-    for pair in pairs:
-        name, sep, path = pair.partition("=")
-        if not sep or not name or not path:
-            raise ConfigError(f"--source {pair!r} is not NAME=PATH.")
-        if name in out:
-            raise ConfigError(f"--source {name} given twice.")
-        out[name] = path
-    return out
-
-
 def run(args: argparse.Namespace) -> int:
     from spark_lester.frame.pipeline import load_pipeline, run_pipeline
     from spark_lester.plan.serialize import to_json, to_mermaid, to_openlineage
 
-    sources = parse_sources(args.source)
+    sources = parse_named_paths(args.source, "--source")
     module = load_pipeline(args.pipeline)
     frame = run_pipeline(module, sources)
     if args.format == "json":

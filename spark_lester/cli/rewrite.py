@@ -13,20 +13,11 @@ import sys
 from pathlib import Path
 
 from spark_lester.cli import EXIT_CHECK_FAILED, EXIT_OK
+from spark_lester.cli._private import parse_named_paths
 
 
 def parse_inputs(values: list[str]) -> dict[str, Path]:
-    from spark_lester.errors import ConfigError
-
-    out: dict[str, Path] = {}
-    for value in values:
-        name, sep, path = value.partition("=")
-        if not sep or not name or not path:
-            raise ConfigError(f"--input {value!r} is not NAME=PATH.")
-        if name in out:
-            raise ConfigError(f"--input {name} is given twice.")
-        out[name] = Path(path)
-    return out
+    return {k: Path(v) for k, v in parse_named_paths(values, "--input").items()}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
