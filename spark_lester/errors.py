@@ -156,3 +156,65 @@ class ExtractionError(RewriteError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, stage="extract")
+
+
+# ---- artifacts and deletion ------------------------------------------------------------
+class StorageError(LesterError, OSError):
+    """Reading or writing the warehouse failed (S3 error, permissions, missing bucket)."""
+
+    retryable = True
+
+    def __init__(self, message: str, *, path: str | None = None, hint: str | None = None):
+        self.path = path
+        super().__init__(message, hint=hint or "Check the warehouse location and credentials; "
+                         "retrying may help for transient S3 errors. Tables are unchanged "
+                         "unless the ledger records a completed step.")
+
+
+class RunNotFoundError(LesterError, LookupError):
+    """No run with that id (or no run at all) is recorded in the warehouse."""
+
+    def __init__(self, message: str, *, run_id: str | None = None, hint: str | None = None):
+        self.run_id = run_id
+        super().__init__(message, hint=hint or "List runs with `spark-lester runs --warehouse "
+                         "URI` and check the warehouse location.")
+
+
+class RequestError(LesterError, ValueError):
+    """A deletion request is malformed or names something that does not exist."""
+
+    def __init__(self, message: str, *, request_id: str | None = None, field: str | None = None,
+                 hint: str | None = None):
+        self.request_id = request_id
+        self.field = field
+        prefix = f"deletion request {request_id}: " if request_id else "deletion request: "
+        super().__init__(prefix + message, hint=hint)
+
+
+class TableChangedError(LesterError, RuntimeError):
+    """An artifact table was changed outside spark_lester since its run or last request."""
+
+    def __init__(self, message: str, *, table: str, expected: int, found: int,
+                 request_id: str | None = None):
+        self.table, self.expected, self.found, self.request_id = table, expected, found, request_id
+        super().__init__(message, hint="Re-run the pipeline to rebuild its artifacts (the "
+                         "incremental update needs the tables as spark_lester left them), or "
+                         "restore the table to the recorded version.")
+
+
+class SourceChangedError(LesterError, RuntimeError):
+    """A source changed since the run read it, so its artifacts cannot be updated exactly."""
+
+    def __init__(self, message: str, *, source: str, run_id: str):
+        self.source, self.run_id = source, run_id
+        super().__init__(message, hint="Re-run the pipeline on the current data, or restore "
+                         "the source the run read.")
+
+
+class ErasureNotVerifiedError(LesterError, RuntimeError):
+    """The verification scan still found deleted values after the purge."""
+
+    def __init__(self, message: str, *, request_id: str, objects: int):
+        self.request_id, self.objects = request_id, objects
+        super().__init__(message, hint="Do not report the request as done; inspect the listed "
+                         "objects (the ledger has their paths) and re-run the request.")

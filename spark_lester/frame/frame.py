@@ -232,15 +232,11 @@ class LesterFrame:
         ids and ``seed`` falls below ``test_fraction``. It does not depend on partitioning,
         order or other rows, so deleting rows never moves the remaining ones across sides.
         """
-        from pyspark.sql import functions as F
-
         train_node = nodes.Split(child=self.plan, side="train", test_fraction=test_fraction,
                                  seed=seed)
         test_node = nodes.Split(child=self.plan, side="test", test_fraction=test_fraction,
                                 seed=seed)
-        ids = [F.col(c) for c in sorted(self.provenance_columns)]
-        bucket = F.pmod(F.xxhash64(F.lit(seed), *ids), F.lit(1_000_000))
-        is_test = bucket < F.lit(int(round(test_fraction * 1_000_000)))
+        is_test = test_membership(self.provenance_columns, test_fraction, seed)
         return (LesterFrame(self._df.filter(~is_test), train_node),
                 LesterFrame(self._df.filter(is_test), test_node))
 
@@ -262,6 +258,23 @@ class LesterFrame:
     def _ordered(df: DataFrame, node: nodes.PlanNode) -> DataFrame:
         rest = [c for c in df.columns if c not in node.columns]
         return df.select(*node.columns, *rest)
+
+
+def test_membership(provenance_columns: Sequence[str], test_fraction: float, seed: int
+                    ) -> Column:
+    """Boolean Column: whether a row is on the test side of :meth:`LesterFrame.split`."""
+    from pyspark.sql import functions as F
+
+    ids = [F.col(c) for c in sorted(provenance_columns)]
+    bucket = F.pmod(F.xxhash64(F.lit(seed), *ids), F.lit(1_000_000))
+    return bucket < F.lit(int(round(test_fraction * 1_000_000)))
+
+
+def row_id(provenance_columns: Sequence[str]) -> Column:
+    """The surrogate row id: a hash of the row's provenance (ids, or aligned id arrays)."""
+    from pyspark.sql import functions as F
+
+    return F.xxhash64(F.lit("row"), *[F.col(c) for c in sorted(provenance_columns)])
 
 
 def _sql(column: Column) -> str:

@@ -16,6 +16,17 @@ PROV_STRUCT = "__lester_prov"
 JOIN_KEY_PREFIX = "__lester_rk_"
 #: Scratch column for the content hash of key-less sources.
 CONTENT_HASH = "__lester_content_hash"
+#: Surrogate id of a row of a pipeline's output (a hash of its provenance): the MERGE key.
+ROW_ID = "__lester_row_id"
+#: Which side of the train/test split an output row is on ("train" or "test").
+SPLIT = "__lester_split"
+#: Every column spark_lester adds besides the per-source provenance columns.
+SYSTEM_COLUMNS = (ROW_ID, SPLIT)
+
+
+def is_system_column(name: str) -> bool:
+    """Provenance, row id and split columns: everything that is not the user's data."""
+    return is_provenance_column(name) or name in SYSTEM_COLUMNS
 
 
 def provenance_column(source: str) -> str:

@@ -1,0 +1,124 @@
+"""Delta tables of the artifact store: created with the properties erasure relies on.
+
+Every artifact table is created with
+
+* deletion vectors on, so a deletion is a cheap logical MERGE and the physical rewrite is a
+  separate, scoped ``REORG TABLE ... APPLY (PURGE)``;
+* column statistics only on the id columns (``delta.dataSkippingStatsColumns``): min/max
+  statistics of free-text columns would copy personal data into the transaction log;
+* a clustered layout: rows are range-partitioned and sorted by one provenance column (the
+  entity deletion requests name, e.g. a customer), so one entity's rows share few files and
+  a purge rewrites only those files; the id statistics let Delta skip the others.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+from spark_lester.errors import StorageError
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+#: Table properties of every artifact table.
+BASE_PROPERTIES = {
+    "delta.enableDeletionVectors": "true",
+    "delta.enableChangeDataFeed": "false",
+    "delta.checkpointInterval": "10",
+}
+#: Default number of rows per data file of a clustered artifact table.
+ROWS_PER_FILE = 25_000
+
+
+def storage_errors(path: str):  # type: ignore[no-untyped-def]
+    """Context manager turning JVM I/O failures under ``path`` into :class:`StorageError`."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def wrap():  # type: ignore[no-untyped-def]
+        from py4j.protocol import Py4JJavaError
+
+        try:
+            yield
+        except Py4JJavaError as exc:
+            cause = _java_cause(exc)
+            raise StorageError(f"storage operation on {path} failed: {cause}", path=path) from None
+
+    return wrap()
+
+
+def _java_cause(exc: BaseException) -> str:
+    """The innermost Java exception class and the first line of its message (no data)."""
+    try:
+        throwable = exc.java_exception  # type: ignore[attr-defined]
+        while throwable.getCause() is not None:
+            throwable = throwable.getCause()
+        message = str(throwable.getMessage() or "").splitlines()[0][:200]
+        return f"{throwable.getClass().getSimpleName()}: {message}"
+    except Exception:  # noqa: BLE001 - best effort description
+        return type(exc).__name__
+
+
+def create_table(spark: SparkSession, path: str, df: DataFrame, *,
+                 stats_columns: Sequence[str], properties: Mapping[str, str] | None = None
+                 ) -> None:
+    """Create an empty Delta table at ``path`` with ``df``'s schema and our properties."""
+    from delta.tables import DeltaTable
+
+    props = {**BASE_PROPERTIES, "delta.dataSkippingStatsColumns": ",".join(stats_columns),
+             **(properties or {})}
+    with storage_errors(path):
+        builder = DeltaTable.createOrReplace(spark).location(path).addColumns(df.schema)
+        for key, value in props.items():
+            builder = builder.property(key, value)
+        builder.execute()
+
+
+def write_clustered(df: DataFrame, path: str, *, cluster_by: str | None, rows: int,
+                    stats_columns: Sequence[str], rows_per_file: int = ROWS_PER_FILE) -> int:
+    """Create the table and append ``df`` clustered by ``cluster_by``; return its version.
+
+    ``rows`` (the row count, known to the caller) sets the number of files. Range
+    partitioning samples its input: ``df`` should be cached or cheap to recompute.
+    """
+    from pyspark.sql import functions as F
+
+    spark = df.sparkSession
+    create_table(spark, path, df, stats_columns=stats_columns)
+    files = max(1, math.ceil(rows / max(1, rows_per_file)))
+    if cluster_by is not None:
+        out = df.repartitionByRange(files, F.col(cluster_by)).sortWithinPartitions(cluster_by)
+    else:
+        out = df.repartition(files)
+    with storage_errors(path):
+        out.write.format("delta").mode("append").save(path)
+    return table_version(spark, path)
+
+
+def table_version(spark: SparkSession, path: str) -> int:
+    """The latest committed version of the Delta table at ``path``."""
+    from delta.tables import DeltaTable
+
+    with storage_errors(path):
+        row = DeltaTable.forPath(spark, path).history(1).select("version").collect()
+    return int(row[0][0])
+
+
+def history(spark: SparkSession, path: str, since: int) -> list[dict[str, object]]:
+    """Commits after version ``since``: version, operation and userMetadata."""
+    from delta.tables import DeltaTable
+
+    with storage_errors(path):
+        rows = (DeltaTable.forPath(spark, path).history()
+                .where(f"version > {int(since)}")
+                .select("version", "operation", "userMetadata").collect())
+    return sorted((r.asDict() for r in rows), key=lambda r: int(r["version"]))  # type: ignore[arg-type]
+
+
+def exists(spark: SparkSession, path: str) -> bool:
+    from delta.tables import DeltaTable
+
+    with storage_errors(path):
+        return bool(DeltaTable.isDeltaTable(spark, path))

@@ -1,0 +1,321 @@
+"""Computing what a request changes in one run's artifacts, without changing anything yet.
+
+Incremental strategy (see :mod:`spark_lester.deletion.propagate`): the *anchor* ids are the
+identified source rows, the redacted rows of other sources linked to them by row provenance,
+and, where a rule asks for closure, every row id of those sources that co-occurs with them.
+The affected rows of a table are its rows whose provenance holds an anchor id. The pipeline is
+re-run on the sources restricted to the ids in those rows, with the change applied; its rows
+that hold an anchor id (or replace an affected row) are the new state of that region. The
+difference (delete / update / insert by row id) is computed per table from the table's own
+current rows, so an interrupted request recomputes the same target state when re-run.
+
+Recompute strategy: the pipeline is re-run on the whole cleaned sources and the tables are
+replaced by a MERGE of the difference (only when a rule requires it; the reason is recorded).
+"""
+
+from __future__ import annotations
+
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from spark_lester.artifacts.layout import FEATURES, PREPARED
+from spark_lester.artifacts.registry import RunRecord
+from spark_lester.deletion.propagate import INCREMENTAL, propagate
+from spark_lester.deletion.request import DeletionRequest
+from spark_lester.plan.columns import ROW_ID, SPLIT, is_provenance_column, provenance_column
+
+if TYPE_CHECKING:
+    from types import ModuleType
+
+    from pyspark.sql import Column, DataFrame, SparkSession
+
+    from spark_lester.frame.frame import LesterFrame
+
+#: The operation column of a change set.
+OP = "__lester_op"
+DELETE, UPDATE, INSERT = "delete", "update", "insert"
+_ISIN_LIMIT = 20_000
+
+
+@dataclass
+class TableChange:
+    """Rows to delete, update and insert in one table (Row dicts keyed by column)."""
+
+    table: str
+    deletes: list[int] = field(default_factory=list)
+    updates: list[dict[str, Any]] = field(default_factory=list)
+    inserts: list[dict[str, Any]] = field(default_factory=list)
+    #: For the recompute strategy: the complete new table as a Spark DataFrame.
+    replacement: DataFrame | None = None
+    cells: int = 0
+    ranges: list[tuple[int, int]] = field(default_factory=list)
+    before: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return self.replacement is None and not (self.deletes or self.updates or self.inserts)
+
+    def counts(self) -> dict[str, int]:
+        return {"deleted": len(set(self.deletes)), "updated": len(self.updates),
+                "inserted": len(self.inserts), "cells": self.cells}
+
+
+@dataclass
+class RunChange:
+    run: RunRecord
+    strategy: str
+    reason: str | None
+    identified: int
+    anchors: dict[str, list[int]]
+    tables: dict[str, TableChange]
+    needles: set[str] = field(default_factory=set)
+
+    @property
+    def empty(self) -> bool:
+        return all(t.empty for t in self.tables.values())
+
+    def summary(self) -> dict[str, Any]:
+        return {"run_id": self.run.run_id, "pipeline": self.run.pipeline,
+                "strategy": self.strategy, "reason": self.reason,
+                "source_rows": self.identified,
+                "tables": {n: {**t.counts(), "feature_ranges": [list(r) for r in t.ranges]}
+                           for n, t in self.tables.items()}}
+
+
+def isin(column: str, ids: Any) -> Column:
+    from pyspark.sql import functions as F
+
+    values = sorted({int(i) for i in ids})
+    return F.col(column).isin(values) if values else F.lit(False)
+
+
+def _any_anchor(anchors: dict[str, list[int]], columns: list[str]) -> Column:
+    from pyspark.sql import functions as F
+
+    cond = F.lit(False)
+    for source, ids in anchors.items():
+        col = provenance_column(source)
+        if col in columns and ids:
+            cond = cond | isin(col, ids)
+    return cond
+
+
+def _distinct_ids(df: DataFrame, column: str) -> set[int]:
+    return {int(r[0]) for r in df.select(column).distinct().collect() if r[0] is not None}
+
+
+def compute_change(spark: SparkSession, request: DeletionRequest, run: RunRecord,
+                   module: ModuleType, frames: dict[str, LesterFrame], identified: list[int],
+                   ) -> RunChange:
+    """What ``request`` (whose source rows are ``identified``) changes in ``run``."""
+    from spark_lester.artifacts.run import finish_frame
+
+    tables = {n: spark.read.format("delta").load(run.tables[n]["path"]) for n in
+              (PREPARED, FEATURES)}
+    plan = module.prepare(**frames).plan
+    verdict = propagate(plan, request.action, request.columns)
+    source_col = provenance_column(request.source)
+    anchors: dict[str, set[int]] = {request.source: set(identified)}
+    if request.action == "redact_columns" and identified:
+        for src, _ in request.columns:
+            if src == request.source:
+                continue
+            linked: set[int] = set()
+            for df in tables.values():
+                linked |= _distinct_ids(df.where(isin(source_col, identified)),
+                                        provenance_column(src))
+            anchors.setdefault(src, set()).update(linked)
+    changed = {s: sorted(v) for s, v in anchors.items()}
+    if verdict.strategy == INCREMENTAL:
+        for src in verdict.closure_sources:
+            col = provenance_column(src)
+            for df in tables.values():
+                if col in df.columns:
+                    hit = df.where(_any_anchor(changed, df.columns))
+                    anchors.setdefault(src, set()).update(_distinct_ids(hit, col))
+    anchor_lists = {s: sorted(v) for s, v in anchors.items()}
+    result = RunChange(run=run, strategy=verdict.strategy, reason=verdict.reason,
+                       identified=len(identified), anchors=anchor_lists, tables={})
+    if not any(anchor_lists.values()):
+        result.tables = {n: TableChange(n) for n in tables}
+        return result
+
+    if verdict.strategy != INCREMENTAL:
+        cleaned = _apply(request, frames, changed, restrict=None)
+        new_df = finish_frame(module.prepare(**cleaned), run.split)
+        result.tables = _replacement(run, tables, new_df)
+        return result
+
+    old = {n: [r.asDict() for r in df.where(_any_anchor(anchor_lists, df.columns)).collect()]
+           for n, df in tables.items()}
+    restrict: dict[str, set[int]] = {s: set(v) for s, v in anchor_lists.items()}
+    for rows in old.values():
+        for row in rows:
+            for col, value in row.items():
+                if is_provenance_column(col) and value is not None:
+                    restrict.setdefault(col[len("__prov_"):], set()).add(int(value))
+    restricted = _apply(request, frames, changed, restrict=restrict)
+    new_rows = [r.asDict() for r in
+                finish_frame(module.prepare(**restricted), run.split).collect()]
+    old_ids = {r[ROW_ID] for rows in old.values() for r in rows}
+    new_rows = [r for r in new_rows if r[ROW_ID] in old_ids or _holds_anchor(r, anchors)]
+    result.tables[PREPARED] = _diff(PREPARED, old[PREPARED], new_rows)
+    result.tables[FEATURES] = _feature_diff(run, request, old[FEATURES], new_rows)
+    result.needles = _needles(old[PREPARED], result.tables[PREPARED])
+    return result
+
+
+def _holds_anchor(row: dict[str, Any], anchors: dict[str, set[int]]) -> bool:
+    return any(row.get(provenance_column(s)) in ids for s, ids in anchors.items())
+
+
+def _apply(request: DeletionRequest, frames: dict[str, LesterFrame],
+           changed: dict[str, list[int]], *, restrict: dict[str, set[int]] | None
+           ) -> dict[str, LesterFrame]:
+    """The sources with the request applied (and restricted to ``restrict`` ids)."""
+    from pyspark.sql import functions as F
+
+    from spark_lester.frame.frame import LesterFrame
+
+    out = {}
+    for name, frame in frames.items():
+        col = provenance_column(name)
+        df = frame.df
+        if restrict is not None:
+            df = df.where(isin(col, restrict.get(name, ())))
+        if request.action == "delete_rows" and name == request.source:
+            df = df.where(~isin(col, changed[name]))
+        if request.action == "redact_columns":
+            for src, column in request.columns:
+                if src != name:
+                    continue
+                dtype = df.schema[column].dataType
+                df = df.withColumn(column, F.when(isin(col, changed.get(name, ())),
+                                                  F.lit(None).cast(dtype)).otherwise(F.col(column)))
+        out[name] = LesterFrame(df, frame.plan)
+    return out
+
+
+def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    for key, value in a.items():
+        other = b.get(key)
+        if isinstance(value, float) and isinstance(other, float):
+            if not (value == other or (np.isnan(value) and np.isnan(other))):
+                return False
+        elif isinstance(value, list) and isinstance(other, list):
+            if not np.array_equal(np.asarray(value, dtype=object), np.asarray(other, dtype=object)):
+                return False
+        elif value != other:
+            return False
+    return True
+
+
+def _diff(table: str, old: list[dict[str, Any]], new: list[dict[str, Any]]) -> TableChange:
+    change = TableChange(table, before=old)
+    old_by_id: dict[int, list[dict[str, Any]]] = {}
+    for row in old:
+        old_by_id.setdefault(row[ROW_ID], []).append(row)
+    count = Counter(r[ROW_ID] for r in new)
+    for rid in old_by_id:
+        if rid not in count:
+            change.deletes.append(rid)
+    for row in new:
+        rid = row[ROW_ID]
+        previous = old_by_id.get(rid, [])
+        if count[rid] == 1 and len(previous) == 1:
+            if not _same(row, previous[0]):
+                change.updates.append(row)
+                change.cells += sum(1 for k in row if not _same({k: row[k]}, {k: previous[0][k]}))
+        elif count[rid] == 1 and not previous:
+            change.inserts.append(row)
+        else:  # duplicated ids (a union of equal rows): replace the copies wholesale
+            if previous and rid not in change.deletes:
+                change.deletes.append(rid)
+            change.inserts.append(row)
+    return change
+
+
+def _feature_diff(run: RunRecord, request: DeletionRequest, old: list[dict[str, Any]],
+                  new_prepared: list[dict[str, Any]]) -> TableChange:
+    """The features table's change: re-encode only the ranges of changed input columns."""
+    import pandas as pd
+
+    from spark_lester.features.encode import FEATURES as VECTOR
+    from spark_lester.features.encode import load_encoder, reencode
+
+    encoder = load_encoder(run.encoder) if run.encoder is not None else None
+    keep = [c for c in (old[0] if old else {}) if c != VECTOR]
+    if not keep:
+        keep = [ROW_ID, *[c for c in (new_prepared[0] if new_prepared else {})
+                          if is_provenance_column(c)], SPLIT,
+                *([run.label] if run.label else [])]
+    old_by_id = {r[ROW_ID]: r for r in old}
+    changed_inputs = _changed_inputs(run, request)
+    rows: list[dict[str, Any]] = []
+    ranges: set[tuple[int, int]] = set()
+    updated, inserted = [], []
+    for row in new_prepared:
+        (updated if row[ROW_ID] in old_by_id else inserted).append(row)
+    if updated and encoder is not None:
+        frame = pd.DataFrame([{c: r[c] for c in run.feature_columns} for r in updated])
+        current = np.asarray([old_by_id[r[ROW_ID]][VECTOR] for r in updated], dtype=np.float32)
+        inputs = [c for c in changed_inputs if c in run.feature_columns]
+        if inputs:
+            matrix, touched = reencode(current, frame, encoder, inputs)
+            ranges.update(tuple(t) for t in touched)
+        else:
+            matrix = current
+        for r, vec in zip(updated, matrix, strict=True):
+            rows.append({**{c: r[c] for c in keep}, VECTOR: [float(v) for v in vec]})
+    if inserted and encoder is not None:
+        frame = pd.DataFrame([{c: r[c] for c in run.feature_columns} for r in inserted])
+        matrix = _dense(encoder.transform(frame)).astype(np.float32)
+        for r, vec in zip(inserted, matrix, strict=True):
+            rows.append({**{c: r[c] for c in keep}, VECTOR: [float(v) for v in vec]})
+    change = _diff(FEATURES, old, rows)
+    change.ranges = sorted(ranges)
+    return change
+
+
+def _changed_inputs(run: RunRecord, request: DeletionRequest) -> list[str]:
+    """Output columns whose values derive from a redacted source column."""
+    redacted = {f"{s}.{c}" for s, c in request.columns}
+    return [col for col, lin in run.lineage.items() if redacted & set(lin["direct"])]
+
+
+def _dense(matrix: Any) -> np.ndarray:
+    return matrix.toarray() if hasattr(matrix, "toarray") else np.asarray(matrix)
+
+
+def _needles(old: list[dict[str, Any]], change: TableChange) -> set[str]:
+    """Old string values of cells the change removes: what the erasure scan looks for."""
+    gone: set[str] = set()
+    new_by_id = {r[ROW_ID]: r for r in (*change.updates, *change.inserts)}
+    deleted = set(change.deletes)
+    for row in old:
+        replacement = None if row[ROW_ID] in deleted else new_by_id.get(row[ROW_ID])
+        if row[ROW_ID] not in deleted and replacement is None:
+            continue
+        for col, value in row.items():
+            if not isinstance(value, str) or len(value) < 6 or col in (SPLIT,):
+                continue
+            if replacement is None or replacement.get(col) != value:
+                gone.add(value)
+    return gone
+
+
+def _replacement(run: RunRecord, tables: dict[str, DataFrame], new_df: DataFrame
+                 ) -> dict[str, TableChange]:
+    from spark_lester.features.encode import encode, load_encoder
+
+    encoder = load_encoder(run.encoder) if run.encoder is not None else None
+    prepared = TableChange(PREPARED, replacement=new_df)
+    keep = [c for c in tables[FEATURES].columns if c != "features"]
+    features = TableChange(FEATURES, replacement=encode(new_df, encoder,
+                                                         columns=run.feature_columns, keep=keep))
+
+    return {PREPARED: prepared, FEATURES: features}

@@ -1,0 +1,72 @@
+"""Physical erasure of the touched tables: purge, vacuum, expire the log.
+
+After the MERGEs, deleted and replaced rows still exist physically: in data files that are
+now only masked by deletion vectors, and in files the table no longer references. Erasure:
+
+1. ``REORG TABLE ... APPLY (PURGE)`` rewrites every file that has a deletion vector (only
+   those: the clustered layout keeps that to the files of the touched entities);
+2. ``VACUUM ... RETAIN 0 HOURS`` deletes every file the current version does not reference,
+   scoped to this one table;
+3. a checkpoint is written and the log entries before it are deleted, so no commit older
+   than the erasure can be replayed (time travel to before the erasure is gone, on purpose).
+
+Every commit it makes carries the request id (see :func:`spark_lester.deletion.merge.stamped`).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import TYPE_CHECKING, Any
+
+from spark_lester.artifacts import store
+from spark_lester.deletion.merge import stamped
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+_VERSIONED = re.compile(r"^(\d{20})\.(json|crc|checkpoint\..*parquet|checkpoint\.parquet)$")
+
+
+def erase(spark: SparkSession, path: str, *, request_id: str) -> dict[str, Any]:
+    """Purge, vacuum and expire the log of the Delta table at ``path``; return metrics."""
+    started = time.perf_counter()
+    quoted = path.replace("`", "``")
+    with stamped(spark, request_id), store.storage_errors(path):
+        purge = spark.sql(f"REORG TABLE delta.`{quoted}` APPLY (PURGE)").collect()
+        purge_metrics = purge[0].asDict(recursive=True).get("metrics") if purge else None
+        check = "spark.databricks.delta.retentionDurationCheck.enabled"
+        previous = spark.conf.get(check, None)
+        spark.conf.set(check, "false")
+        try:
+            vacuumed = spark.sql(f"VACUUM delta.`{quoted}` RETAIN 0 HOURS").collect()
+        finally:
+            if previous is not None:
+                spark.conf.set(check, previous)
+        expired = expire_log(spark, path)
+    files_rewritten = 0
+    if purge_metrics:
+        files_rewritten = int(purge_metrics.get("numFilesRemoved", 0) or 0)
+    return {"files_rewritten": files_rewritten, "vacuumed": len(vacuumed),
+            "log_files_expired": expired, "version": store.table_version(spark, path),
+            "seconds": round(time.perf_counter() - started, 3)}
+
+
+def expire_log(spark: SparkSession, path: str) -> int:
+    """Checkpoint the latest version and delete every log file of earlier versions."""
+    jvm = spark._jvm  # type: ignore[attr-defined]
+    delta_log = jvm.org.apache.spark.sql.delta.DeltaLog.forTable(
+        spark._jsparkSession, path)  # type: ignore[attr-defined]
+    snapshot = delta_log.update(False, jvm.scala.Option.empty(), jvm.scala.Option.empty())
+    version = int(snapshot.version())
+    delta_log.checkpoint()
+    log_dir = jvm.org.apache.hadoop.fs.Path(f"{path.rstrip('/')}/_delta_log")
+    fs = log_dir.getFileSystem(spark._jsc.hadoopConfiguration())  # type: ignore[attr-defined]
+    removed = 0
+    for status in fs.listStatus(log_dir):
+        name = status.getPath().getName()
+        match = _VERSIONED.match(name)
+        if match and int(match.group(1)) < version:
+            fs.delete(status.getPath(), False)
+            removed += 1
+    return removed

@@ -1,0 +1,131 @@
+"""Applying a change set to an artifact table with one Delta MERGE by surrogate row id.
+
+The MERGE source holds the change set with an operation column; the condition matches on the
+surrogate id only (never on a data value, so no personal data ever appears in the commit's
+predicate), plus an ``IN`` list of the cluster column's ids when every changed row has one, so
+that Delta skips every file outside the touched clusters. The request id is stamped into the
+commit's ``userMetadata``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from spark_lester.artifacts import store
+from spark_lester.deletion.change import DELETE, INSERT, OP, UPDATE, TableChange
+from spark_lester.plan.columns import ROW_ID
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+_USER_METADATA = "spark.databricks.delta.commitInfo.userMetadata"
+
+
+def commit_tag(request_id: str) -> str:
+    return f"spark_lester request={request_id}"
+
+
+@contextmanager
+def stamped(spark: SparkSession, request_id: str) -> Iterator[None]:
+    """Every Delta commit inside carries the request id in its ``userMetadata``."""
+    previous = spark.conf.get(_USER_METADATA, None)
+    spark.conf.set(_USER_METADATA, commit_tag(request_id))
+    try:
+        yield
+    finally:
+        if previous is None:
+            spark.conf.unset(_USER_METADATA)
+        else:
+            spark.conf.set(_USER_METADATA, previous)
+
+
+def merge(spark: SparkSession, path: str, change: TableChange, *, request_id: str,
+          cluster_by: str | None) -> dict[str, Any]:
+    """Apply ``change`` to the Delta table at ``path``; return metrics of the MERGE."""
+    from delta.tables import DeltaTable
+    from pyspark.sql import Row
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import StringType, StructField, StructType
+
+    started = time.perf_counter()
+    if change.empty:
+        return {"skipped": True, "seconds": 0.0}
+    target = DeltaTable.forPath(spark, path)
+    schema = target.toDF().schema
+    names = schema.fieldNames()
+    with stamped(spark, request_id), store.storage_errors(path):
+        if change.replacement is not None:
+            _replace(target, change, names)
+        else:
+            full = StructType([*schema.fields, StructField(OP, StringType(), False)])
+            empty = {n: None for n in names}
+            rows = [Row(**{**empty, ROW_ID: rid, OP: DELETE}) for rid in sorted(set(change.deletes))]
+            rows += [Row(**{**{n: r.get(n) for n in names}, OP: UPDATE}) for r in change.updates]
+            rows += [Row(**{**{n: r.get(n) for n in names}, OP: INSERT}) for r in change.inserts]
+            source = spark.createDataFrame([tuple(r[n] for n in full.fieldNames()) for r in rows],
+                                           full)
+            cond = (F.col(f"t.{ROW_ID}") == F.col(f"s.{ROW_ID}")) & (F.col(f"s.{OP}") != INSERT)
+            clusters = _cluster_ids(change, cluster_by)
+            if clusters is not None:
+                cond = cond & F.col(f"t.{cluster_by}").isin(clusters)
+            assign = {n: F.col(f"s.{n}") for n in names}
+            (target.alias("t").merge(source.alias("s"), cond)
+             .whenMatchedDelete(condition=F.col(f"s.{OP}") == DELETE)
+             .whenMatchedUpdate(condition=F.col(f"s.{OP}") == UPDATE, set=assign)
+             .whenNotMatchedInsert(condition=F.col(f"s.{OP}") == INSERT, values=assign)
+             .execute())
+    metrics = last_metrics(spark, path)
+    metrics["seconds"] = round(time.perf_counter() - started, 3)
+    return metrics
+
+
+def _replace(target: Any, change: TableChange, names: list[str]) -> None:
+    from pyspark.sql import functions as F
+
+    source = change.replacement
+    assert source is not None
+    assign = {n: F.col(f"s.{n}") for n in names}
+    differs = None
+    for n in names:
+        if n == ROW_ID:
+            continue
+        term = ~F.col(f"t.{n}").eqNullSafe(F.col(f"s.{n}"))
+        differs = term if differs is None else differs | term
+    (target.alias("t").merge(source.alias("s"), F.col(f"t.{ROW_ID}") == F.col(f"s.{ROW_ID}"))
+     .whenMatchedUpdate(condition=differs, set=assign)
+     .whenNotMatchedInsert(values=assign)
+     .whenNotMatchedBySourceDelete()
+     .execute())
+
+
+def _cluster_ids(change: TableChange, cluster_by: str | None) -> list[int] | None:
+    if cluster_by is None:
+        return None
+    values: set[int] = set()
+    for row in (*change.before, *change.updates, *change.inserts):
+        value = row.get(cluster_by)
+        if value is None:
+            return None
+        values.add(int(value))
+    deleted = set(change.deletes)
+    known = {r[ROW_ID] for r in change.before}
+    if deleted - known:
+        return None
+    return sorted(values)
+
+
+def last_metrics(spark: SparkSession, path: str) -> dict[str, Any]:
+    """Row and file counts of the table's latest commit (Delta's operationMetrics)."""
+    from delta.tables import DeltaTable
+
+    row = DeltaTable.forPath(spark, path).history(1).collect()[0]
+    m = row.operationMetrics or {}
+    keys = ("numTargetRowsDeleted", "numTargetRowsUpdated", "numTargetRowsInserted",
+            "numTargetFilesAdded", "numTargetFilesRemoved", "numTargetDeletionVectorsAdded",
+            "numTargetRowsCopied")
+    out: dict[str, Any] = {"version": int(row.version), "operation": row.operation}
+    out.update({k: int(m[k]) for k in keys if k in m})
+    return out

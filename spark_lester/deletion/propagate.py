@@ -1,0 +1,135 @@
+"""IVM rules: how a deletion or redaction propagates through each plan operator.
+
+The incremental strategy re-runs the pipeline on the *affected region* only: the source rows
+named in the provenance of the artifact rows that contain a deleted or redacted id, with the
+change applied, and replaces those artifact rows by MERGE. That is exact when every operator
+keeps the effect of a change inside the rows whose provenance holds a changed id. The rules:
+
+=========  ===================================================================================
+Source     the changed rows themselves.
+Filter     delete: exact (a kept row stays kept). Redact: exact unless the predicate reads a
+           redacted column (a row could start or stop passing it) -> recompute.
+Project    exact: a projection is row-local and is re-evaluated on the new values.
+Join       inner: exact (a join multiplies monomials). Left: deleting a right row can turn a
+           left row into a NULL-padded one, so every row of the same left row is re-derived
+           (the left side's sources are *closed over*). A redacted join key -> recompute.
+Union      exact (provenance adds).
+Select,    exact (row-local, column-only).
+Rename
+Split      exact: membership hashes the row's provenance, never other rows.
+Aggregate  recompute: a group's value depends on rows outside the changed region.
+Distinct   recompute: rows that become equal merge.
+=========  ===================================================================================
+
+"Recompute" re-runs the whole pipeline on the cleaned sources and MERGEs the difference: still
+exact, recorded in the ledger with the reason.
+
+>>> from spark_lester.plan.nodes import Source, Filter
+>>> src = Source(name="mails", format="csv", path="m.csv", key="mail_id",
+...              columns=("mail_id", "mail_subject"))
+>>> plan = Filter(child=src, predicate="mail_subject IS NOT NULL", references=("mail_subject",))
+>>> propagate(plan, "delete_rows", set()).strategy
+'incremental'
+>>> propagate(plan, "redact_columns", {("mails", "mail_subject")}).reason
+'filter reads redacted mails.mail_subject'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from spark_lester.errors import UnsupportedOperationError
+from spark_lester.plan import nodes
+from spark_lester.plan.lineage import LineageWalker, SourceColumn
+
+INCREMENTAL, RECOMPUTE = "incremental", "recompute"
+
+
+@dataclass
+class Propagation:
+    """The verdict for one plan: strategy, why, and which sources need closure."""
+
+    strategy: str = INCREMENTAL
+    reason: str | None = None
+    closure_sources: set[str] = field(default_factory=set)
+
+    def recompute(self, reason: str) -> None:
+        if self.strategy != RECOMPUTE:
+            self.strategy, self.reason = RECOMPUTE, reason
+
+
+class PropagationWalker:
+    """One ``visit_<Node>`` per operator; a node without a rule is an error, never skipped."""
+
+    def __init__(self, action: str, redacted: Iterable[tuple[str, str]]) -> None:
+        self.action = action
+        self.redacted = {SourceColumn(s, c) for s, c in redacted}
+        self.lineage = LineageWalker()
+        self.result = Propagation()
+        self._seen: set[int] = set()
+
+    def walk(self, node: nodes.PlanNode) -> None:
+        if id(node) in self._seen:
+            return
+        self._seen.add(id(node))
+        visit = getattr(self, f"visit_{type(node).__name__}", None)
+        if visit is None:
+            raise UnsupportedOperationError(
+                f"no deletion rule for plan node {type(node).__name__}.", op="deletion")
+        for child in node.children():
+            self.walk(child)
+        visit(node)
+
+    def _reads_redacted(self, child: nodes.PlanNode, columns: Iterable[str]) -> str | None:
+        lineage = self.lineage.walk(child)
+        for c in columns:
+            hit = sorted(str(sc) for sc in lineage[c].all() & self.redacted)
+            if hit:
+                return hit[0]
+        return None
+
+    def visit_Source(self, node: nodes.Source) -> None:
+        pass
+
+    def visit_Filter(self, node: nodes.Filter) -> None:
+        hit = self._reads_redacted(node.child, node.references)
+        if hit:
+            self.result.recompute(f"filter reads redacted {hit}")
+
+    def visit_Project(self, node: nodes.Project) -> None:
+        pass
+
+    def visit_Join(self, node: nodes.Join) -> None:
+        hit = (self._reads_redacted(node.left, node.left_on)
+               or self._reads_redacted(node.right, node.right_on))
+        if hit:
+            self.result.recompute(f"join key reads redacted {hit}")
+        if node.how == "left" and self.action == "delete_rows":
+            self.result.closure_sources |= {s.name for s in node.left.source_nodes()}
+
+    def visit_Union(self, node: nodes.Union) -> None:
+        pass
+
+    def visit_Select(self, node: nodes.Select) -> None:
+        pass
+
+    def visit_Rename(self, node: nodes.Rename) -> None:
+        pass
+
+    def visit_Split(self, node: nodes.Split) -> None:
+        pass
+
+    def visit_Aggregate(self, node: nodes.Aggregate) -> None:
+        self.result.recompute("aggregate: a group's value depends on rows outside the change")
+
+    def visit_Distinct(self, node: nodes.Distinct) -> None:
+        self.result.recompute("distinct: changed rows can merge with unchanged ones")
+
+
+def propagate(plan: nodes.PlanNode, action: str, redacted: Iterable[tuple[str, str]]
+              ) -> Propagation:
+    """Decide how a request of kind ``action`` (redacting ``redacted``) updates ``plan``."""
+    walker = PropagationWalker(action, redacted)
+    walker.walk(plan)
+    return walker.result
