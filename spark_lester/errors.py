@@ -156,3 +156,8 @@ class ExtractionError(RewriteError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, stage="extract")
+
+
+class EncoderFormatError(LesterError, ValueError):
+    """Stored encoder bytes cannot be loaded: not an encoder dump, or written by another
+    scikit-learn version (whose transforms may differ, so re-encoding would not be exact)."""
