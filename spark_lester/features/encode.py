@@ -231,7 +231,8 @@ def reencode(features: np.ndarray, frame: pd.DataFrame, encoder: Any, changed: I
                 raise ColumnNotFoundError(column, available=[str(c) for c in frame.columns],
                                           op="reencode")
         # ColumnTransformer hands a transformer a Series for a scalar selector.
-        sub = frame[selector] if isinstance(selector, str) else frame[inputs]
+        scalar = isinstance(selector, (str, int, np.integer))
+        sub = frame[inputs[0]] if scalar else frame[inputs]
         out = sub.to_numpy() if isinstance(trans, str) else trans.transform(sub)
         out = _float32(out, op="reencode")
         if out.shape != (len(frame), block.stop - block.start):

@@ -75,9 +75,10 @@ def selected_positions(ct: Any, selector: Any, n_inputs: int) -> list[int]:
     if isinstance(selector, (int, np.integer)):
         return [int(selector)]
     if isinstance(selector, slice):
-        if selector.start is None or isinstance(selector.start, (int, np.integer)):
+        if not isinstance(selector.start, str) and not isinstance(selector.stop, str):
             return list(range(n_inputs))[selector]
-        start, stop = names.index(selector.start), names.index(selector.stop)
+        start = 0 if selector.start is None else names.index(selector.start)
+        stop = n_inputs - 1 if selector.stop is None else names.index(selector.stop)
         return list(range(start, stop + 1))  # label slices include their end
     values = list(np.asarray(selector).ravel()) if not isinstance(selector, list) else selector
     if values and isinstance(values[0], (bool, np.bool_)):

@@ -262,3 +262,19 @@ def test_a_transformer_without_names_is_attributed_to_all_its_inputs():
 def test_unfitted_is_a_typed_error():
     with pytest.raises(PlanError, match="not fitted"):
         matrix_provenance(ColumnTransformer([("n", StandardScaler(), ["n"])]))
+
+
+@pytest.mark.parametrize("selector", [slice("n", "gap"), slice(None, "m"), slice(3, 5), [0, 2],
+                                      [False, True, True, False]])
+def test_slice_int_and_mask_selectors(selector):
+    frame = DF[["level", "n", "m", "gap"]]
+    ct = ColumnTransformer([("x", "passthrough", selector)]).fit(frame)
+    names = list(frame.columns)
+    picked = names[selector] if isinstance(selector, slice) and isinstance(selector.start, int) \
+        else None
+    expected = [str(n) for n in ct.get_feature_names_out()]
+    prov = matrix_provenance(ct)
+    claimed = [c for i in range(len(expected)) for c in names if i in _claimed(prov, c)]
+    assert ["x__" + c for c in claimed] == expected
+    if picked is not None:
+        assert claimed == picked
