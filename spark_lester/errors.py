@@ -218,3 +218,7 @@ class ErasureNotVerifiedError(LesterError, RuntimeError):
         self.request_id, self.objects = request_id, objects
         super().__init__(message, hint="Do not report the request as done; inspect the listed "
                          "objects (the ledger has their paths) and re-run the request.")
+
+class EncoderFormatError(LesterError, ValueError):
+    """Stored encoder bytes cannot be loaded: not an encoder dump, or written by another
+    scikit-learn version (whose transforms may differ, so re-encoding would not be exact)."""
