@@ -110,7 +110,7 @@ def run_submit(args: argparse.Namespace) -> int:
     from spark_lester.aws.emr import DEFAULT_RELEASE, ClusterSpec
     from spark_lester.aws.submit import Action, submit
     from spark_lester.cli._private import parse_named_paths
-    from spark_lester.errors import ConfigError
+    from spark_lester.errors import AwsError, ConfigError
 
     actions = [Action(kind, target) for kind, target in args.actions or []]
     spec = None
@@ -141,7 +141,7 @@ def run_submit(args: argparse.Namespace) -> int:
         print(f"{len(result.step_ids)} step(s) {state} on {where} {result.cluster_id}",
               file=sys.stderr)
         return EXIT_OK
-    except Exception as err:
+    except AwsError as err:
         return _failed(err, summary)
     finally:
         progress.close()
@@ -151,6 +151,7 @@ def run_submit(args: argparse.Namespace) -> int:
 def run_wait(args: argparse.Namespace) -> int:
     from spark_lester.aws import client
     from spark_lester.aws.emr import wait_for_steps
+    from spark_lester.errors import AwsError
 
     s3 = client("s3", region=args.region, endpoint_url=args.endpoint_url)
     emr = client("emr", region=args.region, endpoint_url=args.endpoint_url)
@@ -162,7 +163,7 @@ def run_wait(args: argparse.Namespace) -> int:
                                on_update=progress.update)
         summary = {"ok": True, **final.to_json()}
         return EXIT_OK
-    except Exception as err:
+    except AwsError as err:
         return _failed(err, summary)
     finally:
         progress.close()
@@ -192,11 +193,10 @@ def run_logs(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _failed(err: Exception, summary: dict[str, Any]) -> int:
-    from spark_lester.errors import AwsError, ClusterTerminatedError, StepFailedError
+def _failed(err: Any, summary: dict[str, Any]) -> int:
+    """Record a typed AWS error in the summary and choose the exit code."""
+    from spark_lester.errors import ClusterTerminatedError, StepFailedError
 
-    if not isinstance(err, AwsError):
-        raise err
     summary.update({"ok": False, "error": type(err).__name__, "message": str(err),
                     "retryable": err.retryable})
     for name in ("cluster_id", "step_id", "state", "reason", "log_uri", "log_tail"):
