@@ -205,9 +205,11 @@ def poll(emr: Any, cluster_id: str, step_ids: Sequence[str], *, elapsed: float =
     """One look at the cluster and the watched steps."""
     state, code, message, _ = cluster_state(emr, cluster_id)
     by_id: dict[str, StepStatus] = {}
+    ids = list(step_ids)
     with aws_call("emr", "ListSteps"):
-        pages = emr.get_paginator("list_steps").paginate(ClusterId=cluster_id,
-                                                         StepIds=list(step_ids))
+        pages = [page for i in range(0, len(ids), 10)  # ListSteps takes at most 10 step ids
+                 for page in emr.get_paginator("list_steps").paginate(ClusterId=cluster_id,
+                                                                      StepIds=ids[i:i + 10])]
         for page in pages:
             for step in page["Steps"]:
                 status = step.get("Status", {})

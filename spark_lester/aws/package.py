@@ -85,6 +85,7 @@ def package(out: Path | str, *, source_dir: Path | str | None = None, venv: bool
     source = Path(source_dir) if source_dir is not None else project_root()
     out = Path(out)
     _check_source(source)
+    _check_out(out, source)
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
@@ -316,6 +317,17 @@ def _check_source(source: Path) -> None:
     if missing:
         raise PackagingError(f"{source} is not a spark_lester checkout (no {', '.join(missing)}).",
                              step="wheel", hint="Run from the checkout or pass --source-dir.")
+
+
+def _check_out(out: Path, source: Path) -> None:
+    """``out`` is emptied: refuse anything but a new, empty or earlier bundle folder."""
+    resolved, src = out.resolve(), source.resolve()
+    if resolved == src or src.is_relative_to(resolved):
+        raise PackagingError(f"--out {out} would delete the checkout.", step="wheel",
+                             hint="Use a folder of its own, e.g. dist/spark_lester.")
+    if out.is_file() or (out.is_dir() and any(out.iterdir()) and not (out / MANIFEST).is_file()):
+        raise PackagingError(f"--out {out} exists and is not a bundle; refusing to empty it.",
+                             step="wheel", hint="Remove it or choose another folder.")
 
 
 def _check_backend() -> None:

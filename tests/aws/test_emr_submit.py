@@ -294,3 +294,21 @@ def test_bad_submissions_are_config_errors(aws, bundle, tmp_path):
         ClusterSpec(name="x", log_uri="s3://l/", bundle_uri="s3://c/", release_label="emr-6.15.0")
     with pytest.raises(PackagingError, match="does not exist"):
         submit(tmp_path, aws.code_uri, [Action("delete", "s3://x/r.json")], spec=_spec(aws), **common)
+
+
+def test_poll_more_steps_than_one_list_steps_call_takes(aws, moto_emr):
+    """ListSteps filters on at most 10 step ids: polling 12 steps takes two calls, in order."""
+    from spark_lester.aws.emr import poll
+
+    steps = [{"Name": f"s{i}", "ActionOnFailure": "CONTINUE",
+              "HadoopJarStep": {"Jar": "command-runner.jar", "Args": ["true"]}} for i in range(12)]
+    cluster_id = aws.emr.run_job_flow(
+        Name="many", ReleaseLabel="emr-7.9.0", Steps=steps,
+        Instances={"KeepJobFlowAliveWhenNoSteps": True, "MasterInstanceType": "m5.xlarge",
+                   "InstanceCount": 1},
+        JobFlowRole="EMR_EC2_DefaultRole", ServiceRole="EMR_DefaultRole")["JobFlowId"]
+    ids = [s.id for s in moto_emr.cluster(cluster_id).steps]
+    moto_emr.set_step(cluster_id, ids[11], "COMPLETED")
+    snapshot = poll(aws.emr, cluster_id, ids)
+    assert [s.name for s in snapshot.steps] == [f"s{i}" for i in range(12)]
+    assert [s.state for s in snapshot.steps] == ["RUNNING"] + ["PENDING"] * 10 + ["COMPLETED"]

@@ -172,3 +172,17 @@ def test_package_cli_upload_to_missing_bucket(s3_endpoint, tmp_path, capsys):
                  "--endpoint-url", s3_endpoint, "--region", "us-east-1"])
     assert code == 2
     assert "bucket 'no-such-bucket-pkg' does not exist" in capsys.readouterr().err
+
+
+def test_refuses_to_empty_a_folder_that_is_not_a_bundle(tmp_path):
+    from spark_lester.aws.package import package
+    from spark_lester.config import project_root
+
+    keep = tmp_path / "notes"
+    keep.mkdir()
+    (keep / "thesis.tex").write_text("precious")
+    with pytest.raises(PackagingError, match="not a bundle"):
+        package(keep)
+    assert (keep / "thesis.tex").read_text() == "precious"
+    with pytest.raises(PackagingError, match="would delete the checkout"):
+        package(project_root())
