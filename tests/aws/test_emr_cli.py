@@ -91,3 +91,16 @@ def test_logs(aws, capsys):
     aws.put_log(cluster_id, step_id, "stderr", "".join(f"{i}\n" for i in range(10)))
     assert main(base + ["--lines", "3"]) == 0
     assert capsys.readouterr().out == "7\n8\n9\n"
+
+
+def test_wait_progress_bar(aws, moto_emr, capsys):
+    cluster_id = _cluster(aws, steps=2)
+    ids = [s.id for s in moto_emr.cluster(cluster_id).steps]
+    for step_id in ids:
+        moto_emr.set_step(cluster_id, step_id, "COMPLETED")
+    args = ["emr", "wait", cluster_id, "--endpoint-url", aws.endpoint, "--region", "us-east-1",
+            "--progress"]
+    for step_id in ids:
+        args += ["--step-id", step_id]
+    assert main(args) == 0
+    assert "2/2 steps" in capsys.readouterr().err
