@@ -222,3 +222,142 @@ class ErasureNotVerifiedError(LesterError, RuntimeError):
 class EncoderFormatError(LesterError, ValueError):
     """Stored encoder bytes cannot be loaded: not an encoder dump, or written by another
     scikit-learn version (whose transforms may differ, so re-encoding would not be exact)."""
+
+class PackagingError(LesterError, RuntimeError):
+    """``spark-lester package`` could not build the wheel or a dependency archive.
+
+    ``step`` names what failed (wheel, requirements, pyfiles, venv). Retrying does not help
+    unless the cause was a network fetch (then ``retryable`` is set).
+    """
+
+    def __init__(self, message: str, *, step: str, hint: str | None = None,
+                 retryable: bool = False):
+        self.step = step
+        self.retryable = retryable
+        super().__init__(f"package {step}: {message}", hint=hint)
+
+
+class AwsError(LesterError, RuntimeError):
+    """An AWS call made by ``spark_lester.aws`` failed.
+
+    ``service`` and ``operation`` name the call; ``code`` is AWS's error code when there is
+    one; ``retryable`` says whether repeating the same call may succeed (throttling, server
+    errors, timeouts) or not (missing resources, denied access, bad parameters).
+    """
+
+    def __init__(self, message: str, *, service: str, operation: str | None = None,
+                 code: str | None = None, retryable: bool = False, hint: str | None = None):
+        self.service = service
+        self.operation = operation
+        self.code = code
+        self.retryable = retryable
+        where = f"{service}.{operation}" if operation else service
+        super().__init__(f"{where}: {message}", hint=hint)
+
+
+class AwsCredentialsError(AwsError, PermissionError):
+    """No AWS credentials were found (or they were rejected). Retrying does not help."""
+
+    hint = ("Configure credentials: `aws configure`, AWS_PROFILE, or AWS_ACCESS_KEY_ID/"
+            "AWS_SECRET_ACCESS_KEY (on EC2/EMR, an instance profile).")
+
+
+class BucketNotFoundError(AwsError, FileNotFoundError):
+    """An S3 bucket named in a URI does not exist (or is not visible to these credentials)."""
+
+    def __init__(self, bucket: str, *, operation: str | None = None):
+        self.bucket = bucket
+        super().__init__(
+            f"bucket '{bucket}' does not exist or is not accessible.", service="s3",
+            operation=operation, code="NoSuchBucket", retryable=False,
+            hint="Create it (terraform apply in terraform/ creates the code, artifacts and "
+                 "logs buckets) or fix the s3:// URI; retrying does not help.",
+        )
+
+
+class IamRoleNotFoundError(AwsError, LookupError):
+    """The EMR service role or EC2 instance profile given to a cluster does not exist."""
+
+    def __init__(self, name: str, *, kind: str):
+        self.name = name
+        self.kind = kind
+        super().__init__(
+            f"{kind} '{name}' does not exist.", service="iam", code="NoSuchEntity",
+            retryable=False,
+            hint="Create it with terraform/ (outputs emr_service_role_name and "
+                 "emr_instance_profile_name) or `aws emr create-default-roles`, then pass "
+                 "--service-role/--instance-profile; retrying does not help.",
+        )
+
+
+class StepFailedError(AwsError):
+    """An EMR step ended FAILED (or CANCELLED/INTERRUPTED). ``log_tail`` holds the end of its
+    stderr when EMR had pushed the logs to the log bucket. Retrying the same step only helps
+    when the failure was transient (spot loss, throttling): read the log tail first."""
+
+    def __init__(self, *, cluster_id: str, step_id: str, step_name: str, state: str,
+                 reason: str | None = None, log_uri: str | None = None,
+                 log_tail: str | None = None):
+        self.cluster_id = cluster_id
+        self.step_id = step_id
+        self.step_name = step_name
+        self.state = state
+        self.reason = reason
+        self.log_uri = log_uri
+        self.log_tail = log_tail
+        message = f"step {step_id} ({step_name}) on cluster {cluster_id} ended {state}"
+        message += f": {reason}." if reason else "."
+        where = log_uri or "the cluster's log bucket"
+        super().__init__(
+            message, service="emr", operation="DescribeStep", code=state, retryable=False,
+            hint=f"Read the step logs ({where}; `spark-lester emr logs`), fix the cause and "
+                 "submit again.",
+        )
+        if log_tail:  # last, so that the hint is not buried under the log
+            self.args = (f"{self.args[0]}\n--- end of step log ---\n{log_tail.rstrip()}\n---",)
+
+
+class ClusterTerminatedError(AwsError):
+    """The EMR cluster terminated before the submitted steps completed.
+
+    ``state`` is TERMINATED_WITH_ERRORS (bootstrap failure, lost nodes, bad configuration)
+    or TERMINATED (someone ended it). ``retryable`` is True only for the capacity and
+    internal-error reasons where a fresh cluster may succeed.
+    """
+
+    _RETRYABLE_CODES = frozenset({"INTERNAL_ERROR", "INSTANCE_FAILURE", "INSTANCE_FLEET_TIMEOUT"})
+
+    def __init__(self, *, cluster_id: str, state: str, reason_code: str | None = None,
+                 reason: str | None = None, pending_steps: Iterable[str] = ()):
+        self.cluster_id = cluster_id
+        self.state = state
+        self.reason_code = reason_code
+        self.reason = reason
+        self.pending_steps = tuple(pending_steps)
+        detail = ": ".join(x for x in (reason_code, reason) if x)
+        message = f"cluster {cluster_id} is {state}" + (f" ({detail})" if detail else "")
+        if self.pending_steps:
+            message += f"; steps not completed: {', '.join(self.pending_steps)}"
+        super().__init__(
+            message + ".", service="emr", operation="DescribeCluster", code=reason_code,
+            retryable=(reason_code or "") in self._RETRYABLE_CODES,
+            hint="A BOOTSTRAP_FAILURE means the bootstrap action failed: read "
+                 "<log-uri>/<cluster-id>/node/*/bootstrap-actions/ in the log bucket. "
+                 "Fix the cause and submit again.",
+        )
+
+
+class WaitTimeoutError(AwsError, TimeoutError):
+    """Waiting for EMR steps took longer than allowed; the steps may still be running.
+    Waiting again (``spark-lester emr wait``) can help."""
+
+    def __init__(self, *, cluster_id: str, step_ids: Iterable[str], seconds: float):
+        self.cluster_id = cluster_id
+        self.step_ids = tuple(step_ids)
+        self.seconds = seconds
+        super().__init__(
+            f"steps {', '.join(self.step_ids)} on cluster {cluster_id} not finished after "
+            f"{seconds:.0f} s.", service="emr", operation="ListSteps", retryable=True,
+            hint=f"Wait again: spark-lester emr wait {cluster_id} "
+                 + " ".join(f"--step-id {s}" for s in self.step_ids),
+        )

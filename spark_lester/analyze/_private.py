@@ -18,7 +18,7 @@ SKIP_DIRS = frozenset({".git", ".hg", ".svn", "__pycache__", ".venv", "venv", "n
                        ".tox", ".mypy_cache", ".pytest_cache", ".ruff_cache", "site-packages"})
 #: Lowercased words in a flag or keyword name that say which way data flows.
 _OUT_WORDS = ("output", "out", "dest", "destination", "target", "sink", "write", "export",
-              "save", "to")
+              "save", "to", "result", "results", "warehouse")
 _IN_WORDS = ("input", "in", "source", "src", "read", "from", "raw", "landing", "load")
 _INTERIM_WORDS = ("tmp", "temp", "tempdir", "staging", "checkpoint", "scratch")
 _LOG_WORDS = ("log", "logs", "loguri", "log_uri", "eventlog")

@@ -10,6 +10,11 @@ add-steps --steps file://steps.json``, a ``RunJobFlow`` request) or from an Airf
 ...     "Args": ["spark-submit", "s3://code/clean.py", "--input", "s3a://raw/x/", "--output", "s3://out/y"]}}])
 >>> [(l.role, l.uri) for l in f.locations], f.launches
 ([('code', 's3://code/clean.py'), ('input', 's3://raw/x'), ('output', 's3://out/y')], ['s3://code/clean.py'])
+
+A location given as ``NAME=URI`` (``--source mails=s3://raw/mails/``) is found too:
+
+>>> [(l.role, l.uri) for l in args_findings(["job.py", "--source", "mails=s3://raw/mails/"]).locations]
+[('input', 's3://raw/mails')]
 """
 
 from __future__ import annotations
@@ -30,6 +35,8 @@ _SUBMIT_OPTS = frozenset({"--deploy-mode", "--master", "--conf", "--class", "--n
 
 
 _JINJA = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.S)
+#: ``NAME=VALUE`` argument (``--source mails=s3://raw/mails/``); VALUE may be a location.
+_NAMED_VALUE = re.compile(r"^[A-Za-z_][\w.-]*=(.+)$", re.S)
 
 
 def split_command(command: str) -> list[str]:
@@ -70,6 +77,11 @@ def args_findings(args: list[Any], f: Findings | None = None, *, line: int | Non
             key, _, value = tok.partition("=")
             if looks_like_location(value):
                 f.add(role_from_name(key, "interim"), value, line, f"--conf {key}")
+        elif (prev not in _SUBMIT_OPTS and (named := _NAMED_VALUE.match(tok.strip("'\"")))
+              and looks_like_location(named.group(1))):
+            name = tok.strip("'\"").partition("=")[0]
+            role = role_from_name(prev, "input") if prev.startswith("-") else role_from_name(name)
+            f.add(role, named.group(1), line, via)
         elif prev not in _SUBMIT_OPTS and looks_like_location(tok.strip("'\"")):
             tok = tok.strip("'\"")
             if _SCRIPT.search(tok.split("?")[0]) and not script_seen:
