@@ -1,0 +1,235 @@
+"""``unlearn``: apply a deletion request to every artifact of every run that read its source.
+
+Steps, each recorded in the ledger and each safe to repeat:
+
+1. resolve: the runs that read the source (registry), the identified source rows, per run the
+   change of each artifact table (rows, cells, feature ranges; see ``deletion.change``);
+2. check: the tables are at the versions spark_lester left them (else ``TableChangedError``)
+   and the sources still hold what the runs read (else ``SourceChangedError``);
+3. update: one MERGE by row id per touched table, stamped with the request id;
+4. erase: purge, vacuum and expire the log of each touched table;
+5. verify: scan every object under the touched prefixes for the removed values, and run the
+   data-quality suite.
+
+A completed request is not applied again (idempotence); a request interrupted between steps
+is finished by running it again (the changes are recomputed from the tables' current state).
+
+>>> unlearn({"source": "mails", "keys": [1], "action": "delete_rows"},   # doctest: +SKIP
+...         warehouse="./.lester/warehouse")["status"]
+'completed'
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from spark_lester.artifacts import registry, store
+from spark_lester.artifacts.layout import FEATURES, PREPARED, Layout
+from spark_lester.deletion import ledger
+from spark_lester.deletion.change import RunChange, compute_change
+from spark_lester.deletion.merge import commit_tag, merge
+from spark_lester.deletion.request import DeletionRequest
+from spark_lester.deletion.resolve import (affected_runs, check_columns, identify,
+                                           load_run_frames)
+from spark_lester.errors import (ErasureNotVerifiedError, LesterError, SourceChangedError,
+                                 TableChangedError)
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+    from spark_lester.config import LesterConfig
+
+#: Called after each step with its name; tests replace it to inject a crash between steps.
+after_step: Callable[[str], None] = lambda step: None
+
+
+def _request(value: DeletionRequest | Mapping[str, Any] | str | Path) -> DeletionRequest:
+    if isinstance(value, DeletionRequest):
+        return value
+    if isinstance(value, Mapping):
+        return DeletionRequest.from_dict(dict(value))
+    return DeletionRequest.from_file(value)
+
+
+def unlearn(request: DeletionRequest | Mapping[str, Any] | str | Path, *,
+            warehouse: str | None = None, spark: SparkSession | None = None,
+            config: LesterConfig | None = None, erase: bool = True) -> dict[str, Any]:
+    """Apply ``request`` (object, dict or JSON file path); return what was done."""
+    from spark_lester.config import LesterConfig
+    from spark_lester.session import get_spark
+
+    req = _request(request)
+    config = config or LesterConfig.from_env(warehouse=warehouse)
+    spark = spark or get_spark(config)
+    layout = Layout(warehouse or config.warehouse)
+    started = time.perf_counter()
+    timings: dict[str, float] = {}
+    base = {"request_id": req.request_id, "fingerprint": req.fingerprint(),
+            "description": req.describe()}
+
+    history = ledger.entries(spark, layout)
+    mine = [e for e in history if e["request_id"] == req.request_id]
+    done = [e for e in mine if e["status"] in (ledger.COMPLETED, ledger.NOOP)]
+    if done:
+        return {**base, "status": "already_applied", "ledger": done[-1]["status"],
+                "changes": done[-1].get("changes"), "seconds": 0.0}
+    resuming = any(e["status"] == ledger.STARTED for e in mine)
+
+    runs = affected_runs(registry.list_runs(spark, layout), req)
+    if not runs:
+        reason = f"no recorded run read source '{req.source}'"
+        ledger.append(spark, layout, {**base, "status": ledger.NOOP, "reason": reason})
+        return {**base, "status": ledger.NOOP, "reason": reason, "runs": [], "seconds": 0.0}
+
+    tick = time.perf_counter()
+    try:
+        changes = _resolve(spark, req, runs, history, resuming)
+    except LesterError as err:
+        ledger.append(spark, layout, {**base, "status": ledger.FAILED,
+                                      "reason": f"{type(err).__name__}: {err}",
+                                      "runs": [r.run_id for r in runs]})
+        raise
+    timings["resolve"] = _since(tick)
+    touched = [c for c in changes if not c.empty]
+    summaries = [c.summary() for c in changes]
+    started_tables = {p for e in mine if e["status"] == ledger.STARTED
+                      for p in (e.get("tables") or {})}
+    if not touched and not started_tables:
+        reason = "the request's rows appear in no artifact (keys matched nothing)"
+        ledger.append(spark, layout, {**base, "status": ledger.NOOP, "reason": reason,
+                                      "runs": [r.run_id for r in runs], "changes": summaries})
+        return {**base, "status": ledger.NOOP, "reason": reason,
+                "runs": [r.run_id for r in runs], "changes": summaries,
+                "seconds": _since(started)}
+
+    paths = {c.run.tables[n]["path"]: (c, n) for c in touched for n in (PREPARED, FEATURES)
+             if not c.tables[n].empty}
+    erase_paths = sorted(set(paths) | started_tables)
+    before = {p: store.table_version(spark, p) for p in erase_paths}
+    ledger.append(spark, layout, {**base, "status": ledger.STARTED,
+                                  "runs": [c.run.run_id for c in touched],
+                                  "tables": {p: {"before": v} for p, v in before.items()},
+                                  "changes": summaries})
+    tick = time.perf_counter()
+    merges: dict[str, Any] = {}
+    for path, (change, name) in paths.items():
+        merges[path] = merge(spark, path, change.tables[name], request_id=req.request_id,
+                             cluster_by=change.run.cluster_by)
+        after_step(f"merge:{change.run.run_id}:{name}")
+    timings["update"] = _since(tick)
+    seconds_to_consistent = _since(started)
+
+    erasure: dict[str, Any] = {}
+    verification: dict[str, Any] = {"verified": None}
+    quality: dict[str, Any] | None = None
+    if erase:
+        tick = time.perf_counter()
+        from spark_lester.deletion.erasure import erase as erase_table
+
+        for path in erase_paths:
+            erasure[path] = erase_table(spark, path, request_id=req.request_id)
+            after_step(f"erase:{path}")
+        timings["purge"] = _since(tick)
+        tick = time.perf_counter()
+        verification = _verify(spark, req, touched, erase_paths, config, resuming)
+        timings["verify"] = _since(tick)
+        quality = _quality(spark, erase_paths, req)
+        timings["quality"] = _since(tick) - timings["verify"]
+
+    after = {p: store.table_version(spark, p) for p in erase_paths}
+    tables = {p: {"before": before[p], "after": after[p], "merge": merges.get(p),
+                  "erasure": erasure.get(p)} for p in erase_paths}
+    entry = {**base, "status": ledger.COMPLETED, "runs": [c.run.run_id for c in touched],
+             "tables": tables, "changes": summaries, "timings": timings,
+             "verification": verification, "quality": quality,
+             "seconds": _since(started)}
+    ledger.append(spark, layout, entry)
+    result = {**entry, "seconds_to_consistent": seconds_to_consistent,
+              "erasure_seconds": round(timings.get("purge", 0) + timings.get("verify", 0), 3),
+              "rows_affected": sum(c.tables[PREPARED].counts()["deleted"]
+                                   + c.tables[PREPARED].counts()["updated"]
+                                   + c.tables[PREPARED].counts()["inserted"] for c in touched),
+              "resumed": resuming}
+    if erase and verification.get("verified") is False:
+        raise ErasureNotVerifiedError(
+            f"{len(verification['hits'])} object(s) still hold removed values.",
+            request_id=req.request_id, objects=len(verification["hits"]))
+    return result
+
+
+def _since(tick: float) -> float:
+    return round(time.perf_counter() - tick, 3)
+
+
+def _resolve(spark: SparkSession, req: DeletionRequest, runs: list[registry.RunRecord],
+             history: list[dict[str, Any]], resuming: bool) -> list[RunChange]:
+    from spark_lester.artifacts.run import file_sha256
+    from spark_lester.frame.pipeline import load_pipeline
+
+    expected = ledger.expected_versions(history, "tables")
+    changes = []
+    for run in runs:
+        check_columns(run, req)
+        for name in (PREPARED, FEATURES):
+            path = run.tables[name]["path"]
+            _check_table(spark, path, expected.get(path, run.tables[name]["version"]), req,
+                         resuming)
+        if not Path(run.pipeline_path).is_file() or \
+                file_sha256(run.pipeline_path) != run.pipeline_sha256:
+            raise SourceChangedError(f"run '{run.run_id}': its pipeline file changed or is "
+                                     "gone since the run.", source="pipeline",
+                                     run_id=run.run_id)
+        for source, meta in run.sources.items():
+            now = registry.fingerprint(spark, meta["path"], meta["format"])
+            if now != meta["fingerprint"]:
+                raise SourceChangedError(f"run '{run.run_id}': source '{source}' changed "
+                                         "since the run read it.", source=source,
+                                         run_id=run.run_id)
+        module = load_pipeline(run.pipeline_path)
+        frames = load_run_frames(spark, run, module)
+        ids = identify(spark, req, run, frames)
+        changes.append(compute_change(spark, req, run, module, frames, ids))
+    return changes
+
+
+def _check_table(spark: SparkSession, path: str, expected: int, req: DeletionRequest,
+                 resuming: bool) -> None:
+    found = store.table_version(spark, path)
+    if found == expected:
+        return
+    if found > expected and resuming:
+        later = store.history(spark, path, expected)
+        if all(c.get("userMetadata") == commit_tag(req.request_id) for c in later):
+            return
+    raise TableChangedError(f"table {path} is at version {found}, but spark_lester left it "
+                            f"at version {expected}.", table=path, expected=expected,
+                            found=found, request_id=req.request_id)
+
+
+def _verify(spark: SparkSession, req: DeletionRequest, touched: list[RunChange],
+            paths: list[str], config: LesterConfig, resuming: bool) -> dict[str, Any]:
+    """Scan for the removed values; a resumed request no longer knows them (they were only
+    ever in memory), so it scans for the request's patterns themselves."""
+    from spark_lester.deletion.verify import scan, still_live
+
+    needles: set[str] = set()
+    for change in touched:
+        needles |= change.needles
+    shared = still_live(spark, paths, needles)
+    needles -= shared
+    return scan(paths, needles, patterns=req.verify_patterns, config=config,
+                match_patterns=resuming).to_dict() | {"shared_values_skipped": len(shared)}
+
+
+def _quality(spark: SparkSession, paths: list[str], req: DeletionRequest
+             ) -> dict[str, Any] | None:
+    try:
+        from spark_lester.deletion.quality import check_tables
+    except ImportError:  # the quality module arrives with great-expectations
+        return None
+    tables = {"/".join(path.rstrip("/").split("/")[-2:]): path for path in paths}
+    patterns = list(req.verify_patterns) or None
+    return check_tables(spark, tables, **({"patterns": patterns} if patterns else {}))
