@@ -361,3 +361,17 @@ class WaitTimeoutError(AwsError, TimeoutError):
             hint=f"Wait again: spark-lester emr wait {cluster_id} "
                  + " ".join(f"--step-id {s}" for s in self.step_ids),
         )
+
+
+class QualityCheckError(LesterError, RuntimeError):
+    """great-expectations could not run the quality suite on an artifact table (not installed,
+    or an expectation raised instead of returning a result). A failed expectation is not this
+    error: it is reported in the result of :func:`spark_lester.deletion.quality.check_tables`.
+    ``table`` and ``expectation`` say where it failed, when known."""
+
+    def __init__(self, message: str, *, table: str | None = None,
+                 expectation: str | None = None, hint: str | None = None):
+        self.table = table
+        self.expectation = expectation
+        prefix = f"quality check of table '{table}': " if table else "quality check: "
+        super().__init__(prefix + message, hint=hint)
