@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from spark_lester.artifacts import store
+from spark_lester.deletion.request import CARD_NUMBER
 from spark_lester.errors import ConfigError, QualityCheckError, StorageError
 from spark_lester.features.encode import FEATURES as VECTOR
 from spark_lester.plan.columns import ROW_ID, is_system_column
@@ -43,10 +44,6 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
     from pyspark.sql.types import StructType
 
-#: Finds 13-19 digit card numbers whose digits may be separated by single spaces or dashes
-#: (``4111 1111 1111 1111``, ``4111-1111-1111-1111``, ``4111111111111111``), as a Java
-#: (Spark ``rlike``) regex.
-CARD_NUMBER = r"\b(?:\d[ -]?){12,18}\d\b"
 
 NOT_MATCH_REGEX = "expect_column_values_to_not_match_regex"
 NOT_NULL = "expect_column_values_to_not_be_null"

@@ -38,7 +38,8 @@ ACTIONS = ("delete_rows", "redact_columns")
 _FIELDS = {"request_id", "source", "keys", "where", "action", "columns", "verify_patterns",
            "clean_source", "pipelines"}
 _ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
-#: Patterns that look for payment card numbers (13 to 19 digits, optional separators).
+#: Finds 13-19 digit card numbers whose digits may be separated by single spaces or dashes
+#: (``4111 1111 1111 1111``, ``4111-1111-1111-1111``); valid in Python, Java and RE2 syntax.
 CARD_NUMBER = r"\b(?:\d[ -]?){12,18}\d\b"
 
 
