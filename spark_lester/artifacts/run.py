@@ -97,7 +97,11 @@ def run(pipeline: str | Path, sources: Mapping[str, str], *, warehouse: str | No
     if cluster_col not in frame.provenance_columns:
         raise PlanError(f"CLUSTER_BY names source '{cluster}' which is not in the output's "
                         "provenance.", op="run")
-    stats = [ROW_ID, SPLIT, *frame.provenance_columns]
+    from pyspark.sql.types import ArrayType
+
+    # Delta keeps no statistics on arrays (merged provenance): skip those columns.
+    stats = [ROW_ID, SPLIT, *[c for c in frame.provenance_columns
+                              if not isinstance(frame.df.schema[c].dataType, ArrayType)]]
 
     prepared_path = layout.table(pipeline_name, run_id, PREPARED)
     out = finish_frame(frame, settings["split"]).persist()

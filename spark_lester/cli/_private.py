@@ -21,3 +21,18 @@ def parse_named_paths(values: list[str], flag: str) -> dict[str, str]:
             raise ConfigError(f"{flag} {name} is given twice.")
         out[name] = path
     return out
+
+
+def emit_json(payload: object, path: str | None) -> None:
+    """Write ``payload`` as JSON to ``path`` (``-`` for stdout)."""
+    import json
+    import sys
+    from pathlib import Path
+
+    text = json.dumps(payload, indent=2, default=str)
+    if path == "-":
+        print(text)
+    elif path:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(text)
+        print(f"summary written to {path}", file=sys.stderr)

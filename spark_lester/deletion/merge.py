@@ -60,7 +60,9 @@ def merge(spark: SparkSession, path: str, change: TableChange, *, request_id: st
         if change.replacement is not None:
             _replace(target, change, names)
         else:
-            full = StructType([*schema.fields, StructField(OP, StringType(), False)])
+            # delete rows carry only the id: every other field of the source may be NULL
+            fields = [StructField(f.name, f.dataType, True) for f in schema.fields]
+            full = StructType([*fields, StructField(OP, StringType(), False)])
             empty = {n: None for n in names}
             rows = [Row(**{**empty, ROW_ID: rid, OP: DELETE}) for rid in sorted(set(change.deletes))]
             rows += [Row(**{**{n: r.get(n) for n in names}, OP: UPDATE}) for r in change.updates]
