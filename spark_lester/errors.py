@@ -375,3 +375,16 @@ class QualityCheckError(LesterError, RuntimeError):
         self.expectation = expectation
         prefix = f"quality check of table '{table}': " if table else "quality check: "
         super().__init__(prefix + message, hint=hint)
+
+
+class GlueJobArgumentError(ConfigError):
+    """A spark_lester Glue job (``run_pipeline``, ``apply_deletion``) got a missing or malformed
+    argument. ``job`` and ``argument`` (without the leading ``--``) say which. Running the job
+    again with the same arguments cannot help: fix its ``Arguments`` (StartJobRun) or its
+    default arguments (Terraform)."""
+
+    def __init__(self, message: str, *, job: str, argument: str | None = None,
+                 hint: str | None = None):
+        self.job = job
+        self.argument = argument
+        super().__init__(f"Glue job {job}: {message}", hint=hint)

@@ -4,6 +4,7 @@ One warehouse root (a local folder by default, ``s3a://bucket/prefix`` on AWS) h
 
     <root>/_lester/runs                       run registry (Delta, one row per run)
     <root>/_lester/ledger                     audit ledger of deletion requests (Delta)
+    <root>/_lester/pipelines/<sha256>/...     pipeline files that jobs fetched from S3 (Glue)
     <root>/<pipeline>/<run_id>/prepared       prepared rows: data, split, row id, provenance
     <root>/<pipeline>/<run_id>/features       X and y: row id, provenance, split, features, label
     <root>/<pipeline>/<run_id>/model          model parameters, one row per version
@@ -29,6 +30,8 @@ RUN_TABLES = (PREPARED, FEATURES)
 #: System tables under the root.
 SYSTEM_DIR = "_lester"
 RUNS, LEDGER = "runs", "ledger"
+#: Copies of the pipeline files that jobs ran, by content hash (a run re-imports its pipeline).
+PIPELINES = "pipelines"
 
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
@@ -63,6 +66,10 @@ class Layout:
     @property
     def ledger(self) -> str:
         return f"{self.root}/{SYSTEM_DIR}/{LEDGER}"
+
+    @property
+    def pipelines(self) -> str:
+        return f"{self.root}/{SYSTEM_DIR}/{PIPELINES}"
 
     def run_dir(self, pipeline: str, run_id: str) -> str:
         return f"{self.root}/{check_name('pipeline name', pipeline)}/{check_name('run id', run_id)}"

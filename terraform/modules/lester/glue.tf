@@ -2,7 +2,8 @@
 # live in glue_jobs/ of the checkout; `spark-lester package` copies them into the bundle, which
 # is uploaded to the code bucket. The modules (wheel + pinned closure, installed --no-deps) and
 # the Delta settings come from the bundle's manifest.json. One run at a time per job: Delta on
-# S3 is written from one driver at a time.
+# S3 is written from one driver at a time. Per-run arguments (--pipeline, --sources, --request,
+# --result-uri) are given to StartJobRun; spark_lester/aws/glue_jobs.py documents and checks them.
 
 locals {
   glue_scripts = {
