@@ -113,32 +113,14 @@ def unlearn(request: DeletionRequest | Mapping[str, Any] | str | Path, *,
                                   "runs": [c.run.run_id for c in touched],
                                   "tables": {p: {"before": v} for p, v in before.items()},
                                   "changes": summaries})
-    tick = time.perf_counter()
-    merges: dict[str, Any] = {}
-    for path, (change, name) in paths.items():
-        merges[path] = merge(spark, path, change.tables[name], request_id=req.request_id,
-                             cluster_by=change.run.cluster_by)
-        after_step(f"merge:{change.run.run_id}:{name}")
-    timings["update"] = _since(tick)
-    seconds_to_consistent = _since(started)
-
-    erasure: dict[str, Any] = {}
-    verification: dict[str, Any] = {"verified": None}
-    quality: dict[str, Any] | None = None
-    if erase:
-        tick = time.perf_counter()
-        from spark_lester.deletion.erasure import erase as erase_table
-
-        for path in erase_paths:
-            erasure[path] = erase_table(spark, path, request_id=req.request_id)
-            after_step(f"erase:{path}")
-        timings["purge"] = _since(tick)
-        tick = time.perf_counter()
-        verification = _verify(spark, req, touched, erase_paths, config, resuming)
-        timings["verify"] = _since(tick)
-        quality = _quality(spark, erase_paths, req)
-        timings["quality"] = _since(tick) - timings["verify"]
-
+    progress = {"step": "update"}
+    try:
+        merges, erasure, verification, quality, seconds_to_consistent = _apply(
+            spark, req, paths, erase_paths, touched, config, resuming, erase, timings, started,
+            progress)
+    except LesterError as err:
+        _record_failure(spark, layout, base, progress["step"], err, erase_paths)
+        raise
     after = {p: store.table_version(spark, p) for p in erase_paths}
     tables = {p: {"before": before[p], "after": after[p], "merge": merges.get(p),
                   "erasure": erasure.get(p)} for p in erase_paths}
@@ -158,6 +140,55 @@ def unlearn(request: DeletionRequest | Mapping[str, Any] | str | Path, *,
             f"{len(verification['hits'])} object(s) still hold removed values.",
             request_id=req.request_id, objects=len(verification["hits"]))
     return result
+
+
+def _apply(spark: SparkSession, req: DeletionRequest, paths: dict[str, Any],
+           erase_paths: list[str], touched: list[RunChange], config: LesterConfig,
+           resuming: bool, erase: bool, timings: dict[str, float], started: float,
+           progress: dict[str, str]) -> tuple[Any, ...]:
+    """The steps that change tables: MERGE, erase, verify (``progress`` names the step)."""
+    tick = time.perf_counter()
+    merges: dict[str, Any] = {}
+    for path, (change, name) in paths.items():
+        progress["step"] = f"merge {name}"
+        merges[path] = merge(spark, path, change.tables[name], request_id=req.request_id,
+                             cluster_by=change.run.cluster_by)
+        after_step(f"merge:{change.run.run_id}:{name}")
+    timings["update"] = _since(tick)
+    seconds_to_consistent = _since(started)
+
+    erasure: dict[str, Any] = {}
+    verification: dict[str, Any] = {"verified": None}
+    quality: dict[str, Any] | None = None
+    if erase:
+        tick = time.perf_counter()
+        from spark_lester.deletion.erasure import erase as erase_table
+
+        for path in erase_paths:
+            progress["step"] = "erase"
+            erasure[path] = erase_table(spark, path, request_id=req.request_id)
+            after_step(f"erase:{path}")
+        timings["purge"] = _since(tick)
+        tick = time.perf_counter()
+        progress["step"] = "verify"
+        verification = _verify(spark, req, touched, erase_paths, config, resuming)
+        timings["verify"] = _since(tick)
+        quality = _quality(spark, erase_paths, req)
+        timings["quality"] = _since(tick) - timings["verify"]
+
+    return merges, erasure, verification, quality, seconds_to_consistent
+
+
+def _record_failure(spark: SparkSession, layout: Layout, base: dict[str, Any], step: str,
+                    err: LesterError, paths: list[str]) -> None:
+    """Ledger row for a failed step; if the ledger itself cannot be written (the store is
+    down), the original error is what the caller sees."""
+    try:
+        ledger.append(spark, layout, {**base, "status": ledger.FAILED,
+                                      "reason": f"{step}: {type(err).__name__}: {err}",
+                                      "tables": {p: {} for p in paths}})
+    except LesterError:
+        pass
 
 
 def _since(tick: float) -> float:
