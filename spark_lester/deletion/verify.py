@@ -92,12 +92,14 @@ def scan(prefixes: Sequence[str], values: Iterable[str], *, patterns: Sequence[s
     started = time.perf_counter()
     needles = needles_from(values, patterns)
     result = ScanResult(verified=True, needles=len(needles))
-    alternatives = [re.escape(n) for n in needles]
-    if match_patterns:
-        alternatives += [f"(?:{p})" for p in patterns]
-    if alternatives:
-        text_re = re.compile("|".join(alternatives))
-        bytes_re = re.compile("|".join(alternatives).encode())
+    exact = "|".join(re.escape(n) for n in needles)
+    text_re = re.compile(exact) if exact else None
+    bytes_re = re.compile(exact.encode()) if exact else None
+    # Patterns (a resumed request's only evidence) are matched in the decoded strings of
+    # data files only: the log holds our surrogate ids, long digit runs a card pattern
+    # would match; it never holds text values (no statistics on text columns).
+    pattern_re = re.compile("|".join(f"(?:{p})" for p in patterns)) \
+        if match_patterns and patterns else None
     for prefix in prefixes:
         fs, root = filesystem(prefix, config)
         info = fs.get_file_info(pafs.FileSelector(root, recursive=True, allow_not_found=True))
@@ -108,13 +110,17 @@ def scan(prefixes: Sequence[str], values: Iterable[str], *, patterns: Sequence[s
                 data = stream.read()
             result.objects += 1
             result.bytes += len(data)
-            if not alternatives:
-                continue
-            found = bytes_re.search(data) is not None
-            kind = "raw"
-            if not found and entry.path.endswith(".parquet"):
-                found, kind = _parquet_contains(data, text_re), "decoded"
-            if found:
+            kind = None
+            if bytes_re is not None and bytes_re.search(data):
+                kind = "raw"
+            elif entry.path.endswith(".parquet"):
+                in_log = "/_delta_log/" in entry.path
+                if text_re is not None and _parquet_contains(data, text_re):
+                    kind = "decoded"
+                elif pattern_re is not None and not in_log and \
+                        _parquet_contains(data, pattern_re):
+                    kind = "pattern"
+            if kind is not None:
                 result.verified = False
                 result.hits.append({"object": entry.path, "match": kind})
     result.seconds = round(time.perf_counter() - started, 3)

@@ -1,0 +1,127 @@
+"""Bad requests: a typed error or a clean no-op, tables unchanged, the ledger says why."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from spark_lester.artifacts import store
+from spark_lester.artifacts.layout import FEATURES, PREPARED, Layout
+from spark_lester.artifacts.run import run
+from spark_lester.cli import main
+from spark_lester.deletion import ledger
+from spark_lester.deletion.request import DeletionRequest
+from spark_lester.deletion.unlearn import unlearn
+from spark_lester.errors import RequestError, SourceChangedError, TableChangedError
+from tests.deletion.conftest import RUNNING_EXAMPLE, table_rows
+
+
+@pytest.fixture(scope="module")
+def warehouse(spark, small_example, tmp_path_factory):
+    wh = str(tmp_path_factory.mktemp("bad_input") / "wh")
+    record = run(RUNNING_EXAMPLE, {"customers": small_example["customers"],
+                                   "mails": small_example["mails"]},
+                 warehouse=wh, spark=spark, run_id="r1", rows_per_file=200)
+    return wh, record
+
+
+def _state(spark, record):
+    return {n: (store.table_version(spark, record.tables[n]["path"]),
+                table_rows(spark, record.tables[n]["path"])) for n in (PREPARED, FEATURES)}
+
+
+@pytest.mark.parametrize("payload, field", [
+    ({"source": "customers", "action": "delete_rows"}, "keys"),
+    ({"source": "customers", "keys": [1], "where": "bank = 'x'", "action": "delete_rows"}, "keys"),
+    ({"source": "customers", "keys": [1], "action": "forget"}, "action"),
+    ({"source": "customers", "keys": [], "action": "delete_rows"}, "keys"),
+    ({"source": "customers", "keys": [1], "action": "redact_columns"}, "columns"),
+    ({"source": "customers", "keys": 5, "action": "delete_rows"}, "keys"),
+    ({"source": "customers", "keys": [1], "action": "delete_rows", "extra": 1}, "extra"),
+    ({"source": "customers", "keys": [1], "action": "delete_rows",
+      "verify_patterns": ["("]}, "verify_patterns"),
+])
+def test_malformed_requests_are_refused(payload, field):
+    with pytest.raises(RequestError) as err:
+        DeletionRequest.from_dict(payload)
+    assert err.value.field == field
+
+
+def test_malformed_json_file_exits_2_and_changes_nothing(spark, warehouse, tmp_path, capsys):
+    wh, record = warehouse
+    before = _state(spark, record)
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"source": "customers", "keys": [1,')
+    assert main(["delete", str(bad), "--warehouse", wh]) == 2
+    assert "not valid JSON" in capsys.readouterr().err
+    assert _state(spark, record) == before
+
+
+def test_unknown_source_is_a_recorded_noop(spark, warehouse):
+    wh, record = warehouse
+    before = _state(spark, record)
+    result = unlearn({"source": "invoices", "keys": [1], "action": "delete_rows"},
+                     warehouse=wh, spark=spark)
+    assert result["status"] == "noop" and "invoices" in result["reason"]
+    assert _state(spark, record) == before
+    rows = ledger.entries(spark, Layout(wh), result["request_id"])
+    assert [r["status"] for r in rows] == ["noop"]
+
+
+def test_keys_matching_nothing_are_a_recorded_noop(spark, warehouse):
+    wh, record = warehouse
+    before = _state(spark, record)
+    result = unlearn({"source": "customers", "keys": [987654321], "action": "delete_rows"},
+                     warehouse=wh, spark=spark)
+    assert result["status"] == "noop" and "matched nothing" in result["reason"]
+    assert _state(spark, record) == before
+
+
+def test_unknown_column_and_bad_predicate_are_typed_errors(spark, warehouse):
+    wh, record = warehouse
+    before = _state(spark, record)
+    with pytest.raises(RequestError, match="no column 'subject'"):
+        unlearn({"source": "customers", "keys": [1], "action": "redact_columns",
+                 "columns": ["mails.subject"]}, warehouse=wh, spark=spark)
+    with pytest.raises(RequestError, match="cannot be evaluated") as err:
+        unlearn({"source": "customers", "where": "bankk = 'x'", "action": "delete_rows"},
+                warehouse=wh, spark=spark)
+    assert "bankk" not in str(err.value).split("(")[0]
+    assert _state(spark, record) == before
+    failed = [e for e in ledger.entries(spark, Layout(wh)) if e["status"] == "failed"]
+    assert failed and all("RequestError" in e["reason"] for e in failed)
+
+
+def test_changed_source_is_refused(spark, small_example, tmp_path):
+    import shutil
+
+    wh = str(tmp_path / "wh")
+    src = tmp_path / "src"
+    src.mkdir()
+    customers = shutil.copy(small_example["customers"], src / "customers.csv")
+    record = run(RUNNING_EXAMPLE, {"customers": str(customers), "mails": small_example["mails"]},
+                 warehouse=wh, spark=spark, run_id="r1", rows_per_file=200)
+    with open(customers, "a") as fh:
+        fh.write("99999,x@example.invalid,Some Bank,UK,basic\n")
+    before = _state(spark, record)
+    with pytest.raises(SourceChangedError):
+        unlearn({"source": "customers", "keys": [1], "action": "delete_rows"},
+                warehouse=wh, spark=spark)
+    assert _state(spark, record) == before
+
+
+def test_table_changed_by_hand_is_refused_and_recorded(spark, warehouse):
+    wh, record = warehouse  # last test of the module: it changes the table
+    path = record.tables[PREPARED]["path"]
+    spark.sql(f"DELETE FROM delta.`{path}` WHERE label = 1")
+    before = _state(spark, record)
+    with pytest.raises(TableChangedError) as err:
+        unlearn({"request_id": "after-hand-edit", "source": "customers", "keys": [1],
+                 "action": "delete_rows"}, warehouse=wh, spark=spark)
+    assert err.value.found == err.value.expected + 1
+    assert _state(spark, record) == before
+    rows = ledger.entries(spark, Layout(wh), "after-hand-edit")
+    assert [r["status"] for r in rows] == ["failed"]
+    assert "TableChangedError" in rows[0]["reason"]
+    json.dumps(rows[0], default=str)  # the ledger row is plain data
