@@ -32,6 +32,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--workdir", default=".lester/demo", help="where generated data goes")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--json", dest="json_path", default=None, help="write a JSON summary here")
+    p.add_argument("--skip-deletion", action="store_true",
+                   help="stop after the pipeline run (no incident, no baseline re-run)")
     p.set_defaults(func=run)
 
 
@@ -44,7 +46,10 @@ def run(args: argparse.Namespace) -> int:
     from examples.running_example import check, generate
 
     from spark_lester.config import LesterConfig
-    from spark_lester.frame.pipeline import load_pipeline, run_pipeline
+    from spark_lester.artifacts.layout import PREPARED
+    from spark_lester.artifacts.run import run as run_pipeline
+    from spark_lester.frame.pipeline import load_pipeline
+    from spark_lester.frame.pipeline import run_pipeline as run_frame
     from spark_lester.plan.lineage import lineage_summary
     from spark_lester.plan.serialize import to_mermaid
     from spark_lester.plan.spark_check import cross_check
@@ -67,14 +72,14 @@ def run(args: argparse.Namespace) -> int:
     _step("starting Spark")
     spark = get_spark(config)
     module = load_pipeline(EXAMPLE_DIR / "pipeline.py")
-    _step("running the declarative pipeline with provenance")
+    _step("running the declarative pipeline with provenance into the warehouse")
     start = time.perf_counter()
-    frame = run_pipeline(module, sources, spark=spark)
-    root = config.warehouse if "://" in config.warehouse else str(Path(config.warehouse).absolute())
-    target = f"{root.rstrip('/')}/running_example/prepared"
-    frame.df.write.format("delta").mode("overwrite").option("overwriteSchema", "true").save(target)
-    prepared = spark.read.format("delta").load(target).toPandas()
+    record = run_pipeline(EXAMPLE_DIR / "pipeline.py", sources, warehouse=config.warehouse,
+                          spark=spark)
     pipeline_seconds = time.perf_counter() - start
+    target = record.tables[PREPARED]["path"]
+    prepared = spark.read.format("delta").load(target).toPandas()
+    frame = run_frame(module, sources, spark=spark)
 
     data_cols = list(module.OUTPUT_COLUMNS)
     rows_check = check.compare_rows(messy_rows, prepared[data_cols].to_dict("records"))
@@ -103,10 +108,73 @@ def run(args: argparse.Namespace) -> int:
         "lineage_matches_spark": True,
         "plan": frame.plan.to_json(),
         "warehouse_table": target,
+        "run_id": record.run_id,
         "sizes": {"customers": args.customers, "mails": args.mails},
     }
+    if not args.skip_deletion:
+        _step("incident: card numbers in mail subjects of "
+              f"{len(json.loads(Path(paths['leaks']).read_text())['customer_ids'])} customers")
+        summary["deletion"] = incident(spark, config, record, paths, work)
+        d = summary["deletion"]
+        print(f"deletion: {d['rows_affected']} rows updated in {d['seconds']:.1f}s "
+              f"(re-execution {d['reexecution_seconds']:.1f}s, speedup {d['speedup']:.1f}x); "
+              f"erasure {d['erasure_seconds']:.1f}s, verified: {d['erasure_verified']}; "
+              f"matches recompute: {d['ivm_matches_recompute']}")
+        agree = agree and d["ivm_matches_recompute"] and d["erasure_verified"]
     if args.json_path:
         Path(args.json_path).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json_path).write_text(json.dumps(summary, indent=2, default=str))
         _step(f"summary written to {args.json_path}")
     return 0 if agree else 1
+
+
+def incident(spark: Any, config: Any, record: Any, paths: dict[str, str], work: Path
+             ) -> dict[str, Any]:
+    """Apply the running example's incident and measure it against a full re-execution."""
+    import pandas as pd
+
+    from spark_lester.artifacts.run import run as run_pipeline
+    from spark_lester.deletion.compare import same_artifacts
+    from spark_lester.deletion.request import CARD_NUMBER
+    from spark_lester.deletion.unlearn import unlearn
+    from spark_lester.features.encode import load_encoder
+
+    leaked = json.loads(Path(paths["leaks"]).read_text())["customer_ids"]
+    request = {"source": "customers", "keys": leaked, "action": "redact_columns",
+               "columns": ["mails.mail_subject"], "verify_patterns": [CARD_NUMBER],
+               "runs": [record.run_id]}
+    result = unlearn(request, warehouse=config.warehouse, spark=spark, config=config)
+
+    _step("baseline: re-running the whole pipeline on the cleaned input")
+    customers = pd.read_csv(paths["customers"])
+    mails = pd.read_csv(paths["mails"])
+    emails = set(customers[customers.customer_id.isin(leaked)].email)
+    mails.loc[mails.email.isin(emails), "mail_subject"] = None
+    cleaned = work / "cleaned" / "mails.csv"
+    cleaned.parent.mkdir(parents=True, exist_ok=True)
+    mails.to_csv(cleaned, index=False)
+    start = time.perf_counter()
+    baseline = run_pipeline(EXAMPLE_DIR / "pipeline.py",
+                            {"customers": paths["customers"], "mails": str(cleaned)},
+                            warehouse=str(work / "baseline_warehouse"), spark=spark,
+                            encoder=load_encoder(record.encoder))
+    reexecution = time.perf_counter() - start
+    check = same_artifacts(spark, record, baseline)
+    seconds = float(result["seconds_to_consistent"])
+    return {
+        "request_id": result["request_id"],
+        "seconds": round(seconds, 3),
+        "erasure_seconds": result["erasure_seconds"],
+        "reexecution_seconds": round(reexecution, 3),
+        "speedup": round(reexecution / seconds, 2) if seconds > 0 else None,
+        "ivm_matches_recompute": check["equal"],
+        "ivm_check": check,
+        "erasure_verified": bool(result["verification"].get("verified")),
+        "rows_affected": result["rows_affected"],
+        "timings": result["timings"],
+        "changes": result["changes"],
+        "files_touched": {p: t.get("merge", {}) for p, t in result["tables"].items()},
+        "erasure": {p: t.get("erasure") for p, t in result["tables"].items()},
+        "verification": result["verification"],
+        "quality": result["quality"],
+    }

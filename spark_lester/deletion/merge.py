@@ -32,6 +32,9 @@ def commit_tag(request_id: str) -> str:
 def stamped(spark: SparkSession, request_id: str) -> Iterator[None]:
     """Every Delta commit inside carries the request id in its ``userMetadata``."""
     previous = spark.conf.get(_USER_METADATA, None)
+    if previous == commit_tag(request_id):  # nested (or concurrent under one outer stamp)
+        yield
+        return
     spark.conf.set(_USER_METADATA, commit_tag(request_id))
     try:
         yield

@@ -14,8 +14,9 @@ JSON form (file or dict)::
      "action": "redact_columns", "columns": ["mails.mail_subject"],
      "verify_patterns": ["\\\\b(?:\\\\d[ -]?){13,16}\\\\b"], "clean_source": false}
 
-``where`` replaces ``keys`` (``"bank IN ('Leaky Bank', 'Other Bank')"``). ``pipelines``
-restricts the request to some pipelines. The request id defaults to a hash of the request,
+``where`` replaces ``keys`` (``"bank IN ('Leaky Bank', 'Other Bank')"``). ``pipelines`` and
+``runs`` restrict the request to some pipelines or run ids (default: every run that read the
+source). The request id defaults to a hash of the request,
 so resubmitting the same request is recognised (idempotence).
 
 >>> r = DeletionRequest.from_dict({"source": "mails", "keys": [3], "action": "delete_rows"})
@@ -36,7 +37,7 @@ from spark_lester.errors import RequestError
 
 ACTIONS = ("delete_rows", "redact_columns")
 _FIELDS = {"request_id", "source", "keys", "where", "action", "columns", "verify_patterns",
-           "clean_source", "pipelines"}
+           "clean_source", "pipelines", "runs"}
 _ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 #: Finds 13-19 digit card numbers whose digits may be separated by single spaces or dashes
 #: (``4111 1111 1111 1111``, ``4111-1111-1111-1111``); valid in Python, Java and RE2 syntax.
@@ -53,6 +54,7 @@ class DeletionRequest:
     verify_patterns: tuple[str, ...] = ()
     clean_source: bool = False
     pipelines: tuple[str, ...] | None = None
+    runs: tuple[str, ...] | None = None
     request_id: str = field(default="")
 
     def __post_init__(self) -> None:
@@ -105,11 +107,13 @@ class DeletionRequest:
         source = data.get("source")
         columns = tuple(_column(c, source, rid) for c in data.get("columns") or ())
         pipelines = data.get("pipelines")
+        runs = data.get("runs")
         return cls(source=source, action=data.get("action"),  # type: ignore[arg-type]
                    keys=tuple(keys) if keys is not None else None, where=data.get("where"),
                    columns=columns, verify_patterns=tuple(data.get("verify_patterns") or ()),
                    clean_source=bool(data.get("clean_source", False)),
-                   pipelines=tuple(pipelines) if pipelines else None, request_id=rid)
+                   pipelines=tuple(pipelines) if pipelines else None,
+                   runs=tuple(runs) if runs else None, request_id=rid)
 
     @classmethod
     def from_json(cls, text: str) -> DeletionRequest:
@@ -142,6 +146,8 @@ class DeletionRequest:
             out["clean_source"] = True
         if self.pipelines:
             out["pipelines"] = list(self.pipelines)
+        if self.runs:
+            out["runs"] = list(self.runs)
         return out
 
     def fingerprint(self) -> str:

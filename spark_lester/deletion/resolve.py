@@ -28,6 +28,8 @@ def affected_runs(runs: list[RunRecord], request: DeletionRequest) -> list[RunRe
     for run in runs:
         if request.pipelines and run.pipeline not in request.pipelines:
             continue
+        if request.runs and run.run_id not in request.runs:
+            continue
         if not run.reads(request.source):
             continue
         missing = [s for s, _ in request.columns if not run.reads(s)]

@@ -30,7 +30,7 @@ from spark_lester.artifacts import registry, store
 from spark_lester.artifacts.layout import FEATURES, PREPARED, Layout
 from spark_lester.deletion import ledger
 from spark_lester.deletion.change import RunChange, compute_change
-from spark_lester.deletion.merge import commit_tag, merge
+from spark_lester.deletion.merge import commit_tag, merge, stamped
 from spark_lester.deletion.request import DeletionRequest
 from spark_lester.deletion.resolve import (affected_runs, check_columns, identify,
                                            load_run_frames)
@@ -115,9 +115,10 @@ def unlearn(request: DeletionRequest | Mapping[str, Any] | str | Path, *,
                                   "changes": summaries})
     progress = {"step": "update"}
     try:
-        merges, erasure, verification, quality, seconds_to_consistent = _apply(
-            spark, req, paths, erase_paths, touched, config, resuming, erase, timings, started,
-            progress)
+        with stamped(spark, req.request_id):
+            merges, erasure, verification, quality, seconds_to_consistent = _apply(
+                spark, req, paths, erase_paths, touched, config, resuming, erase, timings,
+                started, progress)
     except LesterError as err:
         _record_failure(spark, layout, base, progress["step"], err, erase_paths)
         raise
@@ -149,11 +150,17 @@ def _apply(spark: SparkSession, req: DeletionRequest, paths: dict[str, Any],
     """The steps that change tables: MERGE, erase, verify (``progress`` names the step)."""
     tick = time.perf_counter()
     merges: dict[str, Any] = {}
-    for path, (change, name) in paths.items():
-        progress["step"] = f"merge {name}"
-        merges[path] = merge(spark, path, change.tables[name], request_id=req.request_id,
-                             cluster_by=change.run.cluster_by)
-        after_step(f"merge:{change.run.run_id}:{name}")
+    progress["step"] = "merge"
+    # Tables are independent: their MERGEs run concurrently (Spark schedules jobs from
+    # several threads); the wall time is mostly driver-side Delta latency, not tasks.
+    with _pool(len(paths)) as pool:
+        futures = {path: pool.submit(merge, spark, path, change.tables[name],
+                                     request_id=req.request_id,
+                                     cluster_by=change.run.cluster_by)
+                   for path, (change, name) in paths.items()}
+        for path, (change, name) in paths.items():
+            merges[path] = futures[path].result()
+            after_step(f"merge:{change.run.run_id}:{name}")
     timings["update"] = _since(tick)
     seconds_to_consistent = _since(started)
 
@@ -164,10 +171,13 @@ def _apply(spark: SparkSession, req: DeletionRequest, paths: dict[str, Any],
         tick = time.perf_counter()
         from spark_lester.deletion.erasure import erase as erase_table
 
-        for path in erase_paths:
-            progress["step"] = "erase"
-            erasure[path] = erase_table(spark, path, request_id=req.request_id)
-            after_step(f"erase:{path}")
+        progress["step"] = "erase"
+        with _pool(len(erase_paths)) as pool:
+            done = {p: pool.submit(erase_table, spark, p, request_id=req.request_id)
+                    for p in erase_paths}
+            for path in erase_paths:
+                erasure[path] = done[path].result()
+                after_step(f"erase:{path}")
         timings["purge"] = _since(tick)
         tick = time.perf_counter()
         progress["step"] = "verify"
@@ -189,6 +199,12 @@ def _record_failure(spark: SparkSession, layout: Layout, base: dict[str, Any], s
                                       "tables": {p: {} for p in paths}})
     except LesterError:
         pass
+
+
+def _pool(n: int):  # type: ignore[no-untyped-def]
+    from concurrent.futures import ThreadPoolExecutor
+
+    return ThreadPoolExecutor(max_workers=max(1, min(4, n)), thread_name_prefix="lester")
 
 
 def _since(tick: float) -> float:

@@ -56,6 +56,10 @@ def assert_same_artifacts(spark, ivm, baseline) -> None:
     assert a.keys() == b.keys()
     worst = max((float(np.max(np.abs(a[k] - b[k]))) for k in a), default=0.0)
     assert worst <= 1e-6
+    # the library's Spark-side comparison (used by the demo and the benchmark) agrees
+    from spark_lester.deletion.compare import same_artifacts
+
+    assert same_artifacts(spark, ivm, baseline)["equal"] is True
 
 
 def baseline_run(spark, pipeline, sources, warehouse, original, run_id="baseline"):

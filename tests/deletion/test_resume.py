@@ -67,7 +67,8 @@ def test_reapplying_under_a_new_id_changes_nothing(spark, small_example, tmp_pat
     original = run(RUNNING_EXAMPLE, {"customers": small_example["customers"],
                                      "mails": small_example["mails"]},
                    warehouse=wh, spark=spark, run_id="r1", rows_per_file=200)
-    keys = small_example["leaks_data"]["customer_ids"][:2]
+    prepared_rows = spark.read.format("delta").load(original.tables[PREPARED]["path"])
+    keys = sorted({r.customer_id for r in prepared_rows.select("customer_id").collect()})[:2]
     first = unlearn({"request_id": "a", "source": "customers", "keys": keys,
                      "action": "delete_rows"}, warehouse=wh, spark=spark)
     assert first["status"] == "completed"
