@@ -1,0 +1,130 @@
+"""Deletion vs full re-execution: the running example's incident at several sizes.
+
+Per size, in one Spark session: generate customers and mails (one customer per 10 mails),
+run the pipeline into a fresh warehouse, apply the incident (redact ``mail_subject`` of the
+mails of the 5 leaked customers) with ``spark_lester.unlearn``, then re-run the whole
+pipeline on the cleaned input (same fitted encoder) as the baseline and compare the two.
+
+    .venv/bin/python bench/bench_deletion.py --sizes 10000 100000 1000000
+
+Writes ``bench/results/deletion.json``: seconds until every artifact is consistent, erasure
+seconds (purge + scan), re-execution seconds, their ratio, files touched, rows affected, the
+per-step profile, and whether the incremental result equals the re-run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from examples.running_example import generate  # noqa: E402
+from spark_lester.config import LesterConfig  # noqa: E402
+from spark_lester.session import get_spark  # noqa: E402
+
+PIPELINE = ROOT / "examples" / "running_example" / "pipeline.py"
+
+
+def measure(spark, config, n_mails: int, work: Path) -> dict:
+    import pandas as pd
+
+    from spark_lester.artifacts.run import run
+    from spark_lester.deletion.compare import same_artifacts
+    from spark_lester.deletion.request import CARD_NUMBER
+    from spark_lester.deletion.unlearn import unlearn
+    from spark_lester.features.encode import load_encoder
+
+    paths = generate.write(work / "data", max(200, n_mails // 10), n_mails, seed=42)
+    sources = {"customers": paths["customers"], "mails": paths["mails"]}
+    wh = str(work / "warehouse")
+    start = time.perf_counter()
+    record = run(PIPELINE, sources, warehouse=wh, spark=spark, run_id="r1")
+    run_seconds = time.perf_counter() - start
+    leaked = json.loads(Path(paths["leaks"]).read_text())["customer_ids"]
+    request = {"source": "customers", "keys": leaked, "action": "redact_columns",
+               "columns": ["mails.mail_subject"], "verify_patterns": [CARD_NUMBER]}
+    result = unlearn(request, warehouse=wh, spark=spark, config=config)
+
+    customers = pd.read_csv(paths["customers"])
+    mails = pd.read_csv(paths["mails"])
+    emails = set(customers[customers.customer_id.isin(leaked)].email)
+    mails.loc[mails.email.isin(emails), "mail_subject"] = None
+    cleaned = work / "cleaned" / "mails.csv"
+    cleaned.parent.mkdir(parents=True)
+    mails.to_csv(cleaned, index=False)
+    start = time.perf_counter()
+    baseline = run(PIPELINE, {"customers": paths["customers"], "mails": str(cleaned)},
+                   warehouse=str(work / "baseline"), spark=spark, run_id="baseline",
+                   encoder=load_encoder(record.encoder))
+    reexecution = time.perf_counter() - start
+    check = same_artifacts(spark, record, baseline)
+    seconds = float(result["seconds_to_consistent"])
+    files = {}
+    for path, table in result["tables"].items():
+        merge, erase = table.get("merge") or {}, table.get("erasure") or {}
+        files[path.rsplit("/", 1)[-1]] = {
+            "merge_files_removed": merge.get("numTargetFilesRemoved"),
+            "merge_files_added": merge.get("numTargetFilesAdded"),
+            "merge_deletion_vectors": merge.get("numTargetDeletionVectorsAdded"),
+            "purge_files_rewritten": erase.get("files_rewritten")}
+    return {
+        "mails": n_mails, "rows_prepared": record.rows["total"],
+        "data_files_per_table": max(1, -(-record.rows["total"] // 25_000)),
+        "initial_run_seconds": round(run_seconds, 3),
+        "deletion_seconds": round(seconds, 3),
+        "erasure_seconds": result["erasure_seconds"],
+        "reexecution_seconds": round(reexecution, 3),
+        "speedup": round(reexecution / seconds, 2),
+        "erasure_vs_reexecution": round(result["erasure_seconds"] / reexecution, 3),
+        "rows_affected": result["rows_affected"],
+        "files_touched": files,
+        "profile_seconds": result["timings"],
+        "ivm_matches_recompute": check["equal"],
+        "features_max_abs_diff": check["features"].get("max_abs_diff"),
+        "erasure_verified": result["verification"]["verified"],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "deletion.json"))
+    args = parser.parse_args()
+    config = LesterConfig.from_env(master="local[2]", shuffle_partitions=4,
+                                   driver_memory="8g")
+    spark = get_spark(config)
+    results = []
+    for n in args.sizes:
+        work = Path(tempfile.mkdtemp(prefix=f"lester-bench-{n}-"))
+        try:
+            entry = measure(spark, config, n, work)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        results.append(entry)
+        print(json.dumps(entry), flush=True)
+        growth = None
+        by_size = {r["mails"]: r for r in results}
+        if 100_000 in by_size and 1_000_000 in by_size:
+            growth = round(by_size[1_000_000]["deletion_seconds"]
+                           / by_size[100_000]["deletion_seconds"], 2)
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps({
+            "benchmark": "deletion of 5 customers' mail subjects vs full re-execution",
+            "machine": {"cpus": 2, "python": platform.python_version(),
+                        "spark_master": config.master},
+            "goals": {"speedup_at_100k": 20, "speedup_at_1m": 100,
+                      "deletion_growth_100k_to_1m_max": 2},
+            "deletion_growth_100k_to_1m": growth,
+            "results": results}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
