@@ -73,6 +73,8 @@ class RunChange:
     anchors: dict[str, list[int]]
     tables: dict[str, TableChange]
     needles: set[str] = field(default_factory=set)
+    #: Source rows the request itself changes (deleted, or redacted), per source.
+    changed: dict[str, list[int]] = field(default_factory=dict)
 
     @property
     def empty(self) -> bool:
@@ -139,7 +141,8 @@ def compute_change(spark: SparkSession, request: DeletionRequest, run: RunRecord
                     anchors.setdefault(src, set()).update(_distinct_ids(hit, col))
     anchor_lists = {s: sorted(v) for s, v in anchors.items()}
     result = RunChange(run=run, strategy=verdict.strategy, reason=verdict.reason,
-                       identified=len(identified), anchors=anchor_lists, tables={})
+                       identified=len(identified), anchors=anchor_lists, tables={},
+                       changed=changed)
     if not any(anchor_lists.values()):
         result.tables = {n: TableChange(n) for n in tables}
         return result

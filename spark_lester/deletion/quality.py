@@ -118,7 +118,7 @@ def check_tables(spark: SparkSession, tables: Mapping[str, str], *,
             context = gx.get_context(mode="ephemeral")
             context.variables.progress_bars = ProgressBarsConfig(globally=False,
                                                                  metric_calculations=False)
-            source = context.data_sources.add_spark(name="spark_lester")
+            source = context.data_sources.add_spark(name="spark_lester", persist=False)
         except Exception as exc:  # noqa: BLE001 - any failure here means GE cannot run
             raise QualityCheckError(f"cannot start great-expectations: {_first_line(exc)}",
                                     hint=_HINT) from None

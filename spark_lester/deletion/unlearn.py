@@ -32,6 +32,7 @@ from spark_lester.deletion import ledger
 from spark_lester.deletion.change import RunChange, compute_change
 from spark_lester.deletion.merge import commit_tag, merge, stamped
 from spark_lester.deletion.request import DeletionRequest
+from spark_lester.deletion.source import clean_source, sources_to_clean
 from spark_lester.deletion.resolve import (affected_runs, check_columns, identify,
                                            load_run_frames)
 from spark_lester.errors import (ErasureNotVerifiedError, LesterError, SourceChangedError,
@@ -87,6 +88,8 @@ def unlearn(request: DeletionRequest | Mapping[str, Any] | str | Path, *,
     tick = time.perf_counter()
     try:
         changes = _resolve(spark, req, runs, history, resuming)
+        cleanup = sources_to_clean(req, [c for c in changes if not c.empty]) \
+            if req.clean_source else {}
     except LesterError as err:
         ledger.append(spark, layout, {**base, "status": ledger.FAILED,
                                       "reason": f"{type(err).__name__}: {err}",
@@ -107,7 +110,8 @@ def unlearn(request: DeletionRequest | Mapping[str, Any] | str | Path, *,
 
     paths = {c.run.tables[n]["path"]: (c, n) for c in touched for n in (PREPARED, FEATURES)
              if not c.tables[n].empty}
-    erase_paths = sorted(set(paths) | started_tables)
+    erase_paths = sorted(set(paths) | started_tables | set(cleanup))
+    source_before = {p: registry.fingerprint(spark, p, "delta") for p in cleanup}
     before = {p: store.table_version(spark, p) for p in erase_paths}
     ledger.append(spark, layout, {**base, "status": ledger.STARTED,
                                   "runs": [c.run.run_id for c in touched],
@@ -118,15 +122,17 @@ def unlearn(request: DeletionRequest | Mapping[str, Any] | str | Path, *,
         with stamped(spark, req.request_id):
             merges, erasure, verification, quality, seconds_to_consistent = _apply(
                 spark, req, paths, erase_paths, touched, config, resuming, erase, timings,
-                started, progress)
+                started, progress, cleanup)
     except LesterError as err:
         _record_failure(spark, layout, base, progress["step"], err, erase_paths)
         raise
     after = {p: store.table_version(spark, p) for p in erase_paths}
     tables = {p: {"before": before[p], "after": after[p], "merge": merges.get(p),
                   "erasure": erasure.get(p)} for p in erase_paths}
+    sources = {p: {"before": source_before[p],
+                   "after": registry.fingerprint(spark, p, "delta")} for p in cleanup}
     entry = {**base, "status": ledger.COMPLETED, "runs": [c.run.run_id for c in touched],
-             "tables": tables, "changes": summaries, "timings": timings,
+             "tables": tables, "sources": sources or None, "changes": summaries, "timings": timings,
              "verification": verification, "quality": quality,
              "seconds": _since(started)}
     ledger.append(spark, layout, entry)
@@ -146,7 +152,7 @@ def unlearn(request: DeletionRequest | Mapping[str, Any] | str | Path, *,
 def _apply(spark: SparkSession, req: DeletionRequest, paths: dict[str, Any],
            erase_paths: list[str], touched: list[RunChange], config: LesterConfig,
            resuming: bool, erase: bool, timings: dict[str, float], started: float,
-           progress: dict[str, str]) -> tuple[Any, ...]:
+           progress: dict[str, str], cleanup: dict[str, Any]) -> tuple[Any, ...]:
     """The steps that change tables: MERGE, erase, verify (``progress`` names the step)."""
     tick = time.perf_counter()
     merges: dict[str, Any] = {}
@@ -163,6 +169,12 @@ def _apply(spark: SparkSession, req: DeletionRequest, paths: dict[str, Any],
             after_step(f"merge:{change.run.run_id}:{name}")
     timings["update"] = _since(tick)
     seconds_to_consistent = _since(started)
+    for path, spec in cleanup.items():
+        progress["step"] = "clean source"
+        tick = time.perf_counter()
+        merges[path] = clean_source(spark, path, spec, req)
+        timings["clean_source"] = timings.get("clean_source", 0.0) + _since(tick)
+        after_step(f"clean_source:{spec['name']}")
 
     erasure: dict[str, Any] = {}
     verification: dict[str, Any] = {"verified": None}
@@ -217,6 +229,7 @@ def _resolve(spark: SparkSession, req: DeletionRequest, runs: list[registry.RunR
     from spark_lester.frame.pipeline import load_pipeline
 
     expected = ledger.expected_versions(history, "tables")
+    cleaned_sources = ledger.expected_versions(history, "sources")
     changes = []
     for run in runs:
         check_columns(run, req)
@@ -231,7 +244,13 @@ def _resolve(spark: SparkSession, req: DeletionRequest, runs: list[registry.RunR
                                      run_id=run.run_id)
         for source, meta in run.sources.items():
             now = registry.fingerprint(spark, meta["path"], meta["format"])
-            if now != meta["fingerprint"]:
+            recorded = cleaned_sources.get(meta["path"], meta["fingerprint"])
+            if now != recorded and meta["format"] == "delta" and resuming:
+                # this request's own clean_source commits, from before an interruption
+                later = store.history(spark, meta["path"], int(recorded["version"]))
+                if all(c.get("userMetadata") == commit_tag(req.request_id) for c in later):
+                    continue
+            if now != recorded:
                 raise SourceChangedError(f"run '{run.run_id}': source '{source}' changed "
                                          "since the run read it.", source=source,
                                          run_id=run.run_id)

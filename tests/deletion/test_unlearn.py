@@ -111,3 +111,51 @@ def test_pipeline_shapes_equal_rerun(spark, tmp_path, shape):
     cleaned[source] = write_csv(frame, tmp_path / "clean" / f"{source}.csv")
     baseline = baseline_run(spark, pipeline, cleaned, tmp_path / "base", original)
     assert_same_artifacts(spark, original, baseline)
+
+
+def test_clean_source_deletes_from_a_delta_source_and_erases_it(spark, tmp_path):
+    from spark_lester.deletion.verify import scan
+
+    left = pd.DataFrame({"id": [1, 2, 3, 4], "k": ["a", "b", "b", "c"],
+                         "v": [1.0, 2.0, 3.0, 4.0]})
+    right = pd.DataFrame({"rid": [1, 2, 3], "k": ["a", "b", "c"],
+                          "note": ["alpha secret note", "beta secret note", "gamma note"]})
+    sources = {}
+    for name, frame in {"left": left, "right": right}.items():
+        sources[name] = str(tmp_path / "src" / name)
+        spark.createDataFrame(frame).write.format("delta").save(sources[name])
+    pipeline = PIPELINES / "left_union.py"
+    original = run(pipeline, sources, warehouse=str(tmp_path / "wh"), spark=spark,
+                   run_id="r1", rows_per_file=4)
+    result = unlearn({"source": "right", "keys": [2], "action": "delete_rows",
+                      "clean_source": True}, warehouse=str(tmp_path / "wh"), spark=spark)
+    assert result["status"] == "completed" and result["verification"]["verified"] is True
+    remaining = sorted(r.rid for r in spark.read.format("delta").load(sources["right"])
+                       .collect())
+    assert remaining == [1, 3]
+    assert scan([sources["right"]], ["beta secret note"]).verified is True
+    assert scan([sources["right"]], ["alpha secret note"]).verified is False  # can fail
+
+    baseline_sources = dict(sources)
+    baseline_sources["right"] = write_csv(right[right.rid != 2], tmp_path / "clean" / "r.csv")
+    baseline = baseline_run(spark, pipeline, baseline_sources, tmp_path / "base", original)
+    assert_same_artifacts(spark, original, baseline)
+    # the cleaned source's new version is the recorded one: a later request still applies
+    later = unlearn({"source": "left", "keys": [4], "action": "delete_rows"},
+                    warehouse=str(tmp_path / "wh"), spark=spark)
+    assert later["status"] == "completed"
+
+
+def test_clean_source_refuses_csv_sources_before_changing_anything(spark, small_example,
+                                                                    tmp_path):
+    from spark_lester.errors import RequestError
+    from tests.deletion.conftest import table_rows
+
+    original = run(RUNNING_EXAMPLE, _sources(small_example), warehouse=str(tmp_path / "wh"),
+                   spark=spark, run_id="r1", rows_per_file=200)
+    before = table_rows(spark, original.tables[PREPARED]["path"])
+    with pytest.raises(RequestError, match="keyed Delta source"):
+        unlearn({"source": "customers", "keys": small_example["leaks_data"]["customer_ids"],
+                 "action": "delete_rows", "clean_source": True},
+                warehouse=str(tmp_path / "wh"), spark=spark)
+    assert table_rows(spark, original.tables[PREPARED]["path"]) == before
