@@ -98,12 +98,23 @@ def write_clustered(df: DataFrame, path: str, *, cluster_by: str | None, rows: i
 
 
 def table_version(spark: SparkSession, path: str) -> int:
-    """The latest committed version of the Delta table at ``path``."""
-    from delta.tables import DeltaTable
+    """The latest committed version of the Delta table at ``path``.
 
+    Read from the transaction log directly (no Spark job): it is called for every table
+    before and after each step of a request.
+    """
+    jvm = spark._jvm  # type: ignore[attr-defined]
     with storage_errors(path):
-        row = DeltaTable.forPath(spark, path).history(1).select("version").collect()
-    return int(row[0][0])
+        log = jvm.org.apache.spark.sql.delta.DeltaLog.forTable(
+            spark._jsparkSession, path)  # type: ignore[attr-defined]
+        snapshot = log.update(False, jvm.scala.Option.empty(), jvm.scala.Option.empty())
+        version = int(snapshot.version())
+    if version < 0:
+        from spark_lester.errors import StorageError
+
+        raise StorageError(f"no Delta table at {path}.", path=path,
+                           hint="Check the warehouse location; the run may have been removed.")
+    return version
 
 
 def history(spark: SparkSession, path: str, since: int) -> list[dict[str, object]]:
@@ -118,7 +129,9 @@ def history(spark: SparkSession, path: str, since: int) -> list[dict[str, object
 
 
 def exists(spark: SparkSession, path: str) -> bool:
-    from delta.tables import DeltaTable
-
+    """Whether a Delta table exists at ``path`` (its ``_delta_log`` folder is there)."""
+    jvm = spark._jvm  # type: ignore[attr-defined]
     with storage_errors(path):
-        return bool(DeltaTable.isDeltaTable(spark, path))
+        log_dir = jvm.org.apache.hadoop.fs.Path(f"{path.rstrip('/')}/_delta_log")
+        fs = log_dir.getFileSystem(spark._jsc.hadoopConfiguration())  # type: ignore[attr-defined]
+        return bool(fs.exists(log_dir))

@@ -126,10 +126,9 @@ def compute_change(spark: SparkSession, request: DeletionRequest, run: RunRecord
         for src, _ in request.columns:
             if src == request.source:
                 continue
-            linked: set[int] = set()
-            for df in tables.values():
-                linked |= _distinct_ids(df.where(isin(source_col, identified)),
-                                        provenance_column(src))
+            # redaction never removes rows, so the prepared table alone links them
+            linked = _distinct_ids(tables[PREPARED].where(isin(source_col, identified)),
+                                   provenance_column(src))
             anchors.setdefault(src, set()).update(linked)
     changed = {s: sorted(v) for s, v in anchors.items()}
     if verdict.strategy == INCREMENTAL:
