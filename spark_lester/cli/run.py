@@ -21,17 +21,21 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    "SPARK_LESTER_WAREHOUSE or ./.lester/warehouse)")
     p.add_argument("--name", default=None, help="pipeline name (default from the file name)")
     p.add_argument("--run-id", default=None, help="run id (default: a timestamp)")
+    p.add_argument("--rows-per-file", type=int, default=None,
+                   help="target rows per data file of the artifact tables (default 25000)")
     p.add_argument("--json", dest="json_path", default=None, help="write a JSON summary ('-': stdout)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from spark_lester.artifacts.run import run as run_pipeline
+    from spark_lester.artifacts.store import ROWS_PER_FILE
 
     sources = parse_named_paths(args.source, "--source")
     print(f"[run] running {args.pipeline}", file=sys.stderr)
     record = run_pipeline(args.pipeline, sources, warehouse=args.warehouse, name=args.name,
-                          run_id=args.run_id)
+                          run_id=args.run_id,
+                          rows_per_file=args.rows_per_file or ROWS_PER_FILE)
     print(f"run {record.run_id}: {record.rows['total']} rows "
           f"({record.rows['train']} train, {record.rows['test']} test) in {record.seconds:.1f}s")
     emit_json(record.summary(), args.json_path)
