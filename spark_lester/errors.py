@@ -160,15 +160,23 @@ class ExtractionError(RewriteError):
 
 # ---- artifacts and deletion ------------------------------------------------------------
 class StorageError(LesterError, OSError):
-    """Reading or writing the warehouse failed (S3 error, permissions, missing bucket)."""
+    """Reading or writing the warehouse failed (S3 error, permissions, missing bucket).
+
+    ``retryable`` is False when the cause cannot go away by itself (access denied, no such
+    bucket or file, a malformed request), True otherwise (server errors, throttling, network).
+    """
 
     retryable = True
 
-    def __init__(self, message: str, *, path: str | None = None, hint: str | None = None):
+    def __init__(self, message: str, *, path: str | None = None, hint: str | None = None,
+                 retryable: bool = True):
         self.path = path
-        super().__init__(message, hint=hint or "Check the warehouse location and credentials; "
-                         "retrying may help for transient S3 errors. Tables are unchanged "
-                         "unless the ledger records a completed step.")
+        self.retryable = retryable
+        super().__init__(message, hint=hint or (
+            "Retrying may help (a transient S3 error). Every table stays at a committed "
+            "version; a deletion request run again resumes, and the ledger names the step "
+            "that failed."
+            if retryable else "Check the warehouse location, the bucket and the credentials."))
 
 
 class RunNotFoundError(LesterError, LookupError):

@@ -15,6 +15,14 @@ from S3 through Hadoop's FileSystem (EMRFS; the nodes need no boto3), calls
 ``spark_lester.cli.main``, copies the ``--json`` summary to ``--result-uri``, and exits with the
 command's exit code so that a failing command fails the step.
 
+Pipeline files outlive the step, as with the Glue jobs (``spark_lester.aws.glue_jobs``): a
+``delete`` re-imports the pipeline of every run it updates and checks its hash, maybe on
+another cluster. So ``run`` stages its pipeline file at ``<cache>/<sha256>/<folder>/<file>``
+and at the same path under ``<warehouse>/_lester/pipelines`` and runs it from the cache (the
+registry records that path, and the run is named after ``<folder>`` as it would be without
+the driver); ``delete`` first copies the staged files of the runs it updates back from the
+warehouse where the cache lacks them.
+
 This file is not part of the wheel: it is uploaded next to it and run by spark-submit.
 """
 
@@ -30,6 +38,8 @@ from typing import Any
 #: Commands whose first positional argument is a file the driver copies to local disk.
 FILE_COMMANDS = frozenset({"run", "delete", "plan"})
 REMOTE_SCHEMES = ("s3://", "s3a://", "s3n://", "hdfs://")
+#: Where ``run`` stages pipeline files (kept after the step; a later ``delete`` needs them).
+PIPELINE_CACHE = Path(tempfile.gettempdir()) / "spark_lester" / "pipelines"
 
 
 def parse(argv: Sequence[str]) -> tuple[str | None, list[str]]:
@@ -71,13 +81,70 @@ def publish(spark: Any, local: Path, uri: str) -> None:
     dst.getFileSystem(conf).copyFromLocalFile(False, True, src, dst)
 
 
-def prepare(command: list[str], result_uri: str | None, spark: Any,
-            folder: Path) -> tuple[list[str], Path | None]:
-    """The command with its remote file argument localized and ``--json`` added when a
-    result URI is wanted; returns (argv, local path of the JSON summary or None)."""
+def option(argv: Sequence[str], name: str) -> str | None:
+    """The value of ``--name VALUE`` or ``--name=VALUE`` in ``argv``, else None.
+
+    >>> option(["run", "p.py", "--warehouse", "s3://b/wh"], "--warehouse")
+    's3://b/wh'
+    >>> option(["delete", "r.json", "--warehouse=s3://b/wh"], "--warehouse")
+    's3://b/wh'
+    """
+    for i, arg in enumerate(argv):
+        if arg == name and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith(name + "="):
+            return arg[len(name) + 1:]
+    return None
+
+
+def warehouse_layout(argv: Sequence[str]) -> Any:
+    """The warehouse the command works on: its ``--warehouse``, else the configured one."""
+    from spark_lester.artifacts.layout import Layout
+    from spark_lester.config import LesterConfig
+
+    return Layout(option(argv, "--warehouse") or LesterConfig.from_env().warehouse)
+
+
+def restore(spark: Any, request_file: str, argv: Sequence[str]) -> list[str]:
+    """Before ``delete``: copy back the staged pipeline files of the runs the request
+    updates; return their run ids. A request the engine will reject is left to it."""
+    from spark_lester.artifacts import registry
+    from spark_lester.aws.glue_jobs import restore_pipelines
+    from spark_lester.deletion.request import DeletionRequest
+    from spark_lester.deletion.resolve import affected_runs
+    from spark_lester.errors import LesterError
+
+    try:
+        request = DeletionRequest.from_file(request_file)
+        layout = warehouse_layout(argv)
+        runs = affected_runs(registry.list_runs(spark, layout), request)
+        return list(restore_pipelines(spark, layout, runs))
+    except LesterError as err:
+        print(f"lester_step: no pipeline files restored ({type(err).__name__})",
+              file=sys.stderr, flush=True)
+        return []
+
+
+def prepare(command: list[str], result_uri: str | None, spark: Any, folder: Path,
+            cache: Path = PIPELINE_CACHE) -> tuple[list[str], Path | None]:
+    """The command with its file argument made local and ``--json`` added when a result URI
+    is wanted; returns (argv, local path of the JSON summary or None).
+
+    ``run`` stages its pipeline file in ``cache`` and the warehouse; ``delete`` restores the
+    pipeline files of the runs it updates; other files (a request) are copied to ``folder``.
+    """
+    from spark_lester.aws.glue_jobs import stage_pipeline
+
     argv = list(command)
-    if argv[0] in FILE_COMMANDS and len(argv) > 1 and argv[1].startswith(REMOTE_SCHEMES):
+    if argv[0] == "run" and len(argv) > 1 and not argv[1].startswith("-"):
+        argv[1] = str(stage_pipeline(spark, argv[1], warehouse_layout(argv), cache))
+    elif argv[0] in FILE_COMMANDS and len(argv) > 1 and argv[1].startswith(REMOTE_SCHEMES):
         argv[1] = localize(spark, argv[1], folder)
+    if argv[0] == "delete" and len(argv) > 1:
+        restored = restore(spark, argv[1], argv)
+        if restored:
+            print(f"lester_step: restored the pipeline files of run(s) {', '.join(restored)}",
+                  file=sys.stderr, flush=True)
     summary = None
     if result_uri:
         if "--json" in argv:
@@ -89,8 +156,10 @@ def prepare(command: list[str], result_uri: str | None, spark: Any,
 
 
 def main(argv: Sequence[str] | None = None, *, spark: Any = None,
-         cli_main: Callable[[list[str]], int] | None = None) -> int:
-    """Run the step; ``spark`` and ``cli_main`` are injectable for tests."""
+         cli_main: Callable[[list[str]], int] | None = None,
+         cache: Path = PIPELINE_CACHE) -> int:
+    """Run the step; ``spark``, ``cli_main`` and the pipeline ``cache`` are injectable for
+    tests."""
     os.environ.setdefault("SPARK_LESTER_PLATFORM", "emr")
     result_uri, command = parse(sys.argv[1:] if argv is None else argv)
     if spark is None:
@@ -100,8 +169,15 @@ def main(argv: Sequence[str] | None = None, *, spark: Any = None,
         spark = get_spark(LesterConfig.from_env())
     if cli_main is None:
         from spark_lester.cli import main as cli_main
+    from spark_lester.cli import EXIT_BAD_INPUT
+    from spark_lester.errors import LesterError
+
     with tempfile.TemporaryDirectory(prefix="lester-step-") as tmp:
-        args, summary = prepare(command, result_uri, spark, Path(tmp))
+        try:
+            args, summary = prepare(command, result_uri, spark, Path(tmp), cache)
+        except LesterError as err:  # e.g. no pipeline file at the URI: the command's exit code
+            print(f"lester_step: error: {err}", file=sys.stderr, flush=True)
+            return EXIT_BAD_INPUT
         print(f"lester_step: spark-lester {' '.join(args)}", file=sys.stderr, flush=True)
         code = int(cli_main(args) or 0)
         if result_uri and summary is not None and summary.is_file():

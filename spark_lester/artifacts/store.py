@@ -14,8 +14,9 @@ Every artifact table is created with
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 from spark_lester.errors import StorageError
 
@@ -32,30 +33,76 @@ BASE_PROPERTIES = {
 ROWS_PER_FILE = 25_000
 
 
-def storage_errors(path: str):  # type: ignore[no-untyped-def]
-    """Context manager turning JVM I/O failures under ``path`` into :class:`StorageError`."""
-    from contextlib import contextmanager
-
-    @contextmanager
-    def wrap():  # type: ignore[no-untyped-def]
-        from py4j.protocol import Py4JJavaError
-
-        try:
-            yield
-        except Py4JJavaError as exc:
-            cause = _java_cause(exc)
-            raise StorageError(f"storage operation on {path} failed: {cause}", path=path) from None
-
-    return wrap()
+#: Java exceptions (simple class names) whose cause a retry cannot remove.
+PERMANENT_FAILURES = frozenset({
+    "AccessDeniedException", "FileNotFoundException", "NoSuchFileException",
+    "UnknownStoreException", "AWSBadRequestException", "NoAuthWithAWSException",
+})
+#: Java classes that mark a failure as one of storage (I/O, the AWS SDK).
+_IO_CLASSES = ("java.io.IOException", "com.amazonaws.SdkBaseException",
+               "software.amazon.awssdk.core.exception.SdkException")
 
 
-def _java_cause(exc: BaseException) -> str:
+@contextmanager
+def storage_errors(path: str, *, io_only: bool = False) -> Iterator[None]:
+    """Turn JVM failures under ``path`` into :class:`StorageError` (``retryable`` unless the
+    cause is permanent: access denied, no such bucket or file, a bad request).
+
+    Around a call that only touches storage every Java error is a storage error. With
+    ``io_only`` (around a whole step that also evaluates user code and queries) only those
+    whose cause chain holds an I/O or AWS SDK exception are; the others pass unchanged.
+    """
+    from py4j.protocol import Py4JJavaError
+    from pyspark.errors.exceptions.captured import CapturedException
+
+    try:
+        yield
+    except (Py4JJavaError, CapturedException) as exc:
+        chain = _java_chain(exc)
+        storage = any(_is_io(t) for t in chain)
+        if not storage and (io_only or isinstance(exc, CapturedException)):
+            raise
+        names = {_simple_name(t) for t in chain}
+        raise StorageError(f"storage operation on {path} failed: {_java_cause(chain, exc)}",
+                           path=path, retryable=not names & PERMANENT_FAILURES) from None
+
+
+def _java_chain(exc: BaseException) -> list[Any]:
+    """The Java throwable behind a Py4J or captured PySpark error and its causes."""
+    throwable = getattr(exc, "java_exception", None) or getattr(exc, "_origin", None)
+    chain: list[Any] = []
+    try:
+        while throwable is not None and len(chain) < 32:
+            chain.append(throwable)
+            throwable = throwable.getCause()
+    except Exception:  # noqa: BLE001 - best effort: not a Java object
+        pass
+    return chain
+
+
+def _is_io(throwable: Any) -> bool:
+    from py4j.java_gateway import is_instance_of
+    from pyspark import SparkContext
+
+    gateway = SparkContext._gateway
+    try:
+        return any(is_instance_of(gateway, throwable, name) for name in _IO_CLASSES)
+    except Exception:  # noqa: BLE001 - a class this JVM does not have
+        return False
+
+
+def _simple_name(throwable: Any) -> str:
+    try:
+        return str(throwable.getClass().getSimpleName())
+    except Exception:  # noqa: BLE001
+        return ""
+
+
+def _java_cause(chain: list[Any], exc: BaseException) -> str:
     """The innermost Java exception class and the first line of its message (no data)."""
     try:
-        throwable = exc.java_exception  # type: ignore[attr-defined]
-        while throwable.getCause() is not None:
-            throwable = throwable.getCause()
-        message = str(throwable.getMessage() or "").splitlines()[0][:200]
+        throwable = chain[-1]
+        message = (str(throwable.getMessage() or "").splitlines() or [""])[0][:200]
         return f"{throwable.getClass().getSimpleName()}: {message}"
     except Exception:  # noqa: BLE001 - best effort description
         return type(exc).__name__

@@ -87,13 +87,12 @@ def unlearn(request: DeletionRequest | Mapping[str, Any] | str | Path, *,
 
     tick = time.perf_counter()
     try:
-        changes = _resolve(spark, req, runs, history, resuming)
+        with store.storage_errors(layout.root, io_only=True):
+            changes = _resolve(spark, req, runs, history, resuming)
         cleanup = sources_to_clean(req, [c for c in changes if not c.empty]) \
             if req.clean_source else {}
     except LesterError as err:
-        ledger.append(spark, layout, {**base, "status": ledger.FAILED,
-                                      "reason": f"{type(err).__name__}: {err}",
-                                      "runs": [r.run_id for r in runs]})
+        _record_failure(spark, layout, base, "resolve", err, runs=[r.run_id for r in runs])
         raise
     timings["resolve"] = _since(tick)
     touched = [c for c in changes if not c.empty]
@@ -119,12 +118,12 @@ def unlearn(request: DeletionRequest | Mapping[str, Any] | str | Path, *,
                                   "changes": summaries})
     progress = {"step": "update"}
     try:
-        with stamped(spark, req.request_id):
+        with stamped(spark, req.request_id), store.storage_errors(layout.root, io_only=True):
             merges, erasure, verification, quality, seconds_to_consistent = _apply(
                 spark, req, paths, erase_paths, touched, config, resuming, erase, timings,
                 started, progress, cleanup)
     except LesterError as err:
-        _record_failure(spark, layout, base, progress["step"], err, erase_paths)
+        _record_failure(spark, layout, base, progress["step"], err, paths=erase_paths)
         raise
     after = {p: store.table_version(spark, p) for p in erase_paths}
     tables = {p: {"before": before[p], "after": after[p], "merge": merges.get(p),
@@ -202,13 +201,18 @@ def _apply(spark: SparkSession, req: DeletionRequest, paths: dict[str, Any],
 
 
 def _record_failure(spark: SparkSession, layout: Layout, base: dict[str, Any], step: str,
-                    err: LesterError, paths: list[str]) -> None:
-    """Ledger row for a failed step; if the ledger itself cannot be written (the store is
-    down), the original error is what the caller sees."""
+                    err: LesterError, *, paths: list[str] | None = None,
+                    runs: list[str] | None = None) -> None:
+    """Ledger row for a failed step ("resolve", "merge prepared", "erase", ...); if the
+    ledger itself cannot be written (the store is down), the original error is what the
+    caller sees."""
+    entry = {**base, "status": ledger.FAILED, "reason": f"{step}: {type(err).__name__}: {err}"}
+    if paths is not None:
+        entry["tables"] = {p: {} for p in paths}
+    if runs is not None:
+        entry["runs"] = runs
     try:
-        ledger.append(spark, layout, {**base, "status": ledger.FAILED,
-                                      "reason": f"{step}: {type(err).__name__}: {err}",
-                                      "tables": {p: {} for p in paths}})
+        ledger.append(spark, layout, entry)
     except LesterError:
         pass
 

@@ -1,4 +1,4 @@
-"""The verification scan: prove that erased values are in no object under a table prefix.
+r"""The verification scan: prove that erased values are in no object under a table prefix.
 
 Every object under each touched table's prefix is read: data files, deletion vectors, the
 ``_delta_log`` (JSON commits, checkpoints, checksums) and change data, including objects the
@@ -10,14 +10,33 @@ physical rows of their file, so they are found until the purge rewrites the file
 The needles are the old values of removed cells and whatever the request's verification
 patterns (e.g. card numbers) match in them. They stay in memory: results carry object paths
 and needle counts, never the values.
+
+A resumed request no longer knows the old values, so the patterns themselves are searched
+for (``match_patterns``). A pattern such as a card number also matches the long numbers every
+Delta table is full of (64-bit row ids in file statistics, millisecond timestamps, file
+names with UUIDs), so patterns are matched against the *text values* an object holds, not
+its raw bytes: the strings of Parquet columns and of their min/max statistics, the string
+values of JSON objects (a JSON document inside a string, like Delta's file statistics, is
+parsed again, and its numbers are numbers, not text), with UUIDs masked; other objects
+(deletion vectors) as text.
+
+>>> card = re.compile(r"\b(?:\d[ -]?){12,18}\d\b")
+>>> commit = (b'{"add":{"path":"part-00000-12345678-1234-4234-8234-123456789012-c000.parquet",'
+...           b'"modificationTime":1795234539301,"stats":"{\\"minValues\\":{\\"id\\":-9173091620592210052}}"}}')
+>>> _text_contains(commit, "_delta_log/00000000000000000003.json", card)
+False
+>>> _text_contains(b'{"commitInfo":{"note":"card 4111 1111 1111 1111"}}', "0.json", card)
+True
 """
 
 from __future__ import annotations
 
 import io
+import json
 import re
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
@@ -85,41 +104,33 @@ def scan(prefixes: Sequence[str], values: Iterable[str], *, patterns: Sequence[s
          config: LesterConfig | None = None, match_patterns: bool = False) -> ScanResult:
     """Search every object under ``prefixes`` for ``values`` (and pattern matches in them).
 
-    With ``match_patterns`` the patterns themselves are searched for too (any match fails).
+    With ``match_patterns`` the patterns themselves are searched for too, in the text values
+    of each object (see the module docstring); any match fails.
     """
     from pyarrow import fs as pafs
 
     started = time.perf_counter()
     needles = needles_from(values, patterns)
     result = ScanResult(verified=True, needles=len(needles))
-    exact = "|".join(re.escape(n) for n in needles)
-    text_re = re.compile(exact) if exact else None
-    bytes_re = re.compile(exact.encode()) if exact else None
-    # Patterns (a resumed request's only evidence) are matched in the decoded strings of
-    # data files only: the log holds our surrogate ids, long digit runs a card pattern
-    # would match; it never holds text values (no statistics on text columns).
-    pattern_re = re.compile("|".join(f"(?:{p})" for p in patterns)) \
-        if match_patterns and patterns else None
+    text_re = bytes_re = pattern_re = None
+    if needles:
+        alternatives = "|".join(re.escape(n) for n in needles)
+        text_re, bytes_re = re.compile(alternatives), re.compile(alternatives.encode())
+    if match_patterns and patterns:
+        pattern_re = re.compile("|".join(f"(?:{p})" for p in patterns))
     for prefix in prefixes:
         fs, root = filesystem(prefix, config)
-        info = fs.get_file_info(pafs.FileSelector(root, recursive=True, allow_not_found=True))
+        with _storage_errors(prefix):
+            info = fs.get_file_info(pafs.FileSelector(root, recursive=True,
+                                                      allow_not_found=True))
         for entry in info:
             if entry.type != pafs.FileType.File:
                 continue
-            with fs.open_input_stream(entry.path) as stream:
+            with _storage_errors(prefix), fs.open_input_stream(entry.path) as stream:
                 data = stream.read()
             result.objects += 1
             result.bytes += len(data)
-            kind = None
-            if bytes_re is not None and bytes_re.search(data):
-                kind = "raw"
-            elif entry.path.endswith(".parquet"):
-                in_log = "/_delta_log/" in entry.path
-                if text_re is not None and _parquet_contains(data, text_re):
-                    kind = "decoded"
-                elif pattern_re is not None and not in_log and \
-                        _parquet_contains(data, pattern_re):
-                    kind = "pattern"
+            kind = _search(data, entry.path, text_re, bytes_re, pattern_re)
             if kind is not None:
                 result.verified = False
                 result.hits.append({"object": entry.path, "match": kind})
@@ -127,36 +138,149 @@ def scan(prefixes: Sequence[str], values: Iterable[str], *, patterns: Sequence[s
     return result
 
 
-def _parquet_contains(data: bytes, pattern: re.Pattern[str]) -> bool:
+#: pyarrow's words (AWS SDK for C++ error names) for failures a retry cannot remove.
+_PERMANENT = ("ACCESS_DENIED", "NO_SUCH_BUCKET", "AccessDenied", "NoSuchBucket",
+              "INVALID_ACCESS_KEY_ID", "SIGNATURE_DOES_NOT_MATCH")
+
+
+@contextmanager
+def _storage_errors(prefix: str) -> Iterator[None]:
+    """pyarrow's OSError for a failed listing or read, as a :class:`StorageError`."""
+    from spark_lester.errors import StorageError
+
+    try:
+        yield
+    except OSError as exc:
+        if isinstance(exc, StorageError):
+            raise
+        reason = (str(exc).splitlines() or [""])[0][:200]
+        raise StorageError(f"verification scan of {prefix} failed: {reason}", path=prefix,
+                           retryable=not any(w in reason for w in _PERMANENT)) from None
+
+
+def _search(data: bytes, path: str, text_re: re.Pattern[str] | None,
+            bytes_re: re.Pattern[bytes] | None, pattern_re: re.Pattern[str] | None
+            ) -> str | None:
+    """How ``data`` holds a needle or a pattern match ("raw", "decoded", "pattern"), or None."""
+    parquet = path.endswith(".parquet")
+    if bytes_re is not None and bytes_re.search(data) is not None:
+        return "raw"
+    if text_re is not None and parquet and _parquet_contains(data, text_re):
+        return "decoded"
+    if pattern_re is not None:
+        if parquet:
+            found = _parquet_contains(data, pattern_re, refine=True)
+        else:
+            found = _text_contains(data, path, pattern_re)
+        if found:
+            return "pattern"
+    return None
+
+
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
+                   r"[0-9a-fA-F]{12}")
+
+
+def _text_contains(data: bytes, path: str, pattern: re.Pattern[str]) -> bool:
+    """Whether a text value of a non-Parquet object matches ``pattern``: the string values of
+    JSON lines (the Delta log, checksums), else the whole object decoded as text."""
+    text = data.decode("utf-8", "replace")
+    name = path.rsplit("/", 1)[-1]
+    if name.endswith((".json", ".crc")) or name.startswith("_last_"):
+        try:
+            docs = [json.loads(line) for line in text.splitlines() if line.strip()]
+        except ValueError:
+            docs = None
+        if docs is not None:
+            return any(_value_matches(s, pattern) for doc in docs for s in _strings(doc))
+    return _value_matches(text, pattern, parse=False)
+
+
+def _strings(value: object) -> Iterator[str]:
+    """Every string in a parsed JSON value (keys too); numbers are not text."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield str(key)
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def _value_matches(value: str, pattern: re.Pattern[str], *, parse: bool = True) -> bool:
+    """A string that is itself a JSON object or array is searched value by value."""
+    stripped = value.strip()
+    if parse and stripped[:1] in ("{", "["):
+        try:
+            inner = json.loads(stripped)
+        except ValueError:
+            pass
+        else:
+            return any(_value_matches(s, pattern) for s in _strings(inner))
+    return pattern.search(_UUID.sub("<uuid>", value)) is not None
+
+
+def _parquet_contains(data: bytes, pattern: re.Pattern[str], *, refine: bool = False) -> bool:
+    """Whether a string in the decoded Parquet file matches. With ``refine`` (patterns), the
+    column statistics are searched too, and a candidate string counts only if it matches as
+    a text value (:func:`_value_matches`)."""
     import pyarrow.parquet as pq
 
     try:
-        table = pq.read_table(io.BytesIO(data))
+        file = pq.ParquetFile(io.BytesIO(data))
+        table = file.read()
     except Exception:  # noqa: BLE001 - not readable as Parquet: the raw search stands
         return False
-    return any(_array_contains(column, pattern) for column in table.columns)
+    if any(_array_contains(column, pattern, refine) for column in table.columns):
+        return True
+    return refine and any(_value_matches(s, pattern) for s in _statistics(file))
 
 
-def _array_contains(array: pa.ChunkedArray | pa.Array, pattern: re.Pattern[str]) -> bool:
+def _statistics(file: Any) -> Iterator[str]:
+    """The min/max statistics of the string columns of every row group."""
+    meta = file.metadata
+    for i in range(meta.num_row_groups):
+        group = meta.row_group(i)
+        for j in range(group.num_columns):
+            stats = group.column(j).statistics
+            if stats is None or not stats.has_min_max:
+                continue
+            for value in (stats.min, stats.max):
+                if isinstance(value, bytes):
+                    yield value.decode("utf-8", "replace")
+                elif isinstance(value, str):
+                    yield value
+
+
+def _array_contains(array: pa.ChunkedArray | pa.Array, pattern: re.Pattern[str],
+                    refine: bool = False) -> bool:
     import pyarrow as pa
     import pyarrow.compute as pc
 
     if isinstance(array, pa.ChunkedArray):
-        return any(_array_contains(chunk, pattern) for chunk in array.chunks)
+        return any(_array_contains(chunk, pattern, refine) for chunk in array.chunks)
     kind = array.type
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
         hits = pc.match_substring_regex(array, pattern.pattern)
-        return bool(pc.any(hits).as_py())
+        if not refine:
+            return bool(pc.any(hits).as_py())
+        candidates = pc.filter(array, pc.fill_null(hits, False)).to_pylist()
+        return any(_value_matches(v, pattern) for v in candidates)
     if pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
-        return any(v is not None and pattern.search(v.decode("utf-8", "replace"))
-                   for v in array.to_pylist())
+        texts = (v.decode("utf-8", "replace") for v in array.to_pylist() if v is not None)
+        if refine:
+            return any(_value_matches(t, pattern) for t in texts)
+        return any(pattern.search(t) for t in texts)
     if pa.types.is_struct(kind):
-        return any(_array_contains(array.field(i), pattern) for i in range(kind.num_fields))
+        return any(_array_contains(array.field(i), pattern, refine)
+                   for i in range(kind.num_fields))
     if pa.types.is_list(kind) or pa.types.is_large_list(kind):
-        return _array_contains(array.flatten(), pattern)
+        return _array_contains(array.flatten(), pattern, refine)
     if pa.types.is_map(kind):
-        return (_array_contains(array.keys, pattern)
-                or _array_contains(array.items, pattern))
+        return (_array_contains(array.keys, pattern, refine)
+                or _array_contains(array.items, pattern, refine))
     return False
 
 

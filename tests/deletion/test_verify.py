@@ -1,0 +1,72 @@
+"""deletion/verify.py: the scan finds removed values and pattern matches, and only those.
+
+A card-number pattern also matches the long numbers of Delta's own metadata (64-bit row ids
+in file statistics, millisecond timestamps, UUIDs in file names): searching for the pattern
+(a resumed request) must look at text values, not at those.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from spark_lester.deletion.request import CARD_NUMBER
+from spark_lester.deletion.verify import scan
+
+CARD = "4111 1111 1111 1111"
+STATS = json.dumps({"numRecords": 2, "minValues": {"__lester_row_id": -9173091620592210052},
+                    "maxValues": {"__lester_row_id": 9022463046154413333}})
+PATH = "part-00000-12345678-1234-4234-8234-123456789012-c000.snappy.parquet"
+
+
+def _table(folder, subject: str) -> None:
+    """A Delta-like table: a data file, a commit and a checkpoint full of long numbers."""
+    log = folder / "_delta_log"
+    log.mkdir(parents=True)
+    pq.write_table(pa.table({"__lester_row_id": [-9173091620592210052, 9022463046154413333],
+                             "title": [subject, "hello"]}), folder / PATH)
+    commit = {"add": {"path": PATH, "size": 1234, "modificationTime": 1795234539301,
+                      "stats": STATS, "deletionVector": None},
+              "commitInfo": {"timestamp": 1795234539301, "txnId": "87654321-1234-4234-8234-"
+                             "123456789012", "operationParameters": {
+                                 "predicate": json.dumps(["(__lester_row_id = 4)"])}}}
+    (log / "00000000000000000003.json").write_text(
+        "\n".join(json.dumps({k: v}) for k, v in commit.items()) + "\n")
+    pq.write_table(pa.table({"add": [{"path": PATH, "stats": STATS,
+                                      "modificationTime": 1795234539301}]}),
+                   log / "00000000000000000003.checkpoint.parquet")
+    (log / "_last_checkpoint").write_text(json.dumps({"version": 3, "size": 1234567890123456}))
+
+
+def test_patterns_ignore_delta_metadata(tmp_path):
+    _table(tmp_path / "t", "a plain subject")
+    result = scan([str(tmp_path / "t")], [], patterns=[CARD_NUMBER], match_patterns=True)
+    assert result.objects == 4
+    assert result.verified is True, result.hits
+
+
+def test_patterns_find_a_card_number_in_a_data_file(tmp_path):
+    _table(tmp_path / "t", f"my card {CARD}")
+    result = scan([str(tmp_path / "t")], [], patterns=[CARD_NUMBER], match_patterns=True)
+    assert result.verified is False
+    assert result.hits == [{"object": str(tmp_path / "t" / PATH), "match": "pattern"}]
+    # without match_patterns only the given values are searched for
+    assert scan([str(tmp_path / "t")], [], patterns=[CARD_NUMBER]).verified is True
+
+
+def test_patterns_find_a_card_number_in_the_log(tmp_path):
+    _table(tmp_path / "t", "a plain subject")
+    log = tmp_path / "t" / "_delta_log" / "00000000000000000004.json"
+    log.write_text(json.dumps({"commitInfo": {"operationParameters": {
+        "predicate": json.dumps([f"title = '{CARD}'"])}}}) + "\n")
+    result = scan([str(tmp_path / "t")], [], patterns=[CARD_NUMBER], match_patterns=True)
+    assert [h["object"].rsplit("/", 1)[-1] for h in result.hits] == [log.name]
+
+
+def test_values_are_found_raw_and_decoded(tmp_path):
+    _table(tmp_path / "t", f"my card {CARD}")
+    result = scan([str(tmp_path / "t")], [f"my card {CARD}"], patterns=[CARD_NUMBER])
+    assert result.verified is False and result.needles == 2
+    assert [h["object"] for h in result.hits] == [str(tmp_path / "t" / PATH)]
