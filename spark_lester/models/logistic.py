@@ -39,7 +39,7 @@ GAMMA = 1.0 / (6.0 * np.sqrt(3.0))
 
 
 def train_logistic(X: np.ndarray, y: np.ndarray, *, lam: float = DEFAULT_LAM, seed: int = 0,
-                   max_iter: int = 1000, tol: float = 1e-10,
+                   max_iter: int = 1000, tol: float = 1e-9,
                    threads: int | None = None) -> ModelParams:
     """Fit logistic regression with full-batch L-BFGS from zeros; deterministic.
 

@@ -70,12 +70,14 @@ def synthetic_incident(n: int, *, seed: int = 0, leak_fraction: float = 0.02
     X = np.hstack([title, text, length[:, None], country])
     X_clean = np.hstack([clean_title, text, clean_length[:, None], country])[leaked]
 
-    beta = rng.normal(0, 1.0, D)
-    beta[TITLE_DIM:TITLE_DIM + TEXT_DIM] *= 2.5  # the text carries the sentiment
+    # The label is an AND, like the running example's (negative sentiment AND premium
+    # customer): a sentiment score from the text, a propensity from title and country.
     # Labels depend on the clean content: the leaked digits carry no signal about them.
-    z = np.hstack([clean_title, text, clean_length[:, None], country]) @ beta
-    z = 1.5 * (z - z.mean()) / z.std() - 1.4
-    y = (rng.random(n) < 1.0 / (1.0 + np.exp(-z))).astype(np.int64)
+    sentiment = _standardise(text @ rng.normal(0, 1.0, TEXT_DIM))
+    premium = _standardise(clean_title @ rng.normal(0, 1.0, TITLE_DIM)
+                           + country @ rng.normal(0, 1.0, COUNTRIES) + 0.5 * clean_length)
+    p_pos = _sigmoid(3.0 * sentiment - 0.3) * _sigmoid(3.0 * premium + 0.5)
+    y = (rng.random(n) < p_pos).astype(np.int64)
     return X.astype(np.float32), y, leaked, X_clean.astype(np.float32)
 
 
@@ -87,6 +89,14 @@ def _hashed(rng: np.random.Generator, counts: np.ndarray, bucket: np.ndarray, si
     out = np.zeros((len(counts), width))
     np.add.at(out, (rows, bucket[words]), sign[words])
     return out
+
+
+def _standardise(v: np.ndarray) -> np.ndarray:
+    return (v - v.mean()) / v.std()
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-z))
 
 
 def _normalise(M: np.ndarray) -> np.ndarray:

@@ -16,15 +16,18 @@ from typing import Any
 
 from spark_lester.errors import ModelError
 from spark_lester.models.data import FEATURES_COL, LABEL_COL, Data, as_arrays
+from spark_lester.models import logistic, mlp
 from spark_lester.models.logistic import train_logistic
 from spark_lester.models.mlp import train_mlp
 from spark_lester.models.params import KINDS, ModelParams
 
 
-def train(data: Data, *, kind: str = "logreg", lam: float = 1e-3, seed: int = 0,
-          hidden: int = 16, features_col: str = FEATURES_COL, label_col: str = LABEL_COL,
+def train(data: Data, *, kind: str = "logreg", lam: float | None = None, seed: int = 0,
+          hidden: int = mlp.DEFAULT_HIDDEN, features_col: str = FEATURES_COL, label_col: str = LABEL_COL,
           **options: Any) -> ModelParams:
     """Train a ``kind`` model; ``options`` go to the trainer (``max_iter``, ``tol``, ``threads``).
+
+    ``lam`` defaults per kind (1e-3 for logistic regression, 1e-2 for the MLP).
 
     A DataFrame is collected to the driver first (training is full-batch on the driver).
     """
@@ -32,9 +35,11 @@ def train(data: Data, *, kind: str = "logreg", lam: float = 1e-3, seed: int = 0,
     if X.shape[0] == 0:
         raise ModelError("no training rows.", kind=kind)
     if kind == "logreg":
-        return train_logistic(X, y, lam=lam, seed=seed, **options)
+        return train_logistic(X, y, lam=logistic.DEFAULT_LAM if lam is None else lam, seed=seed,
+                              **options)
     if kind == "mlp":
-        return train_mlp(X, y, hidden=hidden, lam=lam, seed=seed, **options)
+        return train_mlp(X, y, hidden=hidden, lam=mlp.DEFAULT_LAM if lam is None else lam,
+                         seed=seed, **options)
     raise ModelError(f"unknown model kind {kind!r}; use one of {', '.join(KINDS)}.")
 
 

@@ -47,7 +47,12 @@ def residual_bound(step: np.ndarray, gram: np.ndarray, *, max_row_norm2: float, 
     ``gram`` is ``X~^T X~`` of the n remaining rows, ``max_row_norm2`` an upper bound on
     their squared row norms (bias column included).
     """
-    step = np.asarray(step, dtype=np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):  # inf/NaN -> refused by the caller
+        return _residual_bound(np.asarray(step, np.float64), gram, max_row_norm2, n, gamma)
+
+
+def _residual_bound(step: np.ndarray, gram: np.ndarray, max_row_norm2: float, n: int,
+                    gamma: float) -> float:
     spectral = float(np.sqrt(max(np.linalg.eigvalsh(gram)[-1], 0.0)))
     xv2 = float(np.sqrt(max(step @ gram @ step, 0.0)))
     xv_inf = min(float(np.sqrt(max_row_norm2)) * float(np.linalg.norm(step)), xv2)
@@ -64,7 +69,13 @@ def refined_bound(first: np.ndarray, second: np.ndarray, gram: np.ndarray, *,
 
         gamma * ||X~||_2 * ||X~ second||_2 * (||X~ first||_inf + ||X~ second||_inf) / n.
     """
-    first, second = np.asarray(first, np.float64), np.asarray(second, np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):  # inf/NaN -> refused by the caller
+        return _refined_bound(np.asarray(first, np.float64), np.asarray(second, np.float64),
+                              gram, max_row_norm2, n, gamma)
+
+
+def _refined_bound(first: np.ndarray, second: np.ndarray, gram: np.ndarray,
+                   max_row_norm2: float, n: int, gamma: float) -> float:
     spectral = float(np.sqrt(max(np.linalg.eigvalsh(gram)[-1], 0.0)))
     xu2 = float(np.sqrt(max(second @ gram @ second, 0.0)))
     row = float(np.sqrt(max_row_norm2))

@@ -94,8 +94,9 @@ def newton(params: ModelParams, stats: TrainingStats, request: UnlearningRequest
         if not finite(g1):
             return refused(METHOD, "non_finite", "the gradient at the Newton step is not finite.",
                            request, n_after, elapsed(), passes=1)
-        second = -solve(g1)
-        w = w + second
+        with np.errstate(over="ignore", invalid="ignore"):  # checked below
+            second = -solve(g1)
+            w = w + second
         bound = refined_bound(step, second, gram, max_row_norm2=norm2,  # type: ignore[arg-type]
                               n=n_after)
     if not finite(w, bound):

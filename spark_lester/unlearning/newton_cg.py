@@ -11,11 +11,15 @@ with torch autograd per block). ``G'`` is the downdated stats gradient (no pass 
 
 Damping: ``damping`` is added to the mean-form Hessian (``lam`` already is, as the
 regulariser's curvature). The default 0 gives the exact Newton step, which is what matches
-retraining best near a local minimum, where H' is positive definite. CG meeting non-positive
-curvature (possible away from a minimum, for a non-convex model) refuses the update with
-``not_positive_definite``; raise ``damping`` (e.g. to ``lam``) to trade accuracy for
-robustness. CG stops when ``||residual|| <= tol * ||G'||`` or after ``max_iter`` iterations
-(the iterate is then used as is; ``extra["cg_converged"]`` says which).
+retraining best near a well-conditioned local minimum. An MLP's minimum is often nearly
+degenerate (weight decay on both layers makes hidden units collapse onto each other or die,
+leaving soft modes with curvature far below ``lam``), and after a request the Hessian at the
+old minimum can turn indefinite along them. When CG meets non-positive curvature and
+``escalate`` is on (the default), the solve is repeated with damping ``lam / 10``, then
+``lam`` (Levenberg-Marquardt style: the soft modes' steps shrink, the rest barely change);
+when even that fails the update is refused with ``not_positive_definite``. The damping used
+is recorded (``extra["damping"]``). CG stops when ``||residual|| <= tol * ||G'||`` or after
+``max_iter`` iterations (the iterate is then used as is; ``extra["cg_converged"]`` says which).
 
 ``steps > 1`` takes further Newton-CG steps, each after one pass that evaluates the gradient
 exactly at the current vector (the stats are then re-anchored there). There is no certified
@@ -38,6 +42,7 @@ from __future__ import annotations
 
 import functools
 import time
+from collections.abc import Callable
 
 import numpy as np
 
@@ -55,8 +60,8 @@ METHOD = "newton_cg"
 
 
 def newton_cg(params: ModelParams, stats: TrainingStats, request: UnlearningRequest,
-              data: Data, *, damping: float = 0.0, tol: float = 1e-8, max_iter: int = 200,
-              steps: int = 1, features_col: str = FEATURES_COL,
+              data: Data, *, damping: float = 0.0, escalate: bool = True, tol: float = 1e-8,
+              max_iter: int = 200, steps: int = 1, features_col: str = FEATURES_COL,
               label_col: str = LABEL_COL) -> UnlearningResult:
     """Newton-CG update for ``request``; ``data`` is the training data after the request."""
     start = time.perf_counter()
@@ -66,6 +71,7 @@ def newton_cg(params: ModelParams, stats: TrainingStats, request: UnlearningRequ
     assert new_stats is not None
     passes = iterations = 0
     converged = True
+    used = damping
     w = new_stats.w_ref
     for step_no in range(steps):
         if step_no > 0:
@@ -81,16 +87,17 @@ def newton_cg(params: ModelParams, stats: TrainingStats, request: UnlearningRequ
             passes += 1
             check_rows(info, n_after, METHOD)
 
-        def hvp(v: np.ndarray, info: list[SumInfo] | None = None,
-                w_at: np.ndarray = new_stats.w_ref) -> np.ndarray:
-            fn = functools.partial(hvp_block, params.kind, params.hidden, params.lam, w_at, v)
-            return row_sums(data, fn, d=params.d, features_col=features_col,
-                            label_col=label_col, info=info)[0] + n_after * damping * v
-
-        outcome = conjugate_gradient(hvp, -new_stats.grad, tol=tol, max_iter=max_iter,
-                                     expected_rows=n_after)
-        passes += outcome.passes
-        iterations += outcome.iterations
+        schedule = [damping] + ([mu for mu in (0.1 * params.lam, params.lam) if mu > damping]
+                                if escalate else [])
+        for used in schedule:
+            outcome = conjugate_gradient(_hvp(params, data, new_stats.w_ref, n_after, used,
+                                              features_col, label_col),
+                                         -new_stats.grad, tol=tol, max_iter=max_iter,
+                                         expected_rows=n_after)
+            passes += outcome.passes
+            iterations += outcome.iterations
+            if outcome.reason != "not_positive_definite":
+                break
         converged = outcome.converged
         if outcome.reason is not None:
             return refused(METHOD, outcome.reason, outcome.detail, request, n_after,
@@ -101,12 +108,24 @@ def newton_cg(params: ModelParams, stats: TrainingStats, request: UnlearningRequ
                        n_after, time.perf_counter() - start, passes=passes,
                        iterations=iterations)
     new_params = new_version(params, w, new_stats.ref_digest, METHOD, n_after, request,
-                             cg_iterations=iterations, damping=damping, steps=steps)
+                             cg_iterations=iterations, damping=used, steps=steps)
     return UnlearningResult(method=METHOD, params=new_params, stats=new_stats,
                             n_removed=request.n_removed, n_added=request.n_added,
                             n_remaining=n_after, refined=steps > 1, passes=passes,
                             iterations=iterations, seconds=time.perf_counter() - start,
-                            extra={"cg_converged": converged, "damping": damping})
+                            extra={"cg_converged": converged, "damping": used})
+
+
+def _hvp(params: ModelParams, data: Data, w: np.ndarray, n_after: int, damping: float,
+         features_col: str, label_col: str) -> Callable[..., np.ndarray]:
+    """Sum-form ``(H' + n' damping I) v`` as one pass over ``data`` per call."""
+
+    def hvp(v: np.ndarray, info: list[SumInfo] | None = None) -> np.ndarray:
+        fn = functools.partial(hvp_block, params.kind, params.hidden, params.lam, w, v)
+        return row_sums(data, fn, d=params.d, features_col=features_col,
+                        label_col=label_col, info=info)[0] + n_after * damping * v
+
+    return hvp
 
 
 class CGOutcome:
@@ -148,7 +167,7 @@ def conjugate_gradient(matvec: object, b: np.ndarray, *, tol: float, max_iter: i
         if curvature <= 0:
             return CGOutcome(x, it + 1, passes, False, "not_positive_definite",
                              "CG met non-positive curvature; the Hessian on the remaining data "
-                             "is not positive definite at the anchor (raise damping).")
+                             "is not positive definite at the anchor, even with damping lam.")
         alpha = rr / curvature
         x = x + alpha * p
         r = r - alpha * Ap

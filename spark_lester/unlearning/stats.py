@@ -117,7 +117,8 @@ class TrainingStats:
             if not len(y):
                 continue
             if self.kind == "logreg":
-                g, H, G, m = logistic_stats_block(self.lam, self.w_ref, X, y)
+                with np.errstate(over="ignore", invalid="ignore"):  # checked below
+                    g, H, G, m = logistic_stats_block(self.lam, self.w_ref, X, y)
                 hessian = hessian + sign * H  # type: ignore[operator]
                 gram = gram + sign * G  # type: ignore[operator]
                 if sign > 0:
