@@ -23,8 +23,8 @@ from spark_lester.models.params import KINDS, ModelParams
 
 
 def train(data: Data, *, kind: str = "logreg", lam: float | None = None, seed: int = 0,
-          hidden: int = mlp.DEFAULT_HIDDEN, features_col: str = FEATURES_COL, label_col: str = LABEL_COL,
-          **options: Any) -> ModelParams:
+          hidden: int = mlp.DEFAULT_HIDDEN, features_col: str = FEATURES_COL,
+          label_col: str = LABEL_COL, **options: Any) -> ModelParams:
     """Train a ``kind`` model; ``options`` go to the trainer (``max_iter``, ``tol``, ``threads``).
 
     ``lam`` defaults per kind (1e-3 for logistic regression, 1e-2 for the MLP).

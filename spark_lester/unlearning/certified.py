@@ -1,16 +1,18 @@
 """The certified-removal bound for logistic regression (Guo et al., ICML 2020).
 
 After a Newton step ``v`` from ``w`` on the remaining data, the gradient left over is the
-Taylor remainder of the gradient, and for a loss whose second derivative in the logit is
-``gamma``-Lipschitz it obeys (Guo et al., data-dependent bound; sum form):
+Taylor remainder of the gradient. For a loss whose second derivative in the logit is
+``gamma``-Lipschitz, the Hessians at ``w`` and ``w + t v`` differ by ``X~^T D X~`` with
+``|D_ii| <= gamma * t * |x~_i^T v|``, which gives the data-dependent bound of Guo et al.
+(sum form):
 
     ||grad L_sum(w + v)||_2 <= gamma * ||X~||_2 * ||X~ v||_inf * ||X~ v||_2
 
-with X~ the remaining rows (with the bias column). Guo et al. state it with
-``||X~ v||_inf <= ||v||_2`` for unit-norm rows; here ``||X~ v||_inf <= sqrt(max_i |x~_i|^2) ||v||_2``,
-so no normalisation of X is assumed. ``||X~||_2`` and ``||X~ v||_2`` come from the Gram matrix
-``X~^T X~`` (kept by downdating), so the bound costs O(p^3) and no pass over X. The exact
-integral form of the remainder would allow a further factor 1/2; it is not taken.
+with X~ the remaining rows (bias column included). Guo et al. assume rows of norm at most 1;
+here ``||X~ v||_inf <= min(sqrt(max_i |x~_i|^2) ||v||_2, ||X~ v||_2)`` is used instead, so no
+normalisation of X is needed. ``||X~||_2`` and ``||X~ v||_2`` come from the Gram matrix
+``X~^T X~`` (kept by downdating), so the bound costs O(p^3) and no pass over X. Integrating
+over t would allow a further factor 1/2; it is not taken.
 
 This package reports the bound in the mean form of the loss (divided by the number of
 remaining rows n'), the same units as :func:`spark_lester.unlearning.gradient.gradient_residual`.

@@ -115,7 +115,10 @@ def newton(params: ModelParams, stats: TrainingStats, request: UnlearningRequest
                             passes=passes, seconds=elapsed())
 
 
-def _newton_step(stats: TrainingStats) -> tuple[np.ndarray, Callable[[np.ndarray], np.ndarray]] | str:
+Solver = Callable[[np.ndarray], np.ndarray]
+
+
+def _newton_step(stats: TrainingStats) -> tuple[np.ndarray, Solver] | str:
     """``-H^{-1} G`` by Cholesky and the solver for reuse, or a reason code."""
     import scipy.linalg
 

@@ -69,7 +69,8 @@ def test_vector_is_read_only():
 
 
 def test_predictions_check_the_width_of_x():
-    model = ModelParams(kind="logreg", d=2, lam=0.0, seed=0, n_train=1, w=np.array([1.0, -1.0, 0.0]))
+    model = ModelParams(kind="logreg", d=2, lam=0.0, seed=0, n_train=1,
+                        w=np.array([1.0, -1.0, 0.0]))
     assert model.predict(np.array([[2.0, 1.0], [0.0, 3.0]])).tolist() == [1, 0]
     with pytest.raises(DimensionMismatchError) as err:
         model.predict(np.zeros((2, 3)))

@@ -77,7 +77,8 @@ def test_numpy_sums_do_not_depend_on_the_block_size(data):
 
 def test_other_label_and_feature_column_names(spark, data):
     X, y = data
-    df = spark.createDataFrame([(X[i].tolist(), int(y[i])) for i in range(50)], "x array<double>, target int")
+    df = spark.createDataFrame([(X[i].tolist(), int(y[i])) for i in range(50)],
+                               "x array<double>, target int")
     fn = functools.partial(grad_block, "logreg", 0, 0.1, np.zeros(D + 1))
     (on_spark,) = row_sums(df, fn, d=D, features_col="x", label_col="target")
     (on_numpy,) = row_sums((X[:50], y[:50]), fn, d=D)
@@ -85,7 +86,8 @@ def test_other_label_and_feature_column_names(spark, data):
 
 
 def test_spark_width_mismatch_is_a_typed_error(spark):
-    df = spark.createDataFrame([([1.0, 2.0], 0), ([1.0, 2.0, 3.0], 1)], "features array<float>, label int")
+    df = spark.createDataFrame([([1.0, 2.0], 0), ([1.0, 2.0, 3.0], 1)],
+                               "features array<float>, label int")
     fn = functools.partial(grad_block, "logreg", 0, 0.1, np.zeros(3))
     with pytest.raises(DimensionMismatchError) as err:
         row_sums(df, fn, d=2)
