@@ -396,3 +396,77 @@ class GlueJobArgumentError(ConfigError):
         self.job = job
         self.argument = argument
         super().__init__(f"Glue job {job}: {message}", hint=hint)
+
+class ModelError(LesterError, ValueError):
+    """A model cannot be trained, stored or loaded as asked (bad data, bad bytes, bad kind).
+
+    ``kind`` names the model kind (``logreg``, ``mlp``) where one is known.
+    """
+
+    def __init__(self, message: str, *, kind: str | None = None, hint: str | None = None):
+        self.kind = kind
+        super().__init__(f"{kind}: {message}" if kind else message, hint=hint)
+
+
+class ModelFormatError(ModelError):
+    """Stored model or training-statistics bytes are not a valid artifact of this version."""
+
+    hint = "Store artifacts with to_bytes() and load them with the matching from_bytes()."
+
+
+class DimensionMismatchError(ModelError):
+    """A model (or its stored statistics) and a feature matrix disagree on the width of X.
+
+    Usually the model version belongs to another run than the X it is applied to.
+    """
+
+    hint = "Load the model version trained on this run's feature matrix, or retrain."
+
+    def __init__(self, *, expected: int, got: int, what: str, kind: str | None = None):
+        self.expected = expected
+        self.got = got
+        self.what = what
+        super().__init__(f"{what} has {got} feature columns, the model expects {expected}.",
+                         kind=kind)
+
+
+class UnlearningError(LesterError, ValueError):
+    """A model update cannot be computed from the given request, model and statistics."""
+
+    def __init__(self, message: str, *, method: str | None = None, hint: str | None = None):
+        self.method = method
+        super().__init__(f"{method}: {message}" if method else message, hint=hint)
+
+
+class EmptyRemainderError(UnlearningError):
+    """The request removes every training row: no model can be fitted on nothing."""
+
+    hint = "Drop the model (and its versions) instead of unlearning; there is no data left."
+
+    def __init__(self, *, n_train: int, n_removed: int, method: str | None = None):
+        self.n_train = n_train
+        self.n_removed = n_removed
+        super().__init__(f"the request removes {n_removed} of {n_train} training rows, "
+                         "leaving none.", method=method)
+
+
+class NonFiniteError(UnlearningError, ArithmeticError):
+    """NaN or infinity in input features, labels, parameters or statistics.
+
+    Raised before anything is updated, so no half-updated parameter vector exists. ``where``
+    names the offending input (``X``, ``request.removed``, ``params``, ``stats``).
+    """
+
+    hint = "Fix or drop the non-finite rows (NaN features, null labels) and try again."
+
+    def __init__(self, where: str, *, count: int | None = None, method: str | None = None):
+        self.where = where
+        self.count = count
+        extra = f" ({count} values)" if count is not None else ""
+        super().__init__(f"non-finite values in {where}{extra}.", method=method)
+
+
+class StatsMismatchError(UnlearningError):
+    """Stored training statistics do not belong to the model or the data they are used with."""
+
+    hint = "Use the statistics artifact written with this model version (training_stats())."
