@@ -19,7 +19,15 @@ def test_demo_writes_summary(spark, tmp_path, monkeypatch):
     assert summary["rows_prepared"] == summary["rows_check"]["rows_actual"] > 0
     assert summary["pipeline_seconds"] > 0
     assert summary["lineage"]["title"] == ["mails.mail_subject"]
-    assert (tmp_path / "wh" / "running_example" / "prepared" / "_delta_log").is_dir()
+    table = summary["warehouse_table"]
+    assert table.startswith(str(tmp_path / "wh" / "running_example"))
+    assert (tmp_path / table / "_delta_log").is_dir()
+    deletion = summary["deletion"]
+    assert deletion["ivm_matches_recompute"] is True
+    assert deletion["erasure_verified"] is True
+    assert deletion["rows_affected"] > 0
+    for key in ("seconds", "erasure_seconds", "reexecution_seconds", "speedup"):
+        assert deletion[key] > 0
 
 
 def test_plan_command_formats(spark, running_example_data, tmp_path, capsys):

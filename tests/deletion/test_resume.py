@@ -41,9 +41,12 @@ def test_crash_between_steps_then_rerun_completes(spark, small_example, tmp_path
         unlearn(request, warehouse=wh, spark=spark)
     statuses = [e["status"] for e in ledger.entries(spark, Layout(wh), "incident-1")]
     assert statuses == ["started"]
-    # The check can fail: before the purge the old card numbers are still in the files.
     before = scan([prepared], [], patterns=[CARD_NUMBER], match_patterns=True)
-    assert before.verified is False and before.hits
+    if crash_at.startswith("merge"):
+        # The check can fail: before the purge the old card numbers are still in the files.
+        assert before.verified is False and before.hits
+    else:  # the crash came after the purge, before the scan and the ledger's completion
+        assert before.verified is True
 
     monkeypatch.setattr(unlearn_module, "after_step", lambda step: None)
     result = unlearn(request, warehouse=wh, spark=spark)
