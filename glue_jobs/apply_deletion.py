@@ -15,8 +15,6 @@ job's ``script_location`` at it, and the job installs the wheel through
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -25,22 +23,9 @@ JOB = "apply_deletion"
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Run the job; ``argv`` defaults to ``sys.argv`` (script name first, as Glue passes it)."""
-    os.environ["SPARK_LESTER_PLATFORM"] = "glue"
-    from awsglue.context import GlueContext
-    from awsglue.job import Job
-    from awsglue.utils import getResolvedOptions
-    from pyspark.context import SparkContext
+    from spark_lester.aws.glue_jobs import glue_main
 
-    from spark_lester.aws.glue_jobs import apply_deletion, glue_options
-
-    argv = list(sys.argv if argv is None else argv)
-    args = getResolvedOptions(argv, glue_options(JOB, argv))
-    glue_context = GlueContext(SparkContext.getOrCreate())
-    job = Job(glue_context)
-    job.init(args["JOB_NAME"], args)
-    summary = apply_deletion(args, glue_context.spark_session)
-    job.commit()
-    return summary
+    return glue_main(JOB, argv)
 
 
 if __name__ == "__main__":

@@ -15,8 +15,6 @@ the work on plain Spark (and is what the tests run). This file is not part of th
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -25,22 +23,9 @@ JOB = "run_pipeline"
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Run the job; ``argv`` defaults to ``sys.argv`` (script name first, as Glue passes it)."""
-    os.environ["SPARK_LESTER_PLATFORM"] = "glue"
-    from awsglue.context import GlueContext
-    from awsglue.job import Job
-    from awsglue.utils import getResolvedOptions
-    from pyspark.context import SparkContext
+    from spark_lester.aws.glue_jobs import glue_main
 
-    from spark_lester.aws.glue_jobs import glue_options, run_pipeline
-
-    argv = list(sys.argv if argv is None else argv)
-    args = getResolvedOptions(argv, glue_options(JOB, argv))
-    glue_context = GlueContext(SparkContext.getOrCreate())
-    job = Job(glue_context)
-    job.init(args["JOB_NAME"], args)
-    summary = run_pipeline(args, glue_context.spark_session)
-    job.commit()
-    return summary
+    return glue_main(JOB, argv)
 
 
 if __name__ == "__main__":

@@ -90,6 +90,31 @@ _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
 
 # ---- arguments ----------------------------------------------------------------------------
+def glue_main(job: str, argv: Sequence[str] | None = None) -> dict[str, Any]:
+    """The body of a Glue entry script's ``main()``: the only code importing awsglue.
+
+    Resolves the job's arguments, starts the GlueContext and the Job, runs the job's core
+    (:func:`run_pipeline` or :func:`apply_deletion`) and commits the job.
+    """
+    import os
+
+    os.environ["SPARK_LESTER_PLATFORM"] = "glue"
+    from awsglue.context import GlueContext
+    from awsglue.job import Job
+    from awsglue.utils import getResolvedOptions
+    from pyspark.context import SparkContext
+
+    cores = {RUN_PIPELINE.name: run_pipeline, APPLY_DELETION.name: apply_deletion}
+    argv = list(sys.argv if argv is None else argv)
+    args = getResolvedOptions(argv, glue_options(job, argv))
+    glue_context = GlueContext(SparkContext.getOrCreate())
+    glue_job = Job(glue_context)
+    glue_job.init(args["JOB_NAME"], args)
+    summary = cores[job](args, glue_context.spark_session)
+    glue_job.commit()
+    return summary
+
+
 def glue_options(job: str, argv: Sequence[str]) -> list[str]:
     """The names to give awsglue's ``getResolvedOptions``: ``JOB_NAME`` and those of the job's
     arguments that ``argv`` holds. ``getResolvedOptions`` makes every name it gets required
