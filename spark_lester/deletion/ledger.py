@@ -19,6 +19,10 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 STARTED, COMPLETED, NOOP, FAILED = "started", "completed", "noop", "failed"
+#: Tables updated but not erased (``--no-erase``): re-submitting the request erases.
+UPDATED = "updated"
+#: States after which re-submitting the same request continues it.
+RESUMABLE = (STARTED, UPDATED)
 _JSON = ("runs", "tables", "sources", "changes", "timings", "verification", "quality", "model")
 _SCHEMA = ("request_id STRING, status STRING, at TIMESTAMP, fingerprint STRING, "
            "description STRING, reason STRING, runs STRING, tables STRING, sources STRING, "

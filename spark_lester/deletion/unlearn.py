@@ -77,7 +77,7 @@ def unlearn(request: DeletionRequest | Mapping[str, Any] | str | Path, *,
     if done:
         return {**base, "status": "already_applied", "ledger": done[-1]["status"],
                 "changes": done[-1].get("changes"), "seconds": 0.0}
-    resuming = any(e["status"] == ledger.STARTED for e in mine)
+    resuming = any(e["status"] in ledger.RESUMABLE for e in mine)
 
     runs = affected_runs(registry.list_runs(spark, layout), req)
     if not runs:
@@ -97,7 +97,7 @@ def unlearn(request: DeletionRequest | Mapping[str, Any] | str | Path, *,
     timings["resolve"] = _since(tick)
     touched = [c for c in changes if not c.empty]
     summaries = [c.summary() for c in changes]
-    started_tables = {p for e in mine if e["status"] == ledger.STARTED
+    started_tables = {p for e in mine if e["status"] in ledger.RESUMABLE
                       for p in (e.get("tables") or {})}
     if not touched and not started_tables:
         reason = "the request's rows appear in no artifact (keys matched nothing)"
@@ -130,8 +130,9 @@ def unlearn(request: DeletionRequest | Mapping[str, Any] | str | Path, *,
                   "erasure": erasure.get(p)} for p in erase_paths}
     sources = {p: {"before": source_before[p],
                    "after": registry.fingerprint(spark, p, "delta")} for p in cleanup}
-    entry = {**base, "status": ledger.COMPLETED, "runs": [c.run.run_id for c in touched],
-             "tables": tables, "sources": sources or None, "changes": summaries, "timings": timings,
+    entry = {**base, "status": ledger.COMPLETED if erase else ledger.UPDATED, "runs": [c.run.run_id for c in touched],
+             "tables": tables, "sources": sources or None, "changes": summaries,
+             "timings": timings,
              "verification": verification, "quality": quality,
              "seconds": _since(started)}
     ledger.append(spark, layout, entry)

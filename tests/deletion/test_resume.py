@@ -72,9 +72,12 @@ def test_reapplying_under_a_new_id_changes_nothing(spark, small_example, tmp_pat
                    warehouse=wh, spark=spark, run_id="r1", rows_per_file=200)
     prepared_rows = spark.read.format("delta").load(original.tables[PREPARED]["path"])
     keys = sorted({r.customer_id for r in prepared_rows.select("customer_id").collect()})[:2]
-    first = unlearn({"request_id": "a", "source": "customers", "keys": keys,
-                     "action": "delete_rows"}, warehouse=wh, spark=spark)
-    assert first["status"] == "completed"
+    request = {"request_id": "a", "source": "customers", "keys": keys, "action": "delete_rows"}
+    updated = unlearn(request, warehouse=wh, spark=spark, erase=False)
+    assert updated["status"] == "updated" and updated["verification"]["verified"] is None
+    first = unlearn(request, warehouse=wh, spark=spark)  # re-submitted: now erased
+    assert first["status"] == "completed" and first["resumed"] is True
+    assert first["verification"]["verified"] is True
     prepared = original.tables[PREPARED]["path"]
     version = store.table_version(spark, prepared)
     second = unlearn({"request_id": "b", "source": "customers", "keys": keys,
