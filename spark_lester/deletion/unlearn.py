@@ -165,6 +165,7 @@ def _apply(spark: SparkSession, req: DeletionRequest, paths: dict[str, Any],
                                      cluster_by=change.run.cluster_by)
                    for path, (change, name) in paths.items()}
         for path, (change, name) in paths.items():
+            progress["step"] = f"merge {name}"
             merges[path] = futures[path].result()
             after_step(f"merge:{change.run.run_id}:{name}")
     timings["update"] = _since(tick)
