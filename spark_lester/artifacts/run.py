@@ -71,7 +71,7 @@ def run(pipeline: str | Path, sources: Mapping[str, str], *, warehouse: str | No
     from spark_lester.config import LesterConfig
     from spark_lester.features.encode import dump_encoder, encode, fit_encoder
     from spark_lester.features.matrix_provenance import matrix_provenance
-    from spark_lester.frame.pipeline import load_pipeline, read_sources
+    from spark_lester.frame.pipeline import call_prepare, load_pipeline, read_sources
     from spark_lester.plan.lineage import lineage_summary
     from spark_lester.session import get_spark
 
@@ -90,7 +90,7 @@ def run(pipeline: str | Path, sources: Mapping[str, str], *, warehouse: str | No
 
     frames = read_sources(module, sources, spark=spark)
     source_meta = {n: _source_meta(spark, f) for n, f in frames.items()}
-    frame = _prepare(module, frames)
+    frame = call_prepare(module, frames)
     settings = pipeline_settings(module, frame.columns)
     cluster = settings["cluster_by"] or sorted(frames)[0]
     cluster_col = provenance_column(cluster)
@@ -147,16 +147,6 @@ def run(pipeline: str | Path, sources: Mapping[str, str], *, warehouse: str | No
     )
     registry.record_run(spark, layout, record)
     return record
-
-
-def _prepare(module: ModuleType, frames: Mapping[str, LesterFrame]) -> LesterFrame:
-    from spark_lester.frame.frame import LesterFrame
-
-    out = module.prepare(**frames)
-    if not isinstance(out, LesterFrame):
-        raise PlanError(f"prepare() returned {type(out).__name__}, not a LesterFrame.",
-                        op="prepare")
-    return out
 
 
 def _source_meta(spark: SparkSession, frame: LesterFrame) -> dict[str, Any]:

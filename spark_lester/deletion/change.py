@@ -115,10 +115,11 @@ def compute_change(spark: SparkSession, request: DeletionRequest, run: RunRecord
                    ) -> RunChange:
     """What ``request`` (whose source rows are ``identified``) changes in ``run``."""
     from spark_lester.artifacts.run import finish_frame
+    from spark_lester.frame.pipeline import call_prepare
 
     tables = {n: spark.read.format("delta").load(run.tables[n]["path"]) for n in
               (PREPARED, FEATURES)}
-    plan = module.prepare(**frames).plan
+    plan = call_prepare(module, frames).plan
     verdict = propagate(plan, request.action, request.columns)
     source_col = provenance_column(request.source)
     anchors: dict[str, set[int]] = {request.source: set(identified)}
@@ -148,7 +149,7 @@ def compute_change(spark: SparkSession, request: DeletionRequest, run: RunRecord
 
     if verdict.strategy != INCREMENTAL:
         cleaned = _apply(request, frames, changed, restrict=None)
-        new_df = finish_frame(module.prepare(**cleaned), run.split)
+        new_df = finish_frame(call_prepare(module, cleaned), run.split)
         result.tables = _replacement(run, tables, new_df)
         return result
 
@@ -162,7 +163,7 @@ def compute_change(spark: SparkSession, request: DeletionRequest, run: RunRecord
                     restrict.setdefault(col[len("__prov_"):], set()).add(int(value))
     restricted = _apply(request, frames, changed, restrict=restrict)
     new_rows = [r.asDict() for r in
-                finish_frame(module.prepare(**restricted), run.split).collect()]
+                finish_frame(call_prepare(module, restricted), run.split).collect()]
     old_ids = {r[ROW_ID] for rows in old.values() for r in rows}
     new_rows = [r for r in new_rows if r[ROW_ID] in old_ids or _holds_anchor(r, anchors)]
     result.tables[PREPARED] = _diff(PREPARED, old[PREPARED], new_rows)

@@ -85,9 +85,14 @@ def read_sources(module: ModuleType, paths: Mapping[str, str], *,
 def run_pipeline(module: ModuleType, paths: Mapping[str, str], *,
                  spark: SparkSession | None = None) -> LesterFrame:
     """Read the sources and call ``prepare``; the result must be a LesterFrame."""
+    return call_prepare(module, read_sources(module, paths, spark=spark))
+
+
+def call_prepare(module: ModuleType, frames: Mapping[str, LesterFrame]) -> LesterFrame:
+    """Call the pipeline's ``prepare`` on source frames; the result must be a LesterFrame."""
     from spark_lester.frame.frame import LesterFrame
 
-    out = module.prepare(**read_sources(module, paths, spark=spark))
+    out = module.prepare(**frames)
     if not isinstance(out, LesterFrame):
         raise PlanError(f"prepare() returned {type(out).__name__}, not a LesterFrame.",
                         op="prepare")
