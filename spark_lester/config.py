@@ -46,12 +46,18 @@ class LesterConfig:
     s3_ssl: bool = False
     spark_ui: bool = False
     log_level: str = "WARN"
+    #: Certified gradient-residual budget of a model update (above it: retrain); 0 = no bound.
+    unlearning_budget: float = 1e-4
+    #: Add the refinement pass over X (one Spark job) to the Newton step.
+    unlearning_refine: bool = True
 
     def __post_init__(self) -> None:
         if self.platform not in PLATFORMS:
             raise ConfigError(
                 f"SPARK_LESTER_PLATFORM={self.platform!r} is not one of {', '.join(PLATFORMS)}."
             )
+        if self.unlearning_budget < 0:
+            raise ConfigError("SPARK_LESTER_UNLEARNING_BUDGET must be >= 0 (0: no bound).")
         if self.shuffle_partitions < 1:
             raise ConfigError("SPARK_LESTER_SHUFFLE_PARTITIONS must be a positive integer.")
 
@@ -86,6 +92,11 @@ def _parse(name: str, type_name: str, raw: str) -> object:
             return int(raw)
         except ValueError:
             raise ConfigError(f"{var}={raw!r} is not an integer.") from None
+    if "float" in type_name:
+        try:
+            return float(raw)
+        except ValueError:
+            raise ConfigError(f"{var}={raw!r} is not a number.") from None
     if "Path" in type_name:
         return Path(raw)
     return raw

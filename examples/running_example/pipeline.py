@@ -33,6 +33,7 @@ OUTPUT_COLUMNS = ("mail_id", "customer_id", "bank", "country", "title", "text",
                   "title_length", "sentiment", "label")
 TITLE_DIM, TEXT_DIM = 16, 32
 LABEL = "label"
+MODEL = {"kind": "logreg", "lam": 1e-2, "seed": 0}
 #: Artifact rows are laid out by customer: erasing one customer's data rewrites few files.
 CLUSTER_BY = "customers"
 

@@ -2,7 +2,9 @@
 
 ``run`` reads the sources, calls the pipeline's ``prepare``, adds the split and the surrogate
 row id, writes the prepared rows, fits the pipeline's encoder on the training rows (on the
-driver), encodes every row on the executors and writes X and y, then records the run.
+driver), encodes every row on the executors and writes X and y, trains the pipeline's model
+on the train rows (version 0 of the run's model table, see ``artifacts.model``), then records
+the run.
 
 >>> record = run("examples/running_example/pipeline.py",            # doctest: +SKIP
 ...              {"customers": "c.csv", "mails": "m.csv"}, warehouse="./.lester/warehouse")
@@ -19,7 +21,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from spark_lester.artifacts import registry, store
-from spark_lester.artifacts.layout import FEATURES, PREPARED, Layout, check_name
+from spark_lester.artifacts.layout import FEATURES, MODEL, PREPARED, Layout, check_name
+from spark_lester.artifacts.model import model_settings, train_model, write_model
 from spark_lester.errors import ConfigError, PlanError
 from spark_lester.plan.columns import ROW_ID, SPLIT, provenance_column
 
@@ -131,13 +134,19 @@ def run(pipeline: str | Path, sources: Mapping[str, str], *, warehouse: str | No
     with store.storage_errors(features_path):
         features.write.format("delta").mode("append").save(features_path)
     features_version = store.table_version(spark, features_path)
+    tables = {PREPARED: {"path": prepared_path, "version": prepared_version},
+              FEATURES: {"path": features_path, "version": features_version}}
+    model_spec = model_settings(module)
+    if model_spec is not None:
+        tables[MODEL] = _train(spark, layout.table(pipeline_name, run_id, MODEL),
+                               spark.read.format("delta").load(features_path), label,
+                               model_spec)
 
     record = registry.RunRecord(
         run_id=run_id, pipeline=pipeline_name, pipeline_path=str(path.resolve()),
         pipeline_sha256=file_sha256(path), created_at=datetime.now(timezone.utc),
         sources=source_meta,
-        tables={PREPARED: {"path": prepared_path, "version": prepared_version},
-                FEATURES: {"path": features_path, "version": features_version}},
+        tables=tables,
         plan=frame.plan.to_json(), lineage=lineage_summary(frame.plan),
         matrix_provenance={k: [list(r) for r in v] for k, v in matrix_provenance(fitted).items()},
         feature_columns=settings["feature_columns"], output_columns=frame.columns,
@@ -147,6 +156,16 @@ def run(pipeline: str | Path, sources: Mapping[str, str], *, warehouse: str | No
     )
     registry.record_run(spark, layout, record)
     return record
+
+
+def _train(spark: SparkSession, path: str, features: DataFrame, label: str | None,
+           spec: dict[str, Any]) -> dict[str, Any]:
+    """Train model version 0 on the run's X/y; its table entry for the registry."""
+    params, stats, seconds = train_model(features, label, spec)
+    version = write_model(spark, path, params, stats, version=0, method="train",
+                          info={"train_seconds": round(seconds, 3)})
+    return {"path": path, "version": version, "kind": params.kind,
+            "train_seconds": round(seconds, 3)}
 
 
 def _source_meta(spark: SparkSession, frame: LesterFrame) -> dict[str, Any]:

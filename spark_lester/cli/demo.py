@@ -114,12 +114,15 @@ def run(args: argparse.Namespace) -> int:
     if not args.skip_deletion:
         _step("incident: card numbers in mail subjects of "
               f"{len(json.loads(Path(paths['leaks']).read_text())['customer_ids'])} customers")
-        summary["deletion"] = incident(spark, config, record, paths, work)
-        d = summary["deletion"]
+        summary["unlearning"], summary["deletion"] = incident(spark, config, record, paths, work)
+        d, u = summary["deletion"], summary["unlearning"]
         print(f"deletion: {d['rows_affected']} rows updated in {d['seconds']:.1f}s "
               f"(re-execution {d['reexecution_seconds']:.1f}s, speedup {d['speedup']:.1f}x); "
               f"erasure {d['erasure_seconds']:.1f}s, verified: {d['erasure_verified']}; "
               f"matches recompute: {d['ivm_matches_recompute']}")
+        print(f"model: {u['method']} in {u['seconds']:.2f}s (retraining "
+              f"{u['retrain_seconds']:.2f}s), rho {u['rho']:.2g}, accuracy gap "
+              f"{u['accuracy_gap']:+.4f}")
         agree = agree and d["ivm_matches_recompute"] and d["erasure_verified"]
     if args.json_path:
         Path(args.json_path).parent.mkdir(parents=True, exist_ok=True)
@@ -129,8 +132,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def incident(spark: Any, config: Any, record: Any, paths: dict[str, str], work: Path
-             ) -> dict[str, Any]:
-    """Apply the running example's incident and measure it against a full re-execution."""
+             ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Apply the running example's incident and measure it against a full re-execution:
+    the unlearning summary (the model against retraining) and the deletion summary."""
     import pandas as pd
 
     from spark_lester.artifacts.run import run as run_pipeline
@@ -143,6 +147,14 @@ def incident(spark: Any, config: Any, record: Any, paths: dict[str, str], work: 
     request = {"source": "customers", "keys": leaked, "action": "redact_columns",
                "columns": ["mails.mail_subject"], "verify_patterns": [CARD_NUMBER],
                "runs": [record.run_id]}
+    from spark_lester.artifacts.layout import MODEL
+    from spark_lester.artifacts.model import load_model
+    from spark_lester.deletion.compare import model_against_retrain, training_rows_of
+
+    original = load_model(spark, record.tables[MODEL]["path"]).params
+    from pyspark.sql import functions as F
+
+    old_rows = training_rows_of(spark, record, F.col("customer_id").isin(leaked))
     result = unlearn(request, warehouse=config.warehouse, spark=spark, config=config)
 
     _step("baseline: re-running the whole pipeline on the cleaned input")
@@ -161,7 +173,10 @@ def incident(spark: Any, config: Any, record: Any, paths: dict[str, str], work: 
     reexecution = time.perf_counter() - start
     check = same_artifacts(spark, record, baseline)
     seconds = float(result["seconds_to_consistent"])
-    return {
+    model = (result.get("model") or {}).get(record.run_id, {})
+    unlearning = {**model_against_retrain(spark, record, baseline, original, old_rows),
+                  "seconds": model.get("seconds"), "update": model}
+    return unlearning, {
         "request_id": result["request_id"],
         "seconds": round(seconds, 3),
         "erasure_seconds": result["erasure_seconds"],

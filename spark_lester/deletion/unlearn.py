@@ -7,8 +7,12 @@ Steps, each recorded in the ledger and each safe to repeat:
 2. check: the tables are at the versions spark_lester left them (else ``TableChangedError``)
    and the sources still hold what the runs read (else ``SourceChangedError``);
 3. update: one MERGE by row id per touched table, stamped with the request id;
-4. erase: purge, vacuum and expire the log of each touched table;
-5. verify: scan every object under the touched prefixes for the removed values, and run the
+4. model: the run's model forgets the changed training rows (influence-function update, or
+   a retrain from scratch when the certified bound is exceeded; see ``deletion.model``) and
+   a new model version is stored;
+5. erase: purge, vacuum and expire the log of each touched table (earlier model versions
+   are deleted first: they were fitted on the removed data);
+6. verify: scan every object under the touched prefixes for the removed values, and run the
    data-quality suite.
 
 A completed request is not applied again (idempotence); a request interrupted between steps
@@ -27,10 +31,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from spark_lester.artifacts import registry, store
-from spark_lester.artifacts.layout import FEATURES, PREPARED, Layout
+from spark_lester.artifacts.layout import FEATURES, MODEL, PREPARED, Layout
 from spark_lester.deletion import ledger
 from spark_lester.deletion.change import RunChange, compute_change
 from spark_lester.deletion.merge import commit_tag, merge, stamped
+from spark_lester.deletion.model import ModelWork, apply_model, plan_model
 from spark_lester.deletion.request import DeletionRequest
 from spark_lester.deletion.source import clean_source, sources_to_clean
 from spark_lester.deletion.resolve import (affected_runs, check_columns, identify,
@@ -88,7 +93,7 @@ def unlearn(request: DeletionRequest | Mapping[str, Any] | str | Path, *,
     tick = time.perf_counter()
     try:
         with store.storage_errors(layout.root, io_only=True):
-            changes = _resolve(spark, req, runs, history, resuming)
+            changes, models = _resolve(spark, req, runs, history, resuming)
         cleanup = sources_to_clean(req, [c for c in changes if not c.empty]) \
             if req.clean_source else {}
     except LesterError as err:
@@ -99,7 +104,7 @@ def unlearn(request: DeletionRequest | Mapping[str, Any] | str | Path, *,
     summaries = [c.summary() for c in changes]
     started_tables = {p for e in mine if e["status"] in ledger.RESUMABLE
                       for p in (e.get("tables") or {})}
-    if not touched and not started_tables:
+    if not touched and not started_tables and not models:
         reason = "the request's rows appear in no artifact (keys matched nothing)"
         ledger.append(spark, layout, {**base, "status": ledger.NOOP, "reason": reason,
                                       "runs": [r.run_id for r in runs], "changes": summaries})
@@ -109,19 +114,20 @@ def unlearn(request: DeletionRequest | Mapping[str, Any] | str | Path, *,
 
     paths = {c.run.tables[n]["path"]: (c, n) for c in touched for n in (PREPARED, FEATURES)
              if not c.tables[n].empty}
-    erase_paths = sorted(set(paths) | started_tables | set(cleanup))
+    model_paths = {w.path: w for w in models}
+    erase_paths = sorted(set(paths) | started_tables | set(cleanup) | set(model_paths))
     source_before = {p: registry.fingerprint(spark, p, "delta") for p in cleanup}
     before = {p: store.table_version(spark, p) for p in erase_paths}
     ledger.append(spark, layout, {**base, "status": ledger.STARTED,
-                                  "runs": [c.run.run_id for c in touched],
+                                  "runs": _run_ids(touched, models),
                                   "tables": {p: {"before": v} for p, v in before.items()},
                                   "changes": summaries})
     progress = {"step": "update"}
     try:
         with stamped(spark, req.request_id), store.storage_errors(layout.root, io_only=True):
-            merges, erasure, verification, quality, seconds_to_consistent = _apply(
-                spark, req, paths, erase_paths, touched, config, resuming, erase, timings,
-                started, progress, cleanup)
+            merges, model, erasure, verification, quality, seconds_to_consistent = _apply(
+                spark, req, paths, models, erase_paths, touched, config, resuming, erase,
+                timings, started, progress, cleanup)
     except LesterError as err:
         _record_failure(spark, layout, base, progress["step"], err, paths=erase_paths)
         raise
@@ -130,9 +136,9 @@ def unlearn(request: DeletionRequest | Mapping[str, Any] | str | Path, *,
                   "erasure": erasure.get(p)} for p in erase_paths}
     sources = {p: {"before": source_before[p],
                    "after": registry.fingerprint(spark, p, "delta")} for p in cleanup}
-    entry = {**base, "status": ledger.COMPLETED if erase else ledger.UPDATED, "runs": [c.run.run_id for c in touched],
-             "tables": tables, "sources": sources or None, "changes": summaries,
-             "timings": timings,
+    entry = {**base, "status": ledger.COMPLETED if erase else ledger.UPDATED,
+             "runs": _run_ids(touched, models), "tables": tables, "sources": sources or None,
+             "changes": summaries, "model": model or None, "timings": timings,
              "verification": verification, "quality": quality,
              "seconds": _since(started)}
     ledger.append(spark, layout, entry)
@@ -149,11 +155,17 @@ def unlearn(request: DeletionRequest | Mapping[str, Any] | str | Path, *,
     return result
 
 
+def _run_ids(touched: list[RunChange], models: list[ModelWork]) -> list[str]:
+    return sorted({c.run.run_id for c in touched} | {w.run_id for w in models})
+
+
 def _apply(spark: SparkSession, req: DeletionRequest, paths: dict[str, Any],
-           erase_paths: list[str], touched: list[RunChange], config: LesterConfig,
-           resuming: bool, erase: bool, timings: dict[str, float], started: float,
-           progress: dict[str, str], cleanup: dict[str, Any]) -> tuple[Any, ...]:
-    """The steps that change tables: MERGE, erase, verify (``progress`` names the step)."""
+           models: list[ModelWork], erase_paths: list[str], touched: list[RunChange],
+           config: LesterConfig, resuming: bool, erase: bool, timings: dict[str, float],
+           started: float, progress: dict[str, str], cleanup: dict[str, Any]
+           ) -> tuple[Any, ...]:
+    """The steps that change tables: MERGE, model, erase, verify (``progress`` names the
+    step)."""
     tick = time.perf_counter()
     merges: dict[str, Any] = {}
     progress["step"] = "merge"
@@ -169,6 +181,16 @@ def _apply(spark: SparkSession, req: DeletionRequest, paths: dict[str, Any],
             merges[path] = futures[path].result()
             after_step(f"merge:{change.run.run_id}:{name}")
     timings["update"] = _since(tick)
+    tick = time.perf_counter()
+    model: dict[str, Any] = {}
+    for work in models:
+        progress["step"] = "model"
+        model[work.run_id] = apply_model(spark, work, request_id=req.request_id,
+                                         budget=config.unlearning_budget or None,
+                                         refine=config.unlearning_refine)
+        after_step(f"model:{work.run_id}")
+    if models:
+        timings["model"] = _since(tick)
     seconds_to_consistent = _since(started)
     for path, spec in cleanup.items():
         progress["step"] = "clean source"
@@ -182,9 +204,13 @@ def _apply(spark: SparkSession, req: DeletionRequest, paths: dict[str, Any],
     quality: dict[str, Any] | None = None
     if erase:
         tick = time.perf_counter()
+        from spark_lester.artifacts.model import drop_earlier_versions
         from spark_lester.deletion.erasure import erase as erase_table
 
         progress["step"] = "erase"
+        for path in erase_paths:
+            if path.rstrip("/").endswith("/" + MODEL):
+                drop_earlier_versions(spark, path)
         with _pool(len(erase_paths)) as pool:
             done = {p: pool.submit(erase_table, spark, p, request_id=req.request_id)
                     for p in erase_paths}
@@ -196,10 +222,11 @@ def _apply(spark: SparkSession, req: DeletionRequest, paths: dict[str, Any],
         progress["step"] = "verify"
         verification = _verify(spark, req, touched, erase_paths, config, resuming)
         timings["verify"] = _since(tick)
-        quality = _quality(spark, erase_paths, req)
+        quality = _quality(spark, [p for p in erase_paths
+                                   if not p.rstrip("/").endswith("/" + MODEL)], req)
         timings["quality"] = _since(tick) - timings["verify"]
 
-    return merges, erasure, verification, quality, seconds_to_consistent
+    return merges, model, erasure, verification, quality, seconds_to_consistent
 
 
 def _record_failure(spark: SparkSession, layout: Layout, base: dict[str, Any], step: str,
@@ -230,16 +257,19 @@ def _since(tick: float) -> float:
 
 
 def _resolve(spark: SparkSession, req: DeletionRequest, runs: list[registry.RunRecord],
-             history: list[dict[str, Any]], resuming: bool) -> list[RunChange]:
+             history: list[dict[str, Any]], resuming: bool
+             ) -> tuple[list[RunChange], list[ModelWork]]:
     from spark_lester.artifacts.run import file_sha256
     from spark_lester.frame.pipeline import load_pipeline
 
     expected = ledger.expected_versions(history, "tables")
     cleaned_sources = ledger.expected_versions(history, "sources")
-    changes = []
+    changes, models = [], []
     for run in runs:
         check_columns(run, req)
-        for name in (PREPARED, FEATURES):
+        for name in (PREPARED, FEATURES, MODEL):
+            if name not in run.tables:
+                continue
             path = run.tables[name]["path"]
             _check_table(spark, path, expected.get(path, run.tables[name]["version"]), req,
                          resuming)
@@ -263,8 +293,24 @@ def _resolve(spark: SparkSession, req: DeletionRequest, runs: list[registry.RunR
         module = load_pipeline(run.pipeline_path)
         frames = load_run_frames(spark, run, module)
         ids = identify(spark, req, run, frames)
-        changes.append(compute_change(spark, req, run, module, frames, ids))
-    return changes
+        change = compute_change(spark, req, run, module, frames, ids)
+        changes.append(change)
+        work = plan_model(spark, change, req.request_id, resuming=resuming,
+                          model_updated=_model_updated(spark, run, expected))
+        if work is not None:
+            models.append(work)
+    return changes, models
+
+
+def _model_updated(spark: SparkSession, run: registry.RunRecord,
+                   expected: dict[str, Any]) -> bool:
+    """True when the run's model table moved past its expected version (only this
+    request's own commits can have moved it: ``_check_table`` checked that)."""
+    entry = run.tables.get(MODEL)
+    if entry is None:
+        return False
+    return store.table_version(spark, entry["path"]) > expected.get(entry["path"],
+                                                                    entry["version"])
 
 
 def _check_table(spark: SparkSession, path: str, expected: int, req: DeletionRequest,

@@ -83,3 +83,25 @@ def test_runs_of_an_empty_warehouse(spark, tmp_path, capsys):
     assert list_runs(spark, Layout(str(tmp_path))) == []
     assert main(["runs", "--warehouse", str(tmp_path)]) == 0
     assert "no runs recorded" in capsys.readouterr().out
+
+
+def test_run_trains_and_stores_model_version_zero(spark, recorded):
+    """The run's model is trained on the train split of its X/y, deterministic for its seed,
+    and stored with the statistics the next update needs."""
+    from spark_lester.artifacts.layout import MODEL
+    from spark_lester.artifacts.model import load_model, training_data
+    from spark_lester.models import train
+    from spark_lester.models.data import as_arrays
+
+    wh, summary = recorded
+    entry = summary["tables"][MODEL]
+    stored = load_model(spark, entry["path"], d=52)
+    assert (stored.version, stored.method, stored.params.kind) == (0, "train", "logreg")
+    assert stored.params.n_train == summary["rows"]["train"] == stored.stats.n
+    features = spark.read.format("delta").load(summary["tables"][FEATURES]["path"])
+    again = train(as_arrays(training_data(features, "label")), kind="logreg", seed=0)
+    assert again.digest() == stored.params.digest()
+    from spark_lester.errors import DimensionMismatchError
+
+    with pytest.raises(DimensionMismatchError):
+        load_model(spark, entry["path"], d=51)
