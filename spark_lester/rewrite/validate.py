@@ -173,7 +173,7 @@ def static_failure(code: str, kind: str = "prepare") -> Failure | None:
     except SyntaxError as exc:
         return Failure("parse", f"SyntaxError: {exc.msg} (line {exc.lineno})",
                        (exc.text or "").rstrip())
-    violations = check_allowlist(tree)
+    violations = check_allowlist(tree, kind)
     if violations:
         return Failure("allowlist", f"{len(violations)} construct(s) are not allowed",
                        "\n".join(str(v) for v in violations[:10]))
