@@ -34,6 +34,7 @@ import json
 import os
 import sys
 import traceback
+from pathlib import Path
 
 if __name__ == "__main__":  # pragma: no cover - only ever runs in the sandbox
     _here = os.path.dirname(os.path.abspath(__file__))
@@ -266,7 +267,9 @@ def run_pipeline(job: dict) -> int:
     config = LesterConfig.from_env({}, master="local[1]", shuffle_partitions=1,
                                    driver_memory=job.get("driver_memory", "768m"),
                                    warehouse=os.path.join(work, "warehouse"),
-                                   log_level="ERROR")
+                                   log_level="ERROR",
+                                   jars_dir=Path(job["jars_dir"]) if job.get("jars_dir")
+                                   else None)
     spark = get_spark(config)
     spark.sparkContext.setLogLevel("ERROR")
     install_guard(work, _read_roots(job), loopback=True)

@@ -472,6 +472,10 @@ def _run_rewrites(kind: str, items: Sequence[tuple[str, Oracle]], *, limits: Lim
         job_kind = {"prepare": "pipeline", "encoder": "encoder", "model": "model"}[kind]
         job = {"kind": job_kind, "workdir": str(work),
                "programs": programs, "package_root": str(package_root())}
+        if kind == "prepare":  # the sandbox's environment is scrubbed: pass the jars on
+            from spark_lester.config import LesterConfig
+
+            job["jars_dir"] = str(LesterConfig.from_env().jars_dir)
         (work / "job.json").write_text(json.dumps(job), encoding="utf-8")
         default = {"prepare": Limits.for_spark(), "model": Limits.for_torch()}.get(kind,
                                                                                   Limits())
