@@ -29,8 +29,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="a sample input (repeat per source)")
     p.add_argument("--out", type=Path, required=True, help="where the accepted pipeline goes")
     p.add_argument("--report", type=Path, help="report path (.json and .md are written)")
-    p.add_argument("--kind", choices=("prepare", "encoder"), default="prepare",
-                   help="data preparation (default) or feature encoding")
+    p.add_argument("--kind", choices=("prepare", "encoder", "model"), default="prepare",
+                   help="data preparation (default), feature encoding or model definition "
+                        "(--input X=features.npy)")
     p.add_argument("--base-url", help="OpenAI-compatible endpoint (default: OpenAI)")
     p.add_argument("--model", help="model name (default: SPARK_LESTER_LLM_MODEL or gpt-4o-mini)")
     p.add_argument("--max-rounds", type=int, default=3)

@@ -16,6 +16,16 @@ Job kinds:
               once, before any rewrite is imported, then the guard allows loopback only.
 ``encoder``   call ``encoder()``, fit the unfitted ColumnTransformer on the input table
               and write ``features.parquet`` and ``matrix_provenance.json``.
+``model``     build ``model(n_features)`` with ``torch.manual_seed(0)``, write its parameter
+              shapes (``parameters.json``) and, when they equal the original's, load the
+              original's weights (``weights.npz``, in parameter order), run it in eval mode
+              on the feature matrix and write ``outputs.npy``.
+
+Jobs may name modules to ``preload`` before the guard goes up (PyTorch loads shared
+libraries with ctypes, which the guard refuses afterwards). PyTorch also reads and writes
+files from C++ (``torch.from_file``, its zip reader), which no audit hook sees: those entry
+points are replaced by refusals after the import (:func:`_disarm_torch`); the allow-list
+keeps a rewrite from reaching the rest of ``torch._C``.
 """
 
 from __future__ import annotations
@@ -24,6 +34,7 @@ import json
 import os
 import sys
 import traceback
+from pathlib import Path
 
 if __name__ == "__main__":  # pragma: no cover - only ever runs in the sandbox
     _here = os.path.dirname(os.path.abspath(__file__))
@@ -109,6 +120,61 @@ def _read_roots(job: dict) -> list[str]:
     return roots
 
 
+def _preload(modules: list[str]) -> None:
+    """Import ``modules`` while imports may still load shared libraries."""
+    for module in modules:
+        try:
+            __import__(module)
+        except ImportError:
+            continue
+        if module == "torch":
+            import torch
+
+            torch.set_num_threads(1)
+            _disarm_torch(torch)
+
+
+#: PyTorch entry points that open a file by name from C++ (invisible to the audit hook).
+_TORCH_FILE_ENTRY_POINTS = (("", "from_file"), ("UntypedStorage", "from_file"),
+                            ("TypedStorage", "from_file"), ("jit", "load"),
+                            ("_C", "PyTorchFileReader"), ("_C", "PyTorchFileWriter"),
+                            ("_C", "_load_jit_module_from_file"), ("_C", "import_ir_module"),
+                            ("_C", "_load_for_lite_interpreter"),
+                            ("_C", "_load_mobile_module_from_file"))
+
+
+def _disarm_torch(torch) -> None:  # type: ignore[no-untyped-def]
+    """Refuse PyTorch's by-name file access; file objects (already opened through the
+    guarded ``open``) still work, so ``torch.save(model, fh)`` keeps working for originals."""
+    import functools
+
+    def refusing(fn):  # type: ignore[no-untyped-def]
+        @functools.wraps(fn)
+        def guarded(*args, **kwargs):  # type: ignore[no-untyped-def]
+            named = [a for a in (*args, *kwargs.values())
+                     if isinstance(a, (str, bytes, os.PathLike))]
+            if named:
+                raise PermissionError(f"sandbox: torch file access to {named[0]!r} is not "
+                                      "allowed")
+            return fn(*args, **kwargs)
+        return guarded
+
+    for owner_name, attr in _TORCH_FILE_ENTRY_POINTS:
+        owner = torch
+        for part in filter(None, owner_name.split(".")):
+            owner = getattr(owner, part, None)
+        fn = getattr(owner, attr, None) if owner is not None else None
+        if fn is None:
+            continue
+        try:
+            patched = refusing(fn)
+            if isinstance(owner, type):
+                patched = staticmethod(patched)
+            setattr(owner, attr, patched)
+        except (AttributeError, TypeError):
+            pass
+
+
 # ---- original -----------------------------------------------------------------------------
 def run_original(job: dict) -> int:
     import runpy
@@ -123,12 +189,14 @@ def run_original(job: dict) -> int:
         os.environ[f"LESTER_INPUT_{name.upper()}"] = path
     argv += ["--output", "output"]
     os.environ["LESTER_OUTPUT"] = "output"
-    for module in ("csv", "json", "math", "datetime", "collections", "glob", "numpy",
-                   "pandas", "pyarrow.parquet"):
-        try:
-            __import__(module)
-        except ImportError:
-            pass
+    _preload(["csv", "json", "math", "datetime", "collections", "glob", "numpy", "pandas",
+              "pyarrow.parquet", *job.get("preload", [])])
+    if "torch" in job.get("preload", []):
+        import numpy
+        import torch
+
+        torch.manual_seed(0)
+        numpy.random.seed(0)
     install_guard(job["workdir"], _read_roots(job), loopback=False)
     sys.argv = argv
     lines: set[int] = set()
@@ -199,7 +267,9 @@ def run_pipeline(job: dict) -> int:
     config = LesterConfig.from_env({}, master="local[1]", shuffle_partitions=1,
                                    driver_memory=job.get("driver_memory", "768m"),
                                    warehouse=os.path.join(work, "warehouse"),
-                                   log_level="ERROR")
+                                   log_level="ERROR",
+                                   jars_dir=Path(job["jars_dir"]) if job.get("jars_dir")
+                                   else None)
     spark = get_spark(config)
     spark.sparkContext.setLogLevel("ERROR")
     install_guard(work, _read_roots(job), loopback=True)
@@ -336,6 +406,69 @@ def _widths(trans, n_inputs: int, width: int) -> list:  # type: ignore[no-untype
     return [None] * n_inputs
 
 
+def run_model(job: dict) -> int:
+    import numpy as np
+
+    _preload(["torch"])
+    import torch
+
+    work = job["workdir"]
+    install_guard(work, _read_roots(job), loopback=False)
+    failures = 0
+    for index, item in enumerate(job["programs"]):
+        out_root = item["out"]
+        os.makedirs(out_root, exist_ok=True)
+        try:
+            module = _load(item["program"], index)
+            make = module.model
+        except BaseException as exc:  # noqa: BLE001
+            _write_json(os.path.join(out_root, "error.json"), _error(exc, "rewrite", "import"))
+            failures += 1
+            continue
+        for set_name, inputs in item["input_sets"].items():
+            out = os.path.join(out_root, set_name)
+            os.makedirs(out, exist_ok=True)
+            phase = "read"
+            try:
+                features = np.load(inputs[item["features"]], allow_pickle=False)
+                if features.ndim != 2:
+                    raise ValueError(f"the feature matrix must be 2-d, got shape "
+                                     f"{features.shape}")
+                phase = "model"
+                torch.manual_seed(0)
+                net = make(int(features.shape[1]))
+                if not isinstance(net, torch.nn.Module):
+                    raise TypeError("model(n_features) must return a torch.nn.Module, got "
+                                    f"{type(net).__name__}")
+                params = list(net.parameters())
+                shapes = [list(p.shape) for p in params]
+                _write_json(os.path.join(out, "parameters.json"),
+                            {"shapes": shapes, "count": int(sum(p.numel() for p in params))})
+                with np.load(item["weights"][set_name], allow_pickle=False) as stored:
+                    weights = [stored[f"arr_{i}"] for i in range(len(stored.files))]
+                if [list(w.shape) for w in weights] != shapes:
+                    continue  # the host names the difference; nothing to run
+                phase = "load"
+                with torch.no_grad():
+                    for param, weight in zip(params, weights):
+                        param.copy_(torch.as_tensor(weight, dtype=param.dtype))
+                phase = "forward"
+                net.eval()
+                dtype = params[0].dtype if params else torch.float32
+                with torch.no_grad():
+                    result = net(torch.as_tensor(features, dtype=dtype))
+                if not isinstance(result, torch.Tensor):
+                    raise TypeError(f"the module must return a tensor, got "
+                                    f"{type(result).__name__}")
+                np.save(os.path.join(out, "outputs.npy"),
+                        result.detach().to(torch.float64).numpy(), allow_pickle=False)
+            except BaseException as exc:  # noqa: BLE001
+                _write_json(os.path.join(out, "error.json"), _error(exc, "rewrite", phase))
+                failures += 1
+                break
+    return 0 if failures == 0 else 1
+
+
 def main(path: str) -> int:
     with open(path, encoding="utf-8") as fh:
         job = json.load(fh)
@@ -347,7 +480,10 @@ def main(path: str) -> int:
         return run_pipeline(job)
     if kind == "encoder":
         return run_encoder(job)
+    if kind == "model":
+        return run_model(job)
     if kind == "raw":  # benchmarks and containment tests: the guard, then a bare script
+        _preload(job.get("preload", []))
         install_guard(job["workdir"], _read_roots(job), loopback=False)
         import runpy
 

@@ -8,12 +8,19 @@ the model stage, and a few pure standard-library modules. It may not call ``exec
 allowed libraries (``read_csv``, ``to_parquet``, ``np.load``, ``spark.sql``), or reach into the
 JVM (``_jvm``, ``_jdf``). Everything found is reported at once, with line numbers.
 
+A model definition (``kind="model"``) may import only PyTorch, numpy and the standard modules
+(:data:`KIND_MODULES`), and none of PyTorch's file, hub, JIT or C++ entry points: several of
+them (``torch.from_file``, ``torch._C``'s zip reader) read files from C++, out of sight of the
+sandbox's audit hook, so the allow-list is what keeps a rewrite from them.
+
 >>> [str(v) for v in check_allowlist("import os")]
 ["line 1: module 'os' is not allowed (import)"]
 >>> check_allowlist("from pyspark.sql import functions as F\\ndef prepare(m):\\n    return m")
 []
 >>> [v.rule for v in check_allowlist("x = ().__class__.__bases__[0].__subclasses__()")]
 ['dunder', 'dunder', 'dunder']
+>>> [str(v) for v in check_allowlist("import pandas", kind="model")]
+["line 1: module 'pandas' is not allowed for a model definition (import)"]
 """
 
 from __future__ import annotations
@@ -21,13 +28,17 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
-#: Top-level modules a rewrite may import (``sklearn`` covers ``sklearn.preprocessing`` etc.).
-ALLOWED_MODULES: frozenset[str] = frozenset({
-    "spark_lester", "sklearn", "numpy", "pandas", "torch",
+#: Standard modules every kind may import.
+STANDARD_MODULES: frozenset[str] = frozenset({
     "math", "re", "datetime", "decimal", "fractions", "statistics", "string", "collections",
     "itertools", "functools", "operator", "typing", "dataclasses", "enum", "__future__",
     "unicodedata", "hashlib",
 })
+#: Top-level modules a rewrite may import (``sklearn`` covers ``sklearn.preprocessing`` etc.).
+ALLOWED_MODULES: frozenset[str] = frozenset({
+    "spark_lester", "sklearn", "numpy", "pandas", "torch"}) | STANDARD_MODULES
+#: Kinds whose rewrites may import less than :data:`ALLOWED_MODULES` (plus the standard ones).
+KIND_MODULES: dict[str, frozenset[str]] = {"model": frozenset({"torch", "numpy"})}
 #: Allowed only in full (submodules of pyspark other than these are refused).
 ALLOWED_EXACT: frozenset[str] = frozenset({
     "pyspark.sql.functions", "pyspark.sql.types", "pyspark.sql.column", "pyspark.sql.window",
@@ -40,6 +51,8 @@ DENIED_MODULES: frozenset[str] = frozenset({
     "spark_lester.session", "spark_lester.cli", "spark_lester.rewrite", "numpy.ctypeslib",
     "numpy.distutils", "numpy.f2py", "numpy.testing", "pandas.io", "torch.hub",
     "torch.utils.cpp_extension", "sklearn.datasets", "torch.package", "torch.jit",
+    "torch.serialization", "torch.onnx", "torch.distributed", "torch.multiprocessing",
+    "torch.utils.model_zoo", "torch._C",
 })
 #: Builtins that execute code, reach objects by string, or touch the outside world.
 DENIED_NAMES: frozenset[str] = frozenset({
@@ -61,6 +74,11 @@ DENIED_ATTRIBUTES: frozenset[str] = frozenset({
     "sparkSession", "sparkContext", "_jvm", "_jdf", "_jc", "_jsc", "_jcol", "_sc",
     "get_spark", "gi_frame", "gi_code", "f_globals", "f_locals", "f_back", "f_builtins",
     "cr_frame", "tb_frame", "func_globals", "lib", "ctypes", "hub", "modules",
+    # PyTorch's by-name file access and code loading, and the modules it re-exports
+    "from_file", "load_library", "load_inline", "load_state_dict_from_url", "_C", "jit",
+    "package", "cpp_extension", "onnx", "serialization", "distributed", "multiprocessing",
+    "os", "sys", "subprocess", "shutil", "importlib", "builtins", "socket", "pathlib",
+    "pickle",
 })
 
 
@@ -76,40 +94,49 @@ class Violation:
         return f"line {self.line}: {self.detail} ({self.rule})"
 
 
-def _module_allowed(name: str) -> bool:
+def _module_allowed(name: str, kind: str | None = None) -> bool:
     if any(name == d or name.startswith(d + ".") for d in DENIED_MODULES):
         return False
+    root = name.split(".")[0]
+    if kind in KIND_MODULES:
+        return root in KIND_MODULES[kind] or root in STANDARD_MODULES
     if name in ALLOWED_EXACT:
         return True
-    return name.split(".")[0] in ALLOWED_MODULES
+    return root in ALLOWED_MODULES
 
 
 class _Checker(ast.NodeVisitor):
-    def __init__(self) -> None:
+    def __init__(self, kind: str | None = None) -> None:
         self.violations: list[Violation] = []
+        self.kind = kind
+
+    def _refused_module(self, node: ast.AST, name: str) -> None:
+        where = " for a model definition" if self.kind == "model" else ""
+        self._add(node, "import", f"module '{name}' is not allowed{where}")
 
     def _add(self, node: ast.AST, rule: str, detail: str) -> None:
         self.violations.append(Violation(getattr(node, "lineno", 0), rule, detail))
 
     def visit_Import(self, node: ast.Import) -> None:
         for alias in node.names:
-            if not _module_allowed(alias.name):
-                self._add(node, "import", f"module '{alias.name}' is not allowed")
+            if not _module_allowed(alias.name, self.kind):
+                self._refused_module(node, alias.name)
         self.generic_visit(node)
 
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
         module = node.module or ""
         if node.level:
             self._add(node, "import", "relative imports are not allowed")
-        elif not _module_allowed(module):
-            self._add(node, "import", f"module '{module}' is not allowed")
+        elif not _module_allowed(module, self.kind):
+            self._refused_module(node, module)
         for alias in node.names:
             if alias.name == "*":
                 self._add(node, "import", f"'from {module} import *' is not allowed")
             elif module == "pyspark.sql" and alias.name not in PYSPARK_SQL_NAMES:
                 self._add(node, "import", f"'{alias.name}' from pyspark.sql is not allowed; "
                           "use spark_lester for data and pyspark.sql.functions for expressions")
-            elif _module_allowed(module) and not _module_allowed(f"{module}.{alias.name}"):
+            elif _module_allowed(module, self.kind) and \
+                    not _module_allowed(f"{module}.{alias.name}", self.kind):
                 self._add(node, "import", f"module '{module}.{alias.name}' is not allowed")
             elif alias.name in DENIED_NAMES or alias.name in DENIED_ATTRIBUTES:
                 self._add(node, "import", f"'{alias.name}' may not be imported")
@@ -170,10 +197,11 @@ def _looks_dunder(text: str) -> bool:
     return re.search(r"__[A-Za-z_]+__", text) is not None
 
 
-def check_allowlist(source: str | ast.AST) -> list[Violation]:
-    """Every allow-list violation in ``source`` (empty: allowed). Raises SyntaxError when
-    ``source`` does not parse (the parse stage comes first)."""
+def check_allowlist(source: str | ast.AST, kind: str | None = None) -> list[Violation]:
+    """Every allow-list violation in ``source`` (empty: allowed), for a rewrite of ``kind``
+    (None: any kind's modules). Raises SyntaxError when ``source`` does not parse (the parse
+    stage comes first)."""
     tree = ast.parse(source) if isinstance(source, str) else source
-    checker = _Checker()
+    checker = _Checker(kind)
     checker.visit(tree)
     return checker.violations

@@ -11,6 +11,10 @@ its order), each column of the original must be matched by a distinct column of 
 and unmatched rewrite columns are named through the matrix provenance (which input column
 the block encodes).
 
+Model definitions are compared by behaviour: the ordered parameter shapes must be equal, and
+with the original's weights loaded the outputs on the same ``X`` must be equal within float32
+tolerance (:data:`MODEL_RTOL`, :data:`MODEL_ATOL`).
+
 >>> import pandas as pd
 >>> a = pd.DataFrame({"id": [1, 2, 2], "x": [0.1, 0.2, 0.2]})
 >>> b = pd.DataFrame({"x": ["0.2", "0.1", "0.2000000001"], "id": ["2", "1", "2"]})
@@ -37,6 +41,8 @@ if TYPE_CHECKING:
 
 REL_TOL = 1e-6
 ABS_TOL = 1e-9
+MODEL_RTOL = 1e-4
+MODEL_ATOL = 1e-5
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 _MISSING = object()
 
@@ -222,3 +228,89 @@ def compare_matrices(original: np.ndarray, rewrite: np.ndarray,
         label = f" (encodes {owner[k]!r})" if k in owner else ""
         problems.append(f"rewrite X[:, {k}]{label} matches no original column")
     return Comparison(not problems, problems)
+
+
+def compare_parameter_shapes(original: Sequence[Sequence[int]],
+                             rewrite: Sequence[Sequence[int]]) -> Comparison:
+    """Equal when both modules have the same parameter shapes in the same order.
+
+    >>> compare_parameter_shapes([[8, 4], [8], [1, 8], [1]], [[8, 4], [8], [1, 8], [1]]).equal
+    True
+    >>> print(compare_parameter_shapes([[8, 4], [8], [1, 8], [1]], [[8, 4], [1, 8]]).summary())
+    parameter shapes differ: original 4 parameter(s) (49 values), rewrite 2 (40 values)
+      first difference at parameter 1: original [8], rewrite [1, 8]
+      original shapes: [[8, 4], [8], [1, 8], [1]]
+      rewrite shapes:  [[8, 4], [1, 8]]
+    """
+    a = [[int(d) for d in s] for s in original]
+    b = [[int(d) for d in s] for s in rewrite]
+    if a == b:
+        return Comparison(True)
+    first = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+    at_a = a[first] if first < len(a) else "nothing"
+    at_b = b[first] if first < len(b) else "nothing"
+    return Comparison(False, [
+        f"parameter shapes differ: original {len(a)} parameter(s) ({_values(a)} values), "
+        f"rewrite {len(b)} ({_values(b)} values)",
+        f"  first difference at parameter {first}: original {at_a}, rewrite {at_b}",
+        f"  original shapes: {a}", f"  rewrite shapes:  {b}"])
+
+
+def _values(shapes: Sequence[Sequence[int]]) -> int:
+    return sum(math.prod(s) for s in shapes)
+
+
+def compare_model_outputs(original: np.ndarray, rewrite: np.ndarray, *,
+                          probabilities: bool = False) -> Comparison:
+    """Compare the original's outputs with the rewrite's logits on the same ``X``.
+
+    ``(n,)`` and ``(n, 1)`` are the same shape. With ``probabilities`` the original wrote
+    probabilities: the rewrite's logits go through a sigmoid (softmax when ``k > 1``) first.
+
+    >>> import numpy as np
+    >>> logits = np.array([[-2.0], [0.5]])
+    >>> compare_model_outputs(1 / (1 + np.exp(-logits[:, 0])), logits, probabilities=True).equal
+    True
+    >>> print(compare_model_outputs(np.tanh(logits), logits).summary())
+    2 of 2 output row(s) differ (largest difference 1.04)
+      row 0: original -0.964, rewrite -2
+      row 1: original 0.462, rewrite 0.5
+    """
+    import numpy as np
+
+    a = np.asarray(original, dtype=float)
+    b = np.asarray(rewrite, dtype=float)
+    a, b = (x[:, 0] if x.ndim == 2 and x.shape[1] == 1 else x for x in (a, b))
+    if a.shape != b.shape:
+        return Comparison(False, [f"output shapes differ: original {list(a.shape)}, rewrite "
+                                  f"{list(b.shape)} (the module must return logits of shape "
+                                  "(batch,), (batch, 1) or (batch, k))"])
+    if probabilities:
+        if b.ndim == 2:
+            shifted = np.exp(b - b.max(axis=1, keepdims=True))
+            b = shifted / shifted.sum(axis=1, keepdims=True)
+        else:
+            b = 1.0 / (1.0 + np.exp(-b))
+    if a.ndim == 0:
+        return Comparison(False, ["the outputs must have one row per row of X"])
+    close = np.isclose(a, b, rtol=MODEL_RTOL, atol=MODEL_ATOL, equal_nan=True)
+    rows = close.reshape(len(close), -1).all(axis=1)
+    bad = np.flatnonzero(~rows)
+    if len(bad) == 0:
+        return Comparison(True)
+    worst = float(np.nanmax(np.abs(a - b)))
+    problems = [f"{len(bad)} of {len(rows)} output row(s) differ (largest difference "
+                f"{worst:.3g})" + ("; the sigmoid of the rewrite's logits is compared with "
+                                   "the original's probabilities" if probabilities else "")]
+    problems += [f"  row {int(i)}: original {_short(a[i])}, rewrite {_short(b[i])}"
+                 for i in bad[:5]]
+    return Comparison(False, problems)
+
+
+def _short(value: Any) -> str:
+    import numpy as np
+
+    arr = np.asarray(value, dtype=float)
+    if arr.ndim == 0:
+        return f"{float(arr):.3g}"
+    return "[" + ", ".join(f"{float(v):.3g}" for v in arr[:6]) + "]"

@@ -6,6 +6,8 @@ hand-written ``reference.py`` rewrite and ``task.json``::
 
     {"kind": "prepare", "inputs": {"customers": "customers.csv"}, "description": "..."}
 
+``kind`` is ``prepare``, ``encoder`` or ``model`` (a model task's input is ``{"X": "X.npy"}``).
+
 :func:`bench_rewrite` runs every task through the correction loop against a real endpoint and
 records, per task, whether round 1 was accepted (pass@1), whether any round was, the rounds
 and the tokens. It needs an endpoint and is never part of the test suite.

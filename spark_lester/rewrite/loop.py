@@ -84,6 +84,13 @@ def first_prompt(task: Task, oracle: Oracle | None) -> str:
         return render("prepare", parameters=", ".join(task.inputs),
                       output_columns=", ".join(f"`{c}`" for c in columns) or "(as the "
                       "original writes them)", schemas=schemas, program=task.source)
+    if task.kind == "model":
+        sample = oracle.outputs.get("sample") if oracle is not None else None
+        written = ("probabilities (the sigmoid of the logits)" if sample is not None
+                   and sample.probabilities else "logits")
+        shapes = f"{sample.shapes}" if sample is not None else "(as the original defines them)"
+        return render("model", schemas=schemas, program=task.source, features=task.features,
+                      outputs=written, shapes=shapes)
     return render("encoder", schemas=schemas, program=task.source)
 
 

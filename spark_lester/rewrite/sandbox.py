@@ -23,6 +23,8 @@ Data goes in and out as files in the temporary directory (CSV, Parquet, JSON; ne
 
 >>> Limits().memory_bytes // 2**30, Limits.for_spark().memory_bytes is None
 (2, True)
+>>> Limits.for_torch().memory_bytes // 2**30
+8
 """
 
 from __future__ import annotations
@@ -62,6 +64,13 @@ class Limits:
         """Limits for a run that starts a local Spark JVM (see module doc for memory)."""
         return cls(cpu_s=300, wall_s=240.0, memory_bytes=None, file_bytes=1024 * MIB,
                    open_files=8192, processes=1024, loopback=True)
+
+    @classmethod
+    def for_torch(cls) -> Limits:
+        """Limits for a run that imports PyTorch: its import alone maps about 3 GiB of
+        address space and takes seconds of CPU (threads are pinned to one, see
+        :func:`sandbox_env`)."""
+        return cls(cpu_s=120, wall_s=180.0, memory_bytes=8 * GIB, open_files=1024)
 
 
 @dataclass(frozen=True)
@@ -136,6 +145,7 @@ def sandbox_env(workdir: Path, extra: Mapping[str, str] | None = None) -> dict[s
         "PYTHONDONTWRITEBYTECODE": "1",
         "OMP_NUM_THREADS": "1",
         "OPENBLAS_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
     }
     if "JAVA_HOME" in os.environ:
         env["JAVA_HOME"] = os.environ["JAVA_HOME"]

@@ -1,12 +1,13 @@
 """The ordered validation of a rewrite: nothing is accepted before it passes every stage.
 
 Stages, in order (:data:`STAGES`): ``parse`` (it is Python), ``allowlist`` (only the subset,
-scikit-learn, numpy, pandas and safe standard modules; see :mod:`.allowlist`), ``original``
+scikit-learn, numpy, pandas, PyTorch and safe standard modules; see :mod:`.allowlist`), ``original``
 (the messy program runs on every input set: the oracle), ``rewrite`` (the rewrite runs on the
 same input sets), ``compare`` (outputs equal as multisets; feature matrices through matrix
-provenance) and ``provenance`` (every output column of the rewrite's plan has a lineage path
-to a source column, and every output row carries row provenance). Both programs run only in
-sandboxed subprocesses (:mod:`.sandbox`).
+provenance; models by parameter shapes and outputs, see below) and ``provenance`` (every
+output column of the rewrite's plan has a lineage path to a source column, and every output
+row carries row provenance). Both programs run only in sandboxed subprocesses
+(:mod:`.sandbox`).
 
 The contract for the messy original (it is run as a plain script)::
 
@@ -19,9 +20,31 @@ work unchanged; the same paths are in ``LESTER_INPUT_<NAME>`` and the output fol
 ``.parquet`` or ``.json``/``.jsonl`` file; for feature encoding a numeric matrix as ``.npy``
 or an all-numeric table).
 
+For a model definition (kind ``model``) the inputs hold a feature matrix ``X`` (``.npy``,
+shape ``(n, n_features)``; the input named ``X``, or the only ``.npy`` input). The original
+builds its model with ``torch.manual_seed(0)`` (the runner also seeds torch and numpy with 0)
+and writes two files to ``output/``:
+
+* ``parameters.npz``: every trainable parameter as an array, in the order of the module's
+  ``parameters()`` (``np.savez(path, *[p.detach().numpy() for p in net.parameters()])``), in
+  PyTorch's layout (a ``Linear(in, out)`` weight is ``(out, in)``; a hand-rolled numpy model
+  stores ``W.T``);
+* ``logits.npy`` (the raw outputs on ``X``, shape ``(n,)``, ``(n, 1)`` or ``(n, k)``) or
+  ``probabilities.npy`` (sigmoid of the logits; softmax over the last axis when ``k > 1``),
+  computed in evaluation mode (no dropout).
+
+What is compared is the architecture's behaviour, not trained weights: the rewrite's module
+``model(n_features)`` must have the same ordered parameter shapes, and after the original's
+weights are loaded into it its outputs on ``X`` must equal the original's (``(n,)`` and
+``(n, 1)`` are the same; tolerance of float32). That catches wrong layer sizes, a missing
+bias, another activation, a missing or extra layer and swapped layers. Only arrays (``.npz``,
+``.npy``) and JSON cross the sandbox boundary, never a pickle.
+
 The contract for a rewrite (a pipeline module): ``prepare(**sources) -> LesterFrame`` whose
 parameter names are source names, optional ``SOURCES = {"mails": {"key": "mail_id"}}``; for
-feature encoding ``encoder()`` returning an unfitted scikit-learn ColumnTransformer.
+feature encoding ``encoder()`` returning an unfitted scikit-learn ColumnTransformer; for a
+model ``model(n_features)`` returning an untrained ``torch.nn.Module`` that maps a float
+tensor ``(batch, n_features)`` to logits.
 """
 
 from __future__ import annotations
@@ -39,7 +62,13 @@ from typing import TYPE_CHECKING, Any
 
 from spark_lester.errors import RewriteError
 from spark_lester.rewrite.allowlist import check_allowlist
-from spark_lester.rewrite.compare import Comparison, compare_matrices, compare_tables
+from spark_lester.rewrite.compare import (
+    Comparison,
+    compare_matrices,
+    compare_model_outputs,
+    compare_parameter_shapes,
+    compare_tables,
+)
 from spark_lester.rewrite.sandbox import Limits, PythonCommand, run_sandboxed
 
 if TYPE_CHECKING:
@@ -47,8 +76,10 @@ if TYPE_CHECKING:
     import pandas as pd
 
 STAGES = ("extract", "parse", "allowlist", "original", "rewrite", "compare", "provenance")
-KINDS = ("prepare", "encoder")
-ENTRY_POINTS = {"prepare": "prepare", "encoder": "encoder"}
+KINDS = ("prepare", "encoder", "model")
+ENTRY_POINTS = {"prepare": "prepare", "encoder": "encoder", "model": "model"}
+#: What a model original writes besides ``parameters.npz`` (see the module doc).
+MODEL_OUTPUTS = ("logits.npy", "probabilities.npy")
 DATA_SUFFIXES = (".csv", ".parquet", ".json", ".jsonl", ".npy")
 
 
@@ -74,10 +105,24 @@ class Task:
         for name, path in self.inputs.items():
             if not Path(path).exists():
                 raise RewriteError(f"input {name}={path} does not exist.", stage="input")
+        if self.kind == "model":
+            self.features  # noqa: B018 - raises when no input is the feature matrix
 
     @property
     def source(self) -> str:
         return Path(self.messy).read_text(encoding="utf-8")
+
+    @property
+    def features(self) -> str:
+        """The name of the feature-matrix input of a model task (``X`` or the only .npy)."""
+        matrices = [n for n, p in self.inputs.items() if Path(p).suffix == ".npy"]
+        if "X" in matrices:
+            return "X"
+        if len(matrices) == 1:
+            return matrices[0]
+        raise RewriteError(f"a model task needs its feature matrix as an .npy input; found "
+                           f"{len(matrices)} .npy inputs ({', '.join(matrices) or 'none'}).",
+                           stage="input", hint="Pass it as --input X=features.npy.")
 
 
 @dataclass
@@ -128,7 +173,7 @@ def static_failure(code: str, kind: str = "prepare") -> Failure | None:
     except SyntaxError as exc:
         return Failure("parse", f"SyntaxError: {exc.msg} (line {exc.lineno})",
                        (exc.text or "").rstrip())
-    violations = check_allowlist(tree)
+    violations = check_allowlist(tree, kind)
     if violations:
         return Failure("allowlist", f"{len(violations)} construct(s) are not allowed",
                        "\n".join(str(v) for v in violations[:10]))
@@ -245,10 +290,13 @@ def run_original(task: Task, files: Mapping[str, Path], *, limits: Limits | None
         inputs = _copy_inputs(files, work / "inputs")
         job = {"kind": "original", "program": str(program), "workdir": str(work),
                "set_dir": str(work), "inputs": inputs, "trace": trace,
-               "package_root": str(package_root())}
+               "package_root": str(package_root()),
+               "preload": ["torch"] if task.kind == "model" and "torch" in task.source
+               else []}
         (work / "job.json").write_text(json.dumps(job), encoding="utf-8")
+        default = Limits.for_torch() if task.kind == "model" else Limits()
         result = run_sandboxed(PythonCommand().argv(work / "job.json"), work,
-                               limits or Limits())
+                               limits or default)
         error = _read_error(work / "error.json")
         if error is not None:
             return None, _failure_from(error, "original"), None
@@ -265,10 +313,51 @@ def run_original(task: Task, files: Mapping[str, Path], *, limits: Limits | None
         return output, None, cov
 
 
+@dataclass(frozen=True)
+class ModelOutput:
+    """What a model original wrote: its parameters (in order) and its outputs on ``X``."""
+
+    parameters: list[np.ndarray]
+    outputs: np.ndarray
+    probabilities: bool
+
+    @property
+    def shapes(self) -> list[list[int]]:
+        return [list(p.shape) for p in self.parameters]
+
+
+def read_model_output(folder: Path) -> ModelOutput:
+    """``parameters.npz`` and ``logits.npy`` (or ``probabilities.npy``) from ``folder``."""
+    import numpy as np
+
+    weights = folder / "parameters.npz"
+    written = [folder / name for name in MODEL_OUTPUTS if (folder / name).is_file()]
+    if not weights.is_file() or len(written) != 1:
+        raise RewriteError("a model original must write output/parameters.npz and exactly one "
+                           f"of output/{' or output/'.join(MODEL_OUTPUTS)}.", stage="original",
+                           hint="np.savez('output/parameters.npz', *[p.detach().numpy() for p "
+                                "in net.parameters()]); np.save('output/logits.npy', logits).")
+    try:
+        with np.load(weights, allow_pickle=False) as stored:
+            keys = [f"arr_{i}" for i in range(len(stored.files))]
+            if sorted(keys) != sorted(stored.files):
+                raise RewriteError("output/parameters.npz must hold positional arrays "
+                                   "(np.savez(path, *arrays)), in parameter order.",
+                                   stage="original")
+            parameters = [np.asarray(stored[k]) for k in keys]
+        outputs = np.load(written[0], allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise RewriteError(f"unreadable model output: {exc}", stage="original") from None
+    return ModelOutput(parameters, np.asarray(outputs, dtype=float),
+                       written[0].name == "probabilities.npy")
+
+
 def read_output(folder: Path, kind: str) -> Any:
-    """The one table (or matrix) the original wrote to ``folder``."""
+    """The one table (or matrix, or model) the original wrote to ``folder``."""
     import pandas as pd
 
+    if kind == "model":
+        return read_model_output(folder)
     files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in DATA_SUFFIXES
                    and not p.name.startswith((".", "_")))
     if not files:
@@ -319,8 +408,9 @@ def _failure_from(error: Mapping[str, Any], stage: str, input_set: str | None = 
 def phase_text(phase: str) -> str:
     return {"import": "importing the module", "read": "reading the inputs",
             "prepare": "running prepare()", "collect": "computing the result",
-            "encoder": "calling encoder()", "fit": "fitting the ColumnTransformer"
-            }.get(phase, phase)
+            "encoder": "calling encoder()", "fit": "fitting the ColumnTransformer",
+            "model": "calling model(n_features)", "load": "loading the original's weights",
+            "forward": "running the module on X"}.get(phase, phase)
 
 
 # ---- the rewrite ------------------------------------------------------------------------------
@@ -359,6 +449,7 @@ def _run_rewrites(kind: str, items: Sequence[tuple[str, Oracle]], *, limits: Lim
     with tempfile.TemporaryDirectory(prefix="lester-rewrite-") as tmp:
         work = Path(tmp)
         copies: dict[int, dict[str, dict[str, str]]] = {}
+        weights: dict[int, dict[str, str]] = {}
         programs = []
         for i, (code, oracle) in enumerate(items):
             if id(oracle) not in copies:
@@ -369,19 +460,43 @@ def _run_rewrites(kind: str, items: Sequence[tuple[str, Oracle]], *, limits: Lim
                     input_sets[set_name] = {n: str(base / set_name / p)
                                             for n, p in copied.items()}
                 copies[id(oracle)] = input_sets
+                if kind == "model":
+                    weights[id(oracle)] = _write_weights(oracle, base)
             path = work / f"rewrite_{i}.py"
             path.write_text(code, encoding="utf-8")
-            programs.append({"program": str(path), "out": str(work / "out" / str(i)),
-                             "input_sets": copies[id(oracle)]})
-        job = {"kind": "pipeline" if kind == "prepare" else "encoder", "workdir": str(work),
+            program = {"program": str(path), "out": str(work / "out" / str(i)),
+                       "input_sets": copies[id(oracle)]}
+            if kind == "model":
+                program.update(weights=weights[id(oracle)], features=oracle.task.features)
+            programs.append(program)
+        job_kind = {"prepare": "pipeline", "encoder": "encoder", "model": "model"}[kind]
+        job = {"kind": job_kind, "workdir": str(work),
                "programs": programs, "package_root": str(package_root())}
+        if kind == "prepare":  # the sandbox's environment is scrubbed: pass the jars on
+            from spark_lester.config import LesterConfig
+
+            job["jars_dir"] = str(LesterConfig.from_env().jars_dir)
         (work / "job.json").write_text(json.dumps(job), encoding="utf-8")
-        default = Limits.for_spark() if kind == "prepare" else Limits()
+        default = {"prepare": Limits.for_spark(), "model": Limits.for_torch()}.get(kind,
+                                                                                  Limits())
         if kind == "prepare":  # one Spark start, then about a second per program and set
             default = _scaled(default, sum(len(p["input_sets"]) for p in programs))
         result = run_sandboxed(PythonCommand().argv(work / "job.json"), work, limits or default)
         return [_judge(Path(p["out"]), oracle, result)
                 for p, (_, oracle) in zip(programs, items, strict=True)]
+
+
+def _write_weights(oracle: Oracle, base: Path) -> dict[str, str]:
+    """The original's parameters per input set as ``weights.npz`` (arrays, never pickle)."""
+    import numpy as np
+
+    out = {}
+    for set_name, output in oracle.outputs.items():
+        path = base / set_name / "weights.npz"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(path, *output.parameters)
+        out[set_name] = str(path)
+    return out
 
 
 def _scaled(limits: Limits, runs: int) -> Limits:
@@ -430,12 +545,25 @@ def _judge(out: Path, oracle: Oracle, result: Any) -> Outcome:
 def _read_rewrite(folder: Path, kind: str) -> Any:
     import pandas as pd
 
+    if kind == "model":
+        import numpy as np
+
+        shapes = json.loads((folder / "parameters.json").read_text(encoding="utf-8"))["shapes"]
+        outputs = folder / "outputs.npy"
+        return shapes, (np.load(outputs, allow_pickle=False) if outputs.is_file() else None)
     if kind == "encoder":
         return pd.read_parquet(folder / "features.parquet").to_numpy(dtype=float)
     return pd.read_parquet(folder / "data.parquet")
 
 
 def _compare(expected: Any, got: Any, folder: Path, kind: str) -> Comparison:
+    if kind == "model":
+        shapes, outputs = got
+        comparison = compare_parameter_shapes(expected.shapes, shapes)
+        if not comparison.equal or outputs is None:
+            return comparison
+        return compare_model_outputs(expected.outputs, outputs,
+                                     probabilities=expected.probabilities)
     if kind == "encoder":
         prov_path = folder / "matrix_provenance.json"
         prov = json.loads(prov_path.read_text(encoding="utf-8")) if prov_path.is_file() else {}
@@ -474,6 +602,13 @@ def describe_inputs(inputs: Mapping[str, Path], *, examples: int = 2) -> str:
     lines = []
     for name, path in inputs.items():
         path = Path(path)
+        if path.suffix == ".npy":
+            import numpy as np
+
+            matrix = np.load(path, allow_pickle=False, mmap_mode="r")
+            lines.append(f"- source `{name}` (.npy array of shape {tuple(matrix.shape)}, "
+                         f"{matrix.dtype}, passed to the messy program as inputs/{path.name})")
+            continue
         files = sorted(path.rglob("*.csv")) if path.is_dir() else [path]
         if not files:
             lines.append(f"- {name}: {path.name} (no readable files)")
@@ -490,6 +625,6 @@ def describe_inputs(inputs: Mapping[str, Path], *, examples: int = 2) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["Failure", "Oracle", "Outcome", "STAGES", "Task", "describe_inputs",
+__all__ = ["Failure", "ModelOutput", "Oracle", "Outcome", "STAGES", "Task", "describe_inputs",
            "run_original", "static_failure", "validate", "validate_batch", "validate_many"]
 _ = sys

@@ -3,11 +3,17 @@
 The sample inputs rarely exercise every branch of a messy program. Variants are drawn with
 hypothesis (derandomised, so the same inputs give the same variants) by editing the sample
 tables: cells set to NULL (an empty CSV field), rows duplicated, join-like values replaced by
-values no other table has (unmatched keys), and cells set to the literals the program
+values no other table has (unmatched keys: a key changed in one table only), and cells set to
+the literals the program
 compares against and their neighbours (boundary dates such as ``2021-12-31`` around
 ``2022-01-01``, numbers +-1, the strings of an ``in ("UK", "DE")`` test). The validator runs
 the original on each variant with line tracing and keeps those it can run; a variant the
 original fails on is outside its domain and is dropped.
+
+With several tables, each one is edited on its own draw, and join keys are the columns that
+link two tables (:func:`join_keys`): a column name two tables share, or a unique column whose
+values another table's column refers to under another name (``customers.id`` and
+``orders.customer_id``).
 
 >>> sorted(map(str, boundary_values({"2022-01-01", 5})))
 ['2021-12-31', '2022-01-01', '2022-01-02', '4', '5', '6']
@@ -75,7 +81,7 @@ def generate_variants(tables: Mapping[str, pd.DataFrame], program_source: str, *
         return []
     names = sorted(tables)
     interesting = sorted(boundary_values(literals(program_source)), key=repr)
-    shared = _shared_columns(tables)
+    shared = join_keys(tables)
     drawn: list[dict[str, pd.DataFrame]] = []
 
     kinds = {name: {c: _kind(tables[name][c]) for c in tables[name].columns} for name in names}
@@ -113,7 +119,8 @@ def generate_variants(tables: Mapping[str, pd.DataFrame], program_source: str, *
                     table = _pd_concat([table, table.iloc[[row]]])
                 elif op == "unmatched" and shared.get(name):
                     key = data.draw(st.sampled_from(sorted(shared[name])))
-                    table.iloc[row, table.columns.get_loc(key)] = f"unmatched_{row}"
+                    table.iloc[row, table.columns.get_loc(key)] = _unmatched(
+                        tables, key, kinds[name][key], row)
                 elif op == "boundary" and by_kind[kinds[name][col]]:
                     value = data.draw(st.sampled_from(by_kind[kinds[name][col]]))
                     table.iloc[row, table.columns.get_loc(col)] = str(value)
@@ -125,18 +132,50 @@ def generate_variants(tables: Mapping[str, pd.DataFrame], program_source: str, *
     return drawn
 
 
+def _unmatched(tables: Mapping[str, pd.DataFrame], column: str, kind: str, row: int) -> str:
+    """A value of ``column``'s kind that no table holds (numbers stay numbers, so a program
+    that parses its keys as numbers still runs)."""
+    if kind == "number":
+        numbers = [float(v) for t in tables.values() for c in t.columns if _kind(t[c]) == kind
+                   for v in t[c] if v != ""]
+        return str(int(max(numbers, default=0)) + 1000 + row)
+    return f"unmatched_{row}"
+
+
 def _pd_concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
     import pandas as pd
 
     return pd.concat(frames, ignore_index=True)
 
 
-def _shared_columns(tables: Mapping[str, pd.DataFrame]) -> dict[str, set[str]]:
-    """Per table, columns whose name appears in another table too (likely join keys)."""
-    out: dict[str, set[str]] = {}
+def join_keys(tables: Mapping[str, pd.DataFrame]) -> dict[str, set[str]]:
+    """Per table, the columns that likely join it to another table: names two tables share,
+    and pairs of differently named columns where one is unique (a key) and at least half of
+    the other's values are among its values (a reference to it).
+
+    >>> import pandas as pd
+    >>> customers = pd.DataFrame({"id": ["1", "2", "3"], "city": ["Rome", "Oslo", "Rome"]})
+    >>> orders = pd.DataFrame({"order_id": ["7", "8", "9"], "customer_id": ["1", "1", "3"],
+    ...                        "city": ["Rome", "Rome", "Oslo"]})
+    >>> {n: sorted(c) for n, c in join_keys({"customers": customers, "orders": orders}).items()}
+    {'customers': ['city', 'id'], 'orders': ['city', 'customer_id']}
+    """
+    out: dict[str, set[str]] = {name: set() for name in tables}
     for name, table in tables.items():
         others = set().union(*[set(t.columns) for n, t in tables.items() if n != name])
-        out[name] = set(table.columns) & others
+        out[name] |= set(table.columns) & others
+    values = {(n, c): {v for v in t[c] if v != ""} for n, t in tables.items() for c in t.columns}
+    unique = {(n, c) for n, t in tables.items() for c in t.columns
+              if len(values[(n, c)]) >= 2 and not t[c].duplicated().any()}
+    for (key_table, key), key_values in values.items():
+        if (key_table, key) not in unique:
+            continue
+        for (ref_table, ref), ref_values in values.items():
+            if ref_table == key_table or ref == key or not ref_values:
+                continue
+            if len(ref_values & key_values) * 2 >= len(ref_values):
+                out[key_table].add(key)
+                out[ref_table].add(ref)
     return out
 
 

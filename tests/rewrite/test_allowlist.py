@@ -45,3 +45,29 @@ def test_refused(code, rule):
 def test_all_violations_are_reported_with_lines():
     violations = check_allowlist("import os\nimport sys\nexec('1')")
     assert [v.line for v in violations] == [1, 2, 3]
+
+
+MODEL_ALLOWED = ("import math\nimport numpy as np\nimport torch\nfrom torch import nn\n"
+                 "import torch.nn.functional as F\n\n"
+                 "def model(n_features):\n    return nn.Sequential(nn.Linear(n_features, 4))")
+MODEL_REFUSED = {
+    "import pandas": "import",
+    "from spark_lester import LesterFrame": "import",
+    "from torch import _C": "import",
+    "from torch.utils.cpp_extension import load_inline": "import",
+    "import torch.hub": "import",
+    "import torch\ntorch.from_file('/etc/passwd', size=8)": "attribute",
+    "import torch\ntorch.load('weights.pt')": "attribute",
+    "import torch\ntorch.os.remove('x')": "attribute",
+    "import torch\ntorch.ops.load_library('evil.so')": "attribute",
+    "import torch\ntorch.jit.script(f)": "attribute",
+}
+
+
+def test_model_definition_may_use_torch_numpy_and_math():
+    assert check_allowlist(MODEL_ALLOWED, kind="model") == []
+
+
+@pytest.mark.parametrize("code,rule", MODEL_REFUSED.items())
+def test_model_definition_refusals(code, rule):
+    assert rule in {v.rule for v in check_allowlist(code, kind="model")}

@@ -63,3 +63,20 @@ def test_bench_rewrite_writes_per_task_results(corpus, tmp_path):
     assert results["pass_at_1"] == 1.0
     (row,) = results["tasks"]
     assert row["task"] == item.name and row["rounds"] == 1 and row["tokens"]["total_tokens"] > 0
+
+
+def test_model_kind_wrong_hidden_size_then_correct(corpus, tmp_path):
+    item = corpus["numpy_relu_mlp"]
+    out, report = tmp_path / "model_def.py", tmp_path / "report.json"
+    wrong = item.reference.replace("nn.Linear(n_features, 8)", "nn.Linear(n_features, 6)")
+    wrong = wrong.replace("nn.Linear(8, 4)", "nn.Linear(6, 4)")
+    with FakeServer([Step(content=f"```python\n{wrong}```"),
+                     Step(content=f"```python\n{item.reference}```")]) as server:
+        code = run_cli(rewrite_cli, argv(item, server, out, report))
+    assert code == 0
+    assert out.read_text() == item.reference
+    payload = json.loads(report.read_text())
+    assert payload["task"]["kind"] == "model" and payload["rounds"] == 2
+    assert [r["failing_stage"] for r in payload["per_round"]] == ["compare", None]
+    details = payload["per_round"][0]["failure"]["details"]
+    assert "first difference at parameter 0: original [8, 6], rewrite [6, 6]" in details

@@ -41,3 +41,16 @@ def test_matrices_match_in_any_column_order_and_name_blocks():
     result = compare_matrices(x, bad, {"amount": [[2, 3]]})
     assert not result.equal and "encodes 'amount'" in result.summary()
     assert not compare_matrices(x, x[:1]).equal
+
+
+def test_model_outputs_accept_both_logit_shapes_and_softmax():
+    from spark_lester.rewrite.compare import compare_model_outputs
+
+    logits = np.array([[0.5], [-1.0], [2.0]])
+    assert compare_model_outputs(logits[:, 0], logits).equal
+    three = np.array([[1.0, 2.0, 0.5], [0.0, -1.0, 3.0]])
+    softmax = np.exp(three) / np.exp(three).sum(axis=1, keepdims=True)
+    assert compare_model_outputs(softmax, three, probabilities=True).equal
+    assert not compare_model_outputs(softmax, three).equal
+    shape = compare_model_outputs(logits[:, 0], three)
+    assert not shape.equal and "output shapes differ" in shape.summary()

@@ -1,7 +1,8 @@
 """The corpus: every reference rewrite is accepted; the mutation corpus is rejected (>= 95%).
 
-All references and mutations run in two sandboxed processes (one Spark start for the data
-preparation tasks, one plain Python run for the feature encoding tasks).
+All references and mutations run in three sandboxed processes (one Spark start for the data
+preparation tasks, one plain Python run for the feature encoding tasks, one PyTorch import
+for the model definitions).
 """
 
 from __future__ import annotations
@@ -37,10 +38,10 @@ def verdicts(corpus):
     return dict(zip(corpus, outcomes[:len(corpus)])), outcomes[len(corpus):]
 
 
-def test_corpus_has_at_least_twelve_tasks_of_both_kinds(corpus):
+def test_corpus_has_at_least_twelve_tasks_of_every_kind(corpus):
     assert len(corpus) >= 12
     kinds = {item.task.kind for item in corpus.values()}
-    assert kinds == {"prepare", "encoder"}
+    assert kinds == {"prepare", "encoder", "model"}
     assert "running_example" in corpus
 
 
@@ -67,3 +68,19 @@ def test_rejections_name_a_stage_and_differing_rows(verdicts):
             assert outcome.failure.stage in ("compare", "rewrite", "provenance", "allowlist")
     compare = [o for o in outcomes if o.failure and o.failure.stage == "compare"]
     assert compare and any("only in" in o.failure.details for o in compare)
+
+
+def test_every_model_mutation_is_rejected_by_shapes_or_outputs(corpus, verdicts):
+    _, outcomes = verdicts
+    model = [(m, o) for m, o in zip(MUTATIONS, outcomes)
+             if corpus[m["task"]].task.kind == "model"]
+    names = {m["name"] for m, _ in model}
+    assert {"wrong hidden size", "missing bias", "relu instead of tanh", "extra layer",
+            "sigmoid applied twice"} <= names
+    accepted = [m["name"] for m, o in model if o.accepted]
+    assert accepted == []
+    details = {m["name"]: o.failure.details for m, o in model}
+    assert all(o.failure.stage == "compare" for _, o in model)
+    assert "parameter shapes differ" in details["missing bias"]
+    assert "output row(s) differ" in details["relu instead of tanh"]
+    assert "sigmoid of the rewrite's logits" in details["sigmoid applied twice"]

@@ -15,6 +15,8 @@ import json
 import os
 from pathlib import Path
 
+from dataclasses import replace
+
 import pytest
 
 from spark_lester.rewrite.sandbox import GIB, MIB, Limits, PythonCommand, run_sandboxed
@@ -34,15 +36,27 @@ HARMLESS_WITHOUT_PREPARE = {"frame_walk", "operator_attrgetter", "env_secrets",
                             "spark_sql_escape", "jvm_escape"}
 LIMITS = Limits(cpu_s=2, wall_s=6.0, memory_bytes=1 * GIB, file_bytes=16 * MIB,
                 processes=32)
+#: Model-definition attacks: checked against the model allow-list, and run with PyTorch
+#: imported before the guard (as the model runner does), under PyTorch's limits.
+TORCH_LIMITS = replace(LIMITS, cpu_s=30, wall_s=60.0, memory_bytes=Limits.for_torch().memory_bytes)
+
+
+def _name(path: Path) -> str:
+    return path.name.split(".")[0]
+
+
+def _is_torch(path: Path) -> bool:
+    return _name(path).startswith("torch_")
 
 
 def test_there_are_at_least_twenty_hostile_programs():
     assert len(HOSTILE) >= 20
+    assert sum(map(_is_torch, HOSTILE)) >= 3
 
 
 @pytest.mark.parametrize("path", HOSTILE, ids=lambda p: p.name.split('.')[0])
 def test_allowlist_blocks_hostile_program(path):
-    failure = static_failure(path.read_text())
+    failure = static_failure(path.read_text(), "model" if _is_torch(path) else "prepare")
     if path.name.split('.')[0] in RESOURCE_ONLY:
         assert failure is None  # allowed code; the sandbox test below contains it
     else:
@@ -80,9 +94,10 @@ def test_sandbox_contains_hostile_program(path, canary, tmp_path, monkeypatch):
     program.write_text(path.read_text().replace("CANARY_DIR", str(canary / "keep"))
                        .replace("CANARY", str(canary / "canary.txt")))
     job = {"kind": "raw", "program": str(program), "workdir": str(work),
-           "package_root": str(package_root())}
+           "package_root": str(package_root()), "preload": ["torch"] if _is_torch(path) else []}
     (work / "job.json").write_text(json.dumps(job))
-    result = run_sandboxed(PythonCommand().argv(work / "job.json"), work, LIMITS)
+    result = run_sandboxed(PythonCommand().argv(work / "job.json"), work,
+                           TORCH_LIMITS if _is_torch(path) else LIMITS)
     assert _fingerprint(canary) == before
     assert "root:x:0:0" not in result.stdout  # /etc/passwd was not read
     assert "precious" not in result.stdout
@@ -90,3 +105,6 @@ def test_sandbox_contains_hostile_program(path, canary, tmp_path, monkeypatch):
     assert os.getpid() > 0 and Path(os.getcwd()).exists()  # the host is alive and well
     if path.name.split('.')[0] not in HARMLESS_WITHOUT_PREPARE:
         assert not result.ok, (path.name.split('.')[0], result.stdout[-500:])
+    if _is_torch(path):  # refused by the guard, not failing for another reason
+        assert "PermissionError" in result.stderr and "sandbox:" in result.stderr, \
+            result.stderr[-800:]

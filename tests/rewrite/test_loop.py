@@ -115,3 +115,31 @@ def test_max_rounds_must_be_positive(corpus):
 
     with pytest.raises(RewriteError):
         rewrite(corpus["numpy_onehot"].task, LLMClient(LLMSettings()), max_rounds=0)
+
+
+def test_model_wrong_activation_then_correct_is_accepted_in_two_rounds(corpus):
+    item = corpus["torch_tanh_mlp"]
+    wrong = item.reference.replace("torch.nn.Tanh()", "torch.nn.ReLU()")
+    steps = [Step(content=fenced(wrong)), Step(content=fenced(item.reference))]
+    with FakeServer(steps) as server:
+        result = rewrite(item.task, client_for(server), max_rounds=3)
+    assert result.accepted, result.reason
+    assert [r.stage for r in result.rounds] == ["compare", None]
+    assert result.code == item.reference
+    first_prompt = server.chat_requests[0]["body"]["messages"][1]["content"]
+    assert "def model(n_features)" in first_prompt
+    assert "[[16, 5], [16], [1, 16], [1]]" in first_prompt  # the original's shapes
+    assert "probabilities" in first_prompt and "(24, 5)" in first_prompt
+    feedback = server.chat_requests[-1]["body"]["messages"][-1]["content"]
+    assert "stage 'compare'" in feedback and "output row(s) differ" in feedback
+    assert result.input_sets == ["sample"]
+
+
+def test_a_model_task_needs_a_feature_matrix(corpus):
+    from spark_lester.errors import RewriteError
+    from spark_lester.rewrite.validate import Task
+
+    item = corpus["torch_tanh_mlp"]
+    with pytest.raises(RewriteError, match="--input X=features.npy"):
+        Task(item.task.messy, {"train": corpus["numpy_onehot"].task.inputs["train"]},
+             kind="model")
