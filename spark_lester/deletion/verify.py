@@ -239,7 +239,8 @@ def _parquet_contains(data: bytes, pattern: re.Pattern[str], *, refine: bool = F
 
 
 def _statistics(file: Any) -> Iterator[str]:
-    """The min/max statistics of the string columns of every row group."""
+    """The min/max statistics of the string and binary columns of every row group, as text
+    (a binary value through :func:`_binary_text`)."""
     meta = file.metadata
     for i in range(meta.num_row_groups):
         group = meta.row_group(i)
@@ -247,9 +248,10 @@ def _statistics(file: Any) -> Iterator[str]:
             stats = group.column(j).statistics
             if stats is None or not stats.has_min_max:
                 continue
+            text = str(file.schema.column(j).logical_type.type) == "STRING"
             for value in (stats.min, stats.max):
                 if isinstance(value, bytes):
-                    yield value.decode("utf-8", "replace")
+                    yield value.decode("utf-8", "replace") if text else _binary_text(value)
                 elif isinstance(value, str):
                     yield value
 
@@ -269,10 +271,10 @@ def _array_contains(array: pa.ChunkedArray | pa.Array, pattern: re.Pattern[str],
         candidates = pc.filter(array, pc.fill_null(hits, False)).to_pylist()
         return any(_value_matches(v, pattern) for v in candidates)
     if pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
-        texts = (v.decode("utf-8", "replace") for v in array.to_pylist() if v is not None)
+        values = [v for v in array.to_pylist() if v is not None]
         if refine:
-            return any(_value_matches(t, pattern) for t in texts)
-        return any(pattern.search(t) for t in texts)
+            return any(_binary_matches(v, pattern) for v in values)
+        return any(pattern.search(v.decode("utf-8", "replace")) for v in values)
     if pa.types.is_struct(kind):
         return any(_array_contains(array.field(i), pattern, refine)
                    for i in range(kind.num_fields))
@@ -282,6 +284,28 @@ def _array_contains(array: pa.ChunkedArray | pa.Array, pattern: re.Pattern[str],
         return (_array_contains(array.keys, pattern, refine)
                 or _array_contains(array.items, pattern, refine))
     return False
+
+
+def _binary_matches(value: bytes, pattern: re.Pattern[str]) -> bool:
+    return _value_matches(_binary_text(value), pattern)
+
+
+def _binary_text(value: bytes) -> str:
+    """The text a binary cell holds. An ``.npz`` archive (a stored model version or its
+    training statistics) holds numbers and a JSON header: only the header is text."""
+    if value.startswith(b"PK\x03\x04"):
+        import numpy as np
+
+        try:
+            with np.load(io.BytesIO(value), allow_pickle=False) as npz:
+                arrays = [npz[name] for name in npz.files]
+        except Exception:  # noqa: BLE001 - some other zip: searched as text below
+            arrays = None
+        if arrays is not None:
+            headers = [a.tobytes().decode("utf-8", "replace") for a in arrays
+                       if a.dtype == np.uint8]
+            return "\n".join(headers) if len(headers) != 1 else headers[0]
+    return value.decode("utf-8", "replace")
 
 
 def still_live(spark: Any, paths: Sequence[str], values: Iterable[str]) -> set[str]:

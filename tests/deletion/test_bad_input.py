@@ -7,13 +7,15 @@ import json
 import pytest
 
 from spark_lester.artifacts import store
-from spark_lester.artifacts.layout import FEATURES, PREPARED, Layout
+from spark_lester.artifacts.layout import FEATURES, MODEL, PREPARED, Layout
+from spark_lester.artifacts.model import load_model
 from spark_lester.artifacts.run import run
 from spark_lester.cli import main
 from spark_lester.deletion import ledger
 from spark_lester.deletion.request import DeletionRequest
 from spark_lester.deletion.unlearn import unlearn
-from spark_lester.errors import RequestError, SourceChangedError, TableChangedError
+from spark_lester.errors import (DimensionMismatchError, EmptyRemainderError, RequestError,
+                                 SourceChangedError, TableChangedError)
 from tests.deletion.conftest import RUNNING_EXAMPLE, table_rows
 
 
@@ -27,8 +29,11 @@ def warehouse(spark, small_example, tmp_path_factory):
 
 
 def _state(spark, record):
-    return {n: (store.table_version(spark, record.tables[n]["path"]),
-                table_rows(spark, record.tables[n]["path"])) for n in (PREPARED, FEATURES)}
+    state = {n: (store.table_version(spark, record.tables[n]["path"]),
+                 table_rows(spark, record.tables[n]["path"])) for n in (PREPARED, FEATURES)}
+    model = record.tables[MODEL]["path"]
+    state[MODEL] = (store.table_version(spark, model), load_model(spark, model).params.digest())
+    return state
 
 
 @pytest.mark.parametrize("payload, field", [
@@ -109,6 +114,39 @@ def test_changed_source_is_refused(spark, small_example, tmp_path):
         unlearn({"source": "customers", "keys": [1], "action": "delete_rows"},
                 warehouse=wh, spark=spark)
     assert _state(spark, record) == before
+
+
+def test_model_not_matching_the_runs_x_is_refused_before_any_change(spark, warehouse,
+                                                                   monkeypatch):
+    """The stored model version is checked against the run's X before the MERGEs."""
+    from spark_lester.deletion import model as model_step
+
+    wh, record = warehouse
+    before = _state(spark, record)
+    monkeypatch.setattr(model_step, "feature_width", lambda provenance: 51)
+    with pytest.raises(DimensionMismatchError) as err:
+        unlearn({"request_id": "wrong-width", "source": "customers", "keys": [3],
+                 "action": "delete_rows"}, warehouse=wh, spark=spark)
+    assert (err.value.expected, err.value.got) == (52, 51)
+    assert _state(spark, record) == before
+    rows = ledger.entries(spark, Layout(wh), "wrong-width")
+    assert [r["status"] for r in rows] == ["failed"]
+    assert rows[0]["reason"].startswith("resolve: DimensionMismatchError")
+
+
+def test_request_removing_every_training_row_is_refused(spark, warehouse):
+    wh, record = warehouse
+    before = _state(spark, record)
+    prepared = spark.read.format("delta").load(record.tables[PREPARED]["path"])
+    everyone = sorted({r[0] for r in prepared.select("customer_id").collect()})
+    with pytest.raises(EmptyRemainderError) as err:
+        unlearn({"request_id": "everyone", "source": "customers", "keys": everyone,
+                 "action": "delete_rows"}, warehouse=wh, spark=spark)
+    assert err.value.n_removed == err.value.n_train == record.rows["train"]
+    assert _state(spark, record) == before
+    rows = ledger.entries(spark, Layout(wh), "everyone")
+    assert [r["status"] for r in rows] == ["failed"]
+    assert "EmptyRemainderError" in rows[0]["reason"]
 
 
 def test_table_changed_by_hand_is_refused_and_recorded(spark, warehouse):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from spark_lester.artifacts import store
-from spark_lester.artifacts.layout import FEATURES, PREPARED, Layout
+from spark_lester.artifacts.layout import FEATURES, MODEL, PREPARED, Layout
 from spark_lester.artifacts.run import run
 from spark_lester.deletion import ledger, unlearn as unlearn_module
 from spark_lester.deletion.request import CARD_NUMBER
@@ -18,7 +18,7 @@ class Crash(Exception):
     """Stands in for the process dying between two steps."""
 
 
-@pytest.mark.parametrize("crash_at", ["merge:r1:prepared", "erase"])
+@pytest.mark.parametrize("crash_at", ["merge:r1:prepared", "model:r1", "erase"])
 def test_crash_between_steps_then_rerun_completes(spark, small_example, tmp_path, monkeypatch,
                                                   crash_at):
     wh = str(tmp_path / "wh")
@@ -63,6 +63,17 @@ def test_crash_between_steps_then_rerun_completes(spark, small_example, tmp_path
     assert table_rows(spark, prepared) == rows
     statuses = [e["status"] for e in ledger.entries(spark, Layout(wh), "incident-1")]
     assert statuses == ["started", "started", "completed"]  # the resumption is recorded
+
+    # The model followed exactly once: one new version; the earlier one is erased.
+    model = spark.read.format("delta").load(original.tables[MODEL]["path"])
+    assert [r.model_version for r in model.collect()] == [1]
+    updates = result["model"] or {}
+    if crash_at.startswith("merge"):
+        # the old vectors were only in memory: the resumed request retrains, and says why
+        assert updates["r1"]["method"] == "retrain"
+        assert updates["r1"]["retrain_reason"] == "resumed_after_crash"
+    else:  # the model step finished before the crash: not applied twice
+        assert updates == {}
 
 
 def test_reapplying_under_a_new_id_changes_nothing(spark, small_example, tmp_path):

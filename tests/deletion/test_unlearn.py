@@ -6,10 +6,16 @@ the cleaned sources (same fitted encoder) into another warehouse and compares ev
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from spark_lester.artifacts.layout import FEATURES, PREPARED
+from pyspark.sql import functions as F
+
+from spark_lester.artifacts.layout import FEATURES, MODEL, PREPARED
+from spark_lester.artifacts.model import load_model
+from spark_lester.config import LesterConfig
+from spark_lester.deletion.compare import model_against_retrain, training_rows_of
 from spark_lester.artifacts.run import run
 from spark_lester.deletion.request import CARD_NUMBER
 from spark_lester.deletion.unlearn import unlearn
@@ -25,9 +31,13 @@ def test_redacting_mail_subjects_of_customers_equals_rerun(spark, small_example,
     leaked = small_example["leaks_data"]["customer_ids"]
     original = run(RUNNING_EXAMPLE, _sources(small_example), warehouse=str(tmp_path / "wh"),
                    spark=spark, run_id="r1", rows_per_file=200)
+    model_before = load_model(spark, original.tables[MODEL]["path"]).params
+    old_rows = training_rows_of(spark, original, F.col("customer_id").isin(leaked))
+    # no certified budget: the Newton update itself is measured against retraining below
     result = unlearn({"source": "customers", "keys": leaked, "action": "redact_columns",
                       "columns": ["mails.mail_subject"], "verify_patterns": [CARD_NUMBER]},
-                     warehouse=str(tmp_path / "wh"), spark=spark)
+                     warehouse=str(tmp_path / "wh"), spark=spark,
+                     config=LesterConfig.from_env(unlearning_budget=0.0))
     assert result["status"] == "completed"
     assert result["verification"]["verified"] is True
     assert result["verification"]["needles"] > 0
@@ -49,6 +59,18 @@ def test_redacting_mail_subjects_of_customers_equals_rerun(spark, small_example,
                             tmp_path / "base", original)
     assert_same_artifacts(spark, original, baseline)
 
+    # The model forgot the old titles: Newton update, close to retraining from scratch.
+    update = result["model"]["r1"]
+    assert update["method"] == "newton" and update["refined"] is True
+    assert update["n_removed"] == update["n_added"] > 0
+    report = model_against_retrain(spark, original, baseline, model_before, old_rows)
+    assert report["rows_forgotten"] == update["n_removed"]
+    assert report["rho"] <= 0.05
+    # ~140 training rows, 4% of them changed: one refinement leaves a small residual
+    assert report["quality"]["residual_ratio"] >= 10
+    # the check can fail: the model before the update is far from the retrained one
+    assert report["quality"]["distance_original"] > 20 * report["quality"]["distance_unlearned"]
+
 
 def test_deleting_customers_of_two_banks_equals_rerun(spark, small_example, tmp_path):
     customers = pd.read_csv(small_example["customers"])
@@ -56,8 +78,11 @@ def test_deleting_customers_of_two_banks_equals_rerun(spark, small_example, tmp_
     original = run(RUNNING_EXAMPLE, _sources(small_example), warehouse=str(tmp_path / "wh"),
                    spark=spark, run_id="r1", rows_per_file=200)
     predicate = f"bank IN ('{banks[0]}', '{banks[1]}')"
+    model_before = load_model(spark, original.tables[MODEL]["path"]).params
+    # a budget no update can meet: the certified bound refuses, the model is retrained
     result = unlearn({"source": "customers", "where": predicate, "action": "delete_rows"},
-                     warehouse=str(tmp_path / "wh"), spark=spark)
+                     warehouse=str(tmp_path / "wh"), spark=spark,
+                     config=LesterConfig.from_env(unlearning_budget=1e-12))
     assert result["status"] == "completed"
     assert result["verification"]["verified"] is True
     assert result["changes"][0]["tables"]["prepared"]["deleted"] > 0
@@ -66,10 +91,19 @@ def test_deleting_customers_of_two_banks_equals_rerun(spark, small_example, tmp_
 
     kept = customers[~customers.bank.isin(banks)]
     cleaned = write_csv(kept, tmp_path / "clean" / "customers.csv")
+    update = result["model"]["r1"]
+    assert (update["method"], update["retrain_reason"], update["refused_method"]) == \
+        ("retrain", "bound_exceeded", "newton")
+    assert update["residual_bound"] > 1e-12 and update["n_added"] == 0
     baseline = baseline_run(spark, RUNNING_EXAMPLE, {"customers": cleaned,
                                                      "mails": small_example["mails"]},
                             tmp_path / "base", original)
     assert_same_artifacts(spark, original, baseline)
+    retrained = load_model(spark, baseline.tables[MODEL]["path"]).params
+    unlearned = load_model(spark, original.tables[MODEL]["path"]).params
+    assert unlearned.n_train == retrained.n_train < model_before.n_train
+    gap = np.linalg.norm(unlearned.w - retrained.w)
+    assert gap <= 1e-3 * np.linalg.norm(model_before.w - retrained.w)
 
 
 SHAPES = {

@@ -70,3 +70,29 @@ def test_values_are_found_raw_and_decoded(tmp_path):
     result = scan([str(tmp_path / "t")], [f"my card {CARD}"], patterns=[CARD_NUMBER])
     assert result.verified is False and result.needles == 2
     assert [h["object"] for h in result.hits] == [str(tmp_path / "t" / PATH)]
+
+
+def test_model_artifacts_are_numbers_but_their_headers_are_text(tmp_path):
+    """A stored model version (.npz bytes in a binary column) is full of long digit runs in
+    its JSON header's floats: not text. A string in the header still is."""
+    import io
+
+    import numpy as np
+
+    from spark_lester.models.params import ModelParams
+
+    model = ModelParams(kind="logreg", d=2, lam=0.0012345678901234567, seed=0, n_train=7,
+                        w=np.array([0.12345678901234567, -2.5, 1.0]))
+    assert any(c.isdigit() for c in "12345678901234567")
+    folder = tmp_path / "model"
+    folder.mkdir()
+    pq.write_table(pa.table({"params": pa.array([model.to_bytes()], pa.binary())}),
+                   folder / PATH)
+    clean = scan([str(folder)], [], patterns=[CARD_NUMBER], match_patterns=True)
+    assert clean.verified is True, clean.hits
+    buf = io.BytesIO()
+    np.savez(buf, meta=np.frombuffer(json.dumps({"note": f"card {CARD}"}).encode(), np.uint8))
+    pq.write_table(pa.table({"params": pa.array([buf.getvalue()], pa.binary())}),
+                   folder / PATH)
+    leaked = scan([str(folder)], [], patterns=[CARD_NUMBER], match_patterns=True)
+    assert leaked.verified is False
