@@ -6,6 +6,7 @@ from spark_lester.deletion.request import DeletionRequest
 from spark_lester.deletion.unlearn import unlearn
 from spark_lester.errors import LesterError
 from spark_lester.frame import LesterFrame, read_csv, read_delta, read_parquet
+from spark_lester.queries import fairness_report, used_rows
 from spark_lester.session import get_spark
 
 __all__ = [
@@ -13,11 +14,13 @@ __all__ = [
     "LesterConfig",
     "LesterError",
     "LesterFrame",
+    "fairness_report",
     "get_spark",
     "read_csv",
     "read_delta",
     "read_parquet",
     "run",
     "unlearn",
+    "used_rows",
 ]
 __version__ = "0.1.0"

@@ -470,3 +470,15 @@ class StatsMismatchError(UnlearningError):
     """Stored training statistics do not belong to the model or the data they are used with."""
 
     hint = "Use the statistics artifact written with this model version (training_stats())."
+
+
+class QueryError(LesterError, ValueError):
+    """A provenance query (``used_rows``, ``fairness_report``) asks about something its run
+    did not read or write: a source it did not read, no label, no model. ``run_id`` and
+    ``source`` say which; the message lists what the run has."""
+
+    def __init__(self, message: str, *, run_id: str | None = None, source: str | None = None,
+                 hint: str | None = None):
+        self.run_id = run_id
+        self.source = source
+        super().__init__(f"run '{run_id}': {message}" if run_id else message, hint=hint)

@@ -14,8 +14,8 @@ import sys
 from collections.abc import Sequence
 
 #: Subcommand modules of ``spark_lester.cli``, in help order.
-COMMANDS: tuple[str, ...] = ("demo", "run", "runs", "delete", "plan", "analyze", "rewrite",
-                             "bench", "package", "emr")
+COMMANDS: tuple[str, ...] = ("demo", "run", "runs", "used_rows", "fairness", "delete",
+                             "plan", "analyze", "rewrite", "bench", "package", "emr")
 
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
