@@ -42,7 +42,7 @@ def test_crash_between_steps_then_rerun_completes(spark, small_example, tmp_path
     statuses = [e["status"] for e in ledger.entries(spark, Layout(wh), "incident-1")]
     assert statuses == ["started"]
     before = scan([prepared], [], patterns=[CARD_NUMBER], match_patterns=True)
-    if crash_at.startswith("merge"):
+    if crash_at != "erase":
         # The check can fail: before the purge the old card numbers are still in the files.
         assert before.verified is False and before.hits
     else:  # the crash came after the purge, before the scan and the ledger's completion
