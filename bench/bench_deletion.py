@@ -1,9 +1,11 @@
 """Deletion vs full re-execution: the running example's incident at several sizes.
 
 Per size, in one Spark session: generate customers and mails (one customer per 10 mails),
-run the pipeline into a fresh warehouse, apply the incident (redact ``mail_subject`` of the
-mails of the 5 leaked customers) with ``spark_lester.unlearn``, then re-run the whole
-pipeline on the cleaned input (same fitted encoder) as the baseline and compare the two.
+run the pipeline into a fresh warehouse (prepared data, X/y and the logistic-regression
+model), apply the incident (redact ``mail_subject`` of the mails of the 5 leaked customers)
+with ``spark_lester.unlearn`` (tables and model), then re-run the whole pipeline on the
+cleaned input (same fitted encoder; the model retrained from scratch) as the baseline and
+compare the two: tables exactly, the model by rho against the retrained one.
 
     .venv/bin/python bench/bench_deletion.py --sizes 10000 100000 1000000
 
@@ -36,8 +38,13 @@ PIPELINE = ROOT / "examples" / "running_example" / "pipeline.py"
 def measure(spark, config, n_mails: int, work: Path) -> dict:
     import pandas as pd
 
+    from pyspark.sql import functions as F
+
+    from spark_lester.artifacts.layout import MODEL
+    from spark_lester.artifacts.model import load_model
     from spark_lester.artifacts.run import run
-    from spark_lester.deletion.compare import same_artifacts
+    from spark_lester.deletion.compare import (model_against_retrain, same_artifacts,
+                                               training_rows_of)
     from spark_lester.deletion.request import CARD_NUMBER
     from spark_lester.deletion.unlearn import unlearn
     from spark_lester.features.encode import load_encoder
@@ -51,6 +58,8 @@ def measure(spark, config, n_mails: int, work: Path) -> dict:
     leaked = json.loads(Path(paths["leaks"]).read_text())["customer_ids"]
     request = {"source": "customers", "keys": leaked, "action": "redact_columns",
                "columns": ["mails.mail_subject"], "verify_patterns": [CARD_NUMBER]}
+    original = load_model(spark, record.tables[MODEL]["path"]).params
+    old_rows = training_rows_of(spark, record, F.col("customer_id").isin(leaked))
     result = unlearn(request, warehouse=wh, spark=spark, config=config)
 
     customers = pd.read_csv(paths["customers"])
@@ -66,6 +75,8 @@ def measure(spark, config, n_mails: int, work: Path) -> dict:
                    encoder=load_encoder(record.encoder))
     reexecution = time.perf_counter() - start
     check = same_artifacts(spark, record, baseline)
+    model = model_against_retrain(spark, record, baseline, original, old_rows)
+    update = (result.get("model") or {}).get("r1", {})
     seconds = float(result["seconds_to_consistent"])
     files = {}
     for path, table in result["tables"].items():
@@ -90,6 +101,12 @@ def measure(spark, config, n_mails: int, work: Path) -> dict:
         "ivm_matches_recompute": check["equal"],
         "features_max_abs_diff": check["features"].get("max_abs_diff"),
         "erasure_verified": result["verification"]["verified"],
+        "model": {"method": update.get("method"), "retrain_reason": update.get("retrain_reason"),
+                  "update_seconds": update.get("seconds"),
+                  "residual_bound": update.get("residual_bound"),
+                  "retrain_seconds": model["retrain_seconds"], "rho": model["rho"],
+                  "accuracy_gap": model["accuracy_gap"],
+                  "rows_forgotten": model["rows_forgotten"]},
     }
 
 

@@ -43,6 +43,10 @@ def run(args: argparse.Namespace) -> int:
         line += (f"; {result['rows_affected']} artifact rows changed in "
                  f"{result['seconds_to_consistent']:.1f}s; erasure "
                  f"{'verified' if verified else 'skipped' if verified is None else 'FAILED'}")
+        for run_id, update in sorted((result.get("model") or {}).items()):
+            why = f" ({update['retrain_reason']})" if update.get("retrain_reason") else ""
+            line += (f"; model of {run_id}: {update['method']}{why}, version "
+                     f"{update['model_version']}")
     elif result.get("reason"):
         line += f" ({result['reason']})"
     print(line)

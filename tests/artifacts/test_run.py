@@ -90,7 +90,7 @@ def test_run_trains_and_stores_model_version_zero(spark, recorded):
     and stored with the statistics the next update needs."""
     from spark_lester.artifacts.layout import MODEL
     from spark_lester.artifacts.model import load_model, training_data
-    from spark_lester.models import train
+    from spark_lester.models import retrain
     from spark_lester.models.data import as_arrays
 
     wh, summary = recorded
@@ -99,7 +99,8 @@ def test_run_trains_and_stores_model_version_zero(spark, recorded):
     assert (stored.version, stored.method, stored.params.kind) == (0, "train", "logreg")
     assert stored.params.n_train == summary["rows"]["train"] == stored.stats.n
     features = spark.read.format("delta").load(summary["tables"][FEATURES]["path"])
-    again = train(as_arrays(training_data(features, "label")), kind="logreg", seed=0)
+    assert (stored.params.lam, stored.params.seed) == (1e-2, 0)  # the pipeline's MODEL
+    again = retrain(stored.params, as_arrays(training_data(features, "label")))
     assert again.digest() == stored.params.digest()
     from spark_lester.errors import DimensionMismatchError
 

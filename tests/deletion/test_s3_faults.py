@@ -20,7 +20,7 @@ import pytest
 
 import spark_lester.deletion.unlearn as unlearn_module
 from spark_lester.artifacts import store
-from spark_lester.artifacts.layout import FEATURES, PREPARED, Layout
+from spark_lester.artifacts.layout import FEATURES, MODEL, PREPARED, Layout
 from spark_lester.artifacts.run import run
 from spark_lester.config import LesterConfig
 from spark_lester.deletion import ledger
@@ -221,7 +221,8 @@ def test_s3_errors_while_merging_then_resume(spark, proxy, sources, s3_endpoint,
     rows = ledger.entries(spark, Layout(WAREHOUSE), request.request_id)
     assert [r["status"] for r in rows] == [ledger.STARTED, ledger.FAILED]
     assert rows[-1]["reason"].startswith(f"merge {FEATURES}: StorageError")
-    assert set(rows[-1]["tables"]) == {prepared, features}
+    # the model table is listed too: it is updated after the MERGEs, and erased
+    assert set(rows[-1]["tables"]) == {prepared, features, original.tables[MODEL]["path"]}
 
     result = unlearn(request, warehouse=WAREHOUSE, spark=spark, config=config)
     assert result["status"] == "completed" and result["resumed"] is True
