@@ -28,6 +28,15 @@ def test_demo_writes_summary(spark, tmp_path, monkeypatch):
     assert deletion["rows_affected"] > 0
     for key in ("seconds", "erasure_seconds", "reexecution_seconds", "speedup"):
         assert deletion[key] > 0
+    unlearning = summary["unlearning"]
+    assert unlearning["method"] in ("newton", "retrain")
+    assert unlearning["update"]["n_removed"] == unlearning["rows_forgotten"] > 0
+    if unlearning["method"] == "retrain":  # refused by the certified bound: says why
+        assert unlearning["update"]["retrain_reason"] == "bound_exceeded"
+    assert unlearning["rho"] <= 0.05
+    assert unlearning["seconds"] > 0 and unlearning["retrain_seconds"] > 0
+    assert abs(unlearning["accuracy_gap"]) <= 0.02
+    assert deletion["timings"]["model"] > 0  # deletion.seconds includes the model step
 
 
 def test_plan_command_formats(spark, running_example_data, tmp_path, capsys):
