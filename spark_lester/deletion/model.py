@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
     from spark_lester.deletion.change import RunChange, TableChange
     from spark_lester.unlearning.request import UnlearningRequest
+    from spark_lester.unlearning.result import UnlearningResult
 
 #: Why a model is retrained instead of updated, besides the refusals of ``update_model``.
 RECOMPUTED, RESUMED = "recomputed", "resumed_after_crash"
@@ -47,6 +48,8 @@ class ModelWork:
     path: str
     features_path: str
     label: str
+    #: The version of X the request was resolved against (the update's passes read it).
+    features_version: int
     stored: StoredModel
     request: UnlearningRequest | None
     retrain_reason: str | None = None
@@ -83,7 +86,8 @@ def unlearning_request(change: TableChange, label: str, request_id: str
 
 
 def plan_model(spark: SparkSession, change: RunChange, request_id: str, *,
-               model_updated: bool, resuming: bool) -> ModelWork | None:
+               features_version: int, model_updated: bool, resuming: bool
+               ) -> ModelWork | None:
     """The model work of one run, checked before anything is written (None: nothing to do).
 
     ``model_updated``: the model table already holds this request's version (a resumed
@@ -96,7 +100,8 @@ def plan_model(spark: SparkSession, change: RunChange, request_id: str, *,
     features = change.tables[FEATURES]
     stored = load_model(spark, entry["path"], d=feature_width(run.matrix_provenance))
     base = {"run_id": run.run_id, "path": entry["path"], "label": run.label,
-            "features_path": run.tables[FEATURES]["path"], "stored": stored}
+            "features_path": run.tables[FEATURES]["path"], "stored": stored,
+            "features_version": features_version}
     if features.replacement is not None:
         return ModelWork(**base, request=None, retrain_reason=RECOMPUTED)
     request = unlearning_request(features, run.label, request_id)
@@ -108,33 +113,59 @@ def plan_model(spark: SparkSession, change: RunChange, request_id: str, *,
     return ModelWork(**base, request=request)
 
 
-def apply_model(spark: SparkSession, work: ModelWork, *, request_id: str,
-                budget: float | None, refine: bool) -> dict[str, Any]:
-    """Update (or retrain) the model of ``work`` and append the new version; ledger dict."""
-    from spark_lester.models import retrain
-    from spark_lester.unlearning.stats import training_stats
+def compute_update(spark: SparkSession, work: ModelWork, *, budget: float | None,
+                   refine: bool) -> UnlearningResult | None:
+    """The influence-function update of ``work`` (None when it retrains instead).
+
+    Its passes read X at the version the request was resolved against, minus the removed
+    rows and plus the new ones (``unlearning.sums.Adjusted``): the same sums as over X after
+    the MERGE, so the update runs while the MERGEs do. A refused update is returned as is;
+    ``store_model`` retrains it on X after the MERGE.
+    """
+    from spark_lester.unlearning.sums import Adjusted
     from spark_lester.unlearning.update import update_model
 
+    if work.request is None:
+        return None
+    before = spark.read.format("delta").option("versionAsOf", work.features_version) \
+        .load(work.features_path)
+    data = Adjusted(training_data(before, work.label),
+                    removed=(work.request.X_removed, work.request.y_removed),
+                    added=(work.request.X_added, work.request.y_added))
+    return update_model(work.stored.params, work.stored.stats, work.request, data=data,
+                        refine=refine, budget=budget, auto_retrain=False,
+                        label_col=work.label)
+
+
+def store_model(spark: SparkSession, work: ModelWork, result: UnlearningResult | None, *,
+                request_id: str) -> dict[str, Any]:
+    """Append the new model version of ``work`` (retraining on X after the MERGE when there
+    is no accepted update); returns what the ledger records."""
+    from spark_lester.models import retrain
+    from spark_lester.unlearning.stats import training_stats
+
     tick = time.perf_counter()
-    data = training_data(spark.read.format("delta").load(work.features_path), work.label)
-    cols = {"label_col": work.label}
     previous = work.stored.params
-    if work.request is not None:
-        result = update_model(previous, work.stored.stats, work.request, data=data,
-                              refine=refine, budget=budget, **cols)
+    if result is not None and not result.needs_retrain:
         params, stats, summary = result.params, result.stats, result.to_dict()
+        seconds = result.seconds
     else:
-        params = retrain(previous, data, **cols)
-        stats = training_stats(params, data, **cols)
-        summary = {"method": "retrain", "retrain_reason": work.retrain_reason,
-                   "params_digest": params.digest(), "n_remaining": params.n_train}
-    assert params is not None and stats is not None  # update_model retrains on a refusal
+        data = training_data(spark.read.format("delta").load(work.features_path), work.label)
+        params = retrain(previous, data, label_col=work.label)
+        stats = training_stats(params, data, label_col=work.label)
+        summary = {**(result.to_dict() if result is not None else {}), "method": "retrain",
+                   "retrain_reason": work.retrain_reason if result is None
+                   else result.retrain_reason, "params_digest": params.digest(),
+                   "n_remaining": params.n_train}
+        if result is not None:
+            summary["refused_method"] = result.method
+        seconds = (result.seconds if result is not None else 0.0) + time.perf_counter() - tick
+    assert params is not None and stats is not None
     version = work.stored.version + 1
-    seconds = round(time.perf_counter() - tick, 3)
     table_version = write_model(spark, work.path, params, stats, version=version,
                                 method=summary["method"], request_id=request_id,
                                 info={"retrain_reason": summary.get("retrain_reason"),
-                                      "seconds": seconds})
+                                      "seconds": round(seconds, 3)})
     return {**summary, "run_id": work.run_id, "path": work.path,
             "model_version": version, "previous_digest": previous.digest(),
-            "table_version": table_version, "seconds": seconds}
+            "table_version": table_version, "seconds": round(seconds, 3)}

@@ -35,7 +35,7 @@ from spark_lester.artifacts.layout import FEATURES, MODEL, PREPARED, Layout
 from spark_lester.deletion import ledger
 from spark_lester.deletion.change import RunChange, compute_change
 from spark_lester.deletion.merge import commit_tag, merge, stamped
-from spark_lester.deletion.model import ModelWork, apply_model, plan_model
+from spark_lester.deletion.model import ModelWork, compute_update, plan_model, store_model
 from spark_lester.deletion.request import DeletionRequest
 from spark_lester.deletion.source import clean_source, sources_to_clean
 from spark_lester.deletion.resolve import (affected_runs, check_columns, identify,
@@ -170,8 +170,14 @@ def _apply(spark: SparkSession, req: DeletionRequest, paths: dict[str, Any],
     merges: dict[str, Any] = {}
     progress["step"] = "merge"
     # Tables are independent: their MERGEs run concurrently (Spark schedules jobs from
-    # several threads); the wall time is mostly driver-side Delta latency, not tasks.
-    with _pool(len(paths)) as pool:
+    # several threads); the wall time is mostly driver-side Delta latency, not tasks. The
+    # model updates run alongside: they read X as it was before the request (see
+    # deletion.model) and are stored once the MERGEs have committed.
+    model: dict[str, Any] = {}
+    with _pool(len(paths) + len(models)) as pool:
+        updates = {w.run_id: pool.submit(compute_update, spark, w,
+                                         budget=config.unlearning_budget or None,
+                                         refine=config.unlearning_refine) for w in models}
         futures = {path: pool.submit(merge, spark, path, change.tables[name],
                                      request_id=req.request_id,
                                      cluster_by=change.run.cluster_by)
@@ -180,16 +186,15 @@ def _apply(spark: SparkSession, req: DeletionRequest, paths: dict[str, Any],
             progress["step"] = f"merge {name}"
             merges[path] = futures[path].result()
             after_step(f"merge:{change.run.run_id}:{name}")
-    timings["update"] = _since(tick)
-    tick = time.perf_counter()
-    model: dict[str, Any] = {}
-    for work in models:
-        progress["step"] = "model"
-        model[work.run_id] = apply_model(spark, work, request_id=req.request_id,
-                                         budget=config.unlearning_budget or None,
-                                         refine=config.unlearning_refine)
-        after_step(f"model:{work.run_id}")
+        timings["update"] = _since(tick)
+        tick = time.perf_counter()
+        for work in models:
+            progress["step"] = "model"
+            model[work.run_id] = store_model(spark, work, updates[work.run_id].result(),
+                                             request_id=req.request_id)
+            after_step(f"model:{work.run_id}")
     if models:
+        # after the MERGEs: the wait for the overlapped update, a retrain, the append
         timings["model"] = _since(tick)
     seconds_to_consistent = _since(started)
     for path, spec in cleanup.items():
@@ -249,7 +254,7 @@ def _record_failure(spark: SparkSession, layout: Layout, base: dict[str, Any], s
 def _pool(n: int):  # type: ignore[no-untyped-def]
     from concurrent.futures import ThreadPoolExecutor
 
-    return ThreadPoolExecutor(max_workers=max(1, min(4, n)), thread_name_prefix="lester")
+    return ThreadPoolExecutor(max_workers=max(1, min(8, n)), thread_name_prefix="lester")
 
 
 def _since(tick: float) -> float:
@@ -296,6 +301,8 @@ def _resolve(spark: SparkSession, req: DeletionRequest, runs: list[registry.RunR
         change = compute_change(spark, req, run, module, frames, ids)
         changes.append(change)
         work = plan_model(spark, change, req.request_id, resuming=resuming,
+                          features_version=store.table_version(
+                              spark, run.tables[FEATURES]["path"]),
                           model_updated=_model_updated(spark, run, expected))
         if work is not None:
             models.append(work)

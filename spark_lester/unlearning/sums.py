@@ -45,6 +45,23 @@ BlockFn = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, ...]]
 BLOCK_ROWS = 65536
 
 
+@dataclass(frozen=True, eq=False)
+class Adjusted:
+    """The rows of ``base`` without ``removed`` and with ``added``: the training data after a
+    request, read from X as it was *before* the request (the sums subtract the removed
+    rows' terms and add the new rows' terms, both small and on the driver). A pass over it
+    can run while X itself is being updated. Outputs combined by ``max`` stay upper bounds
+    (removed rows are not taken out of a maximum)."""
+
+    base: Data
+    removed: tuple[np.ndarray, np.ndarray]
+    added: tuple[np.ndarray, np.ndarray]
+
+    @property
+    def delta_rows(self) -> int:
+        return len(self.added[1]) - len(self.removed[1])
+
+
 @dataclass(frozen=True)
 class SumInfo:
     """What a pass saw: rows summed and Spark partitions (0 on numpy)."""
@@ -64,7 +81,18 @@ def row_sums(data: Data, fn: BlockFn, *, d: int, ops: Sequence[str] | None = Non
     the executors and raised on the driver). Null or non-finite features
     or labels raise ``NonFiniteError``. ``info``, when a list, receives a :class:`SumInfo`.
     """
-    if is_dataframe(data):
+    if isinstance(data, Adjusted):
+        base: list[SumInfo] = []
+        out = row_sums(data.base, fn, d=d, ops=ops, features_col=features_col,
+                       label_col=label_col, block_rows=block_rows, info=base)
+        for rows, sign in ((data.removed, -1.0), (data.added, 1.0)):
+            if len(rows[1]):
+                part = _numpy_sums(rows, fn, ops, d, block_rows)
+                out = tuple(np.maximum(a, b) if ops is not None and ops[i] == "max"
+                            else a + sign * b for i, (a, b) in enumerate(zip(out, part,
+                                                                              strict=True)))
+        n, parts = base[0].n_rows + data.delta_rows, base[0].partitions
+    elif is_dataframe(data):
         out, n, parts = _spark_sums(data, fn, ops, d, features_col, label_col)
     else:
         out, n, parts = _numpy_sums(data, fn, ops, d, block_rows), len(data[1]), 0

@@ -115,3 +115,40 @@ def test_numpy_width_mismatch_and_nan(data):
     bad[5, 5] = np.inf
     with pytest.raises(NonFiniteError):
         row_sums((bad, y), fn, d=D)
+
+
+def test_adjusted_data_sums_like_the_data_after_the_request(frame, data):
+    """X before the request, minus the removed rows, plus the new ones: the same sums (and
+    the same Newton update) as X after the request, on Spark and numpy alike."""
+    from spark_lester.models import train
+    from spark_lester.unlearning import UnlearningRequest, newton, training_stats
+    from spark_lester.unlearning.sums import Adjusted
+
+    X, y = data
+    gone = np.arange(0, N, 50)
+    keep = np.setdiff1d(np.arange(N), gone)
+    new_X = X[gone[:5]] * 0.5
+    after = (np.concatenate([X[keep], new_X]), np.concatenate([y[keep], y[gone[:5]]]))
+    w = np.random.default_rng(2).normal(scale=0.3, size=D + 1)
+    expected = row_sums(after, grad_block_lr(w), d=D)
+    for base in (frame, data):
+        adjusted = Adjusted(base, removed=(X[gone], y[gone]), added=(new_X, y[gone[:5]]))
+        info: list[SumInfo] = []
+        (got,) = row_sums(adjusted, grad_block_lr(w), d=D, info=info)
+        assert info[0].n_rows == len(after[1])
+        assert np.allclose(got, expected[0], rtol=1e-10, atol=1e-10)
+    # the check can fail: X before the request sums to something else
+    assert not np.allclose(row_sums(data, grad_block_lr(w), d=D)[0], expected[0], atol=1e-3)
+
+    model = train(data, lam=1e-2)
+    stats = training_stats(model, data)
+    request = UnlearningRequest(X[gone], y[gone], new_X, y[gone[:5]])
+    direct = newton(model, stats, request, data=after, refine=True, budget=None)
+    overlapped = newton(model, stats, request, refine=True, budget=None,
+                        data=Adjusted(frame, removed=(X[gone], y[gone]),
+                                      added=(new_X, y[gone[:5]])))
+    assert np.allclose(direct.params.w, overlapped.params.w, rtol=1e-10, atol=1e-12)
+
+
+def grad_block_lr(w):
+    return functools.partial(grad_block, "logreg", 0, 0.01, w)
