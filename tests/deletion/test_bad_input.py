@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from spark_lester.artifacts import store
@@ -147,6 +148,33 @@ def test_request_removing_every_training_row_is_refused(spark, warehouse):
     rows = ledger.entries(spark, Layout(wh), "everyone")
     assert [r["status"] for r in rows] == ["failed"]
     assert "EmptyRemainderError" in rows[0]["reason"]
+
+
+def test_nan_in_the_update_falls_back_to_retraining_and_is_recorded(spark, warehouse,
+                                                                     monkeypatch):
+    """NaN during the update (here: the refinement gradient) refuses it; the model is
+    retrained from scratch on X after the MERGE and the ledger says why."""
+    import importlib
+
+    newton_module = importlib.import_module("spark_lester.unlearning.newton")
+
+    wh, record = warehouse
+    monkeypatch.setattr(newton_module, "gradient_sum",
+                        lambda params, data, **kw: np.full(params.d + 1, np.nan))
+    prepared = spark.read.format("delta").load(record.tables[PREPARED]["path"])
+    key = sorted({r[0] for r in prepared.where("__lester_split = 'train'")
+                  .select("customer_id").collect()})[0]
+    result = unlearn({"request_id": "nan-update", "source": "customers", "keys": [key],
+                      "action": "delete_rows"}, warehouse=wh, spark=spark)
+    assert result["status"] == "completed"
+    update = result["model"]["r1"]
+    assert (update["method"], update["retrain_reason"], update["refused_method"]) == \
+        ("retrain", "non_finite", "newton")
+    stored = load_model(spark, record.tables[MODEL]["path"])
+    assert stored.version == 1 and stored.method == "retrain"
+    assert np.all(np.isfinite(stored.params.w))
+    rows = ledger.entries(spark, Layout(wh), "nan-update")
+    assert rows[-1]["model"]["r1"]["retrain_reason"] == "non_finite"
 
 
 def test_table_changed_by_hand_is_refused_and_recorded(spark, warehouse):
