@@ -48,7 +48,8 @@ class LesterConfig:
     log_level: str = "WARN"
     #: Certified gradient-residual budget of a model update (above it: retrain); 0 = no bound.
     unlearning_budget: float = 1e-4
-    #: Add the refinement pass over X (one Spark job) to the Newton step.
+    #: Allow the refinement pass over X (one Spark job) when one Newton step's certified
+    #: bound exceeds the budget (always taken when there is no budget).
     unlearning_refine: bool = True
 
     def __post_init__(self) -> None:

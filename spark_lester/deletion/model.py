@@ -117,6 +117,9 @@ def compute_update(spark: SparkSession, work: ModelWork, *, budget: float | None
                    refine: bool) -> UnlearningResult | None:
     """The influence-function update of ``work`` (None when it retrains instead).
 
+    For logistic regression with a budget, one Newton step comes first: it needs no pass
+    over X, and when its certified bound is within the budget it is the update. Otherwise
+    (``refine``; always without a budget, and for the MLP) the update makes passes over X.
     Its passes read X at the version the request was resolved against, minus the removed
     rows and plus the new ones (``unlearning.sums.Adjusted``): the same sums as over X after
     the MERGE, so the update runs while the MERGEs do. A refused update is returned as is;
@@ -127,14 +130,21 @@ def compute_update(spark: SparkSession, work: ModelWork, *, budget: float | None
 
     if work.request is None:
         return None
+    common = {"budget": budget, "auto_retrain": False, "label_col": work.label}
+    if budget is not None and work.stored.params.kind == "logreg":
+        # one Newton step costs O(k p^2 + p^3) and no pass over X: enough when its
+        # certified bound is within the budget
+        first = update_model(work.stored.params, work.stored.stats, work.request,
+                             refine=False, **common)
+        if not refine or first.retrain_reason != "bound_exceeded":
+            return first
     before = spark.read.format("delta").option("versionAsOf", work.features_version) \
         .load(work.features_path)
     data = Adjusted(training_data(before, work.label),
                     removed=(work.request.X_removed, work.request.y_removed),
                     added=(work.request.X_added, work.request.y_added))
     return update_model(work.stored.params, work.stored.stats, work.request, data=data,
-                        refine=refine, budget=budget, auto_retrain=False,
-                        label_col=work.label)
+                        refine=refine, **common)
 
 
 def store_model(spark: SparkSession, work: ModelWork, result: UnlearningResult | None, *,

@@ -12,6 +12,7 @@ from spark_lester.artifacts.layout import FEATURES, MODEL, PREPARED, Layout
 from spark_lester.artifacts.model import load_model
 from spark_lester.artifacts.run import run
 from spark_lester.cli import main
+from spark_lester.config import LesterConfig
 from spark_lester.deletion import ledger
 from spark_lester.deletion.request import DeletionRequest
 from spark_lester.deletion.unlearn import unlearn
@@ -165,7 +166,8 @@ def test_nan_in_the_update_falls_back_to_retraining_and_is_recorded(spark, wareh
     key = sorted({r[0] for r in prepared.where("__lester_split = 'train'")
                   .select("customer_id").collect()})[0]
     result = unlearn({"request_id": "nan-update", "source": "customers", "keys": [key],
-                      "action": "delete_rows"}, warehouse=wh, spark=spark)
+                      "action": "delete_rows"}, warehouse=wh, spark=spark,
+                     config=LesterConfig.from_env(unlearning_budget=0.0))  # always refine
     assert result["status"] == "completed"
     update = result["model"]["r1"]
     assert (update["method"], update["retrain_reason"], update["refused_method"]) == \
@@ -175,6 +177,30 @@ def test_nan_in_the_update_falls_back_to_retraining_and_is_recorded(spark, wareh
     assert np.all(np.isfinite(stored.params.w))
     rows = ledger.entries(spark, Layout(wh), "nan-update")
     assert rows[-1]["model"]["r1"]["retrain_reason"] == "non_finite"
+
+
+def test_one_newton_step_within_the_budget_makes_no_pass_over_x(spark, warehouse,
+                                                                 monkeypatch):
+    import importlib
+
+    newton_module = importlib.import_module("spark_lester.unlearning.newton")
+
+    def no_pass(*args, **kwargs):
+        raise AssertionError("a pass over X was made")
+
+    wh, record = warehouse
+    monkeypatch.setattr(newton_module, "gradient_sum", no_pass)
+    prepared = spark.read.format("delta").load(record.tables[PREPARED]["path"])
+    key = sorted({r[0] for r in prepared.where("__lester_split = 'train'")
+                  .select("customer_id").collect()})[-1]
+    result = unlearn({"request_id": "one-step", "source": "customers", "keys": [key],
+                      "action": "delete_rows"}, warehouse=wh, spark=spark,
+                     config=LesterConfig.from_env(unlearning_budget=10.0))
+    update = result["model"]["r1"]
+    assert (update["method"], update["refined"], update["passes_over_x"]) == \
+        ("newton", False, 0)
+    assert 0 < update["residual_bound"] <= 10.0
+    assert load_model(spark, record.tables[MODEL]["path"]).version == 2
 
 
 def test_table_changed_by_hand_is_refused_and_recorded(spark, warehouse):
