@@ -320,6 +320,17 @@ def run_pipeline(job: dict) -> int:
     return 0 if failures == 0 else 1
 
 
+def _entry_point(item: dict, index: int, name: str) -> object:
+    """The rewrite's function ``name``, or None after writing why it could not be loaded
+    (the program's ``error.json``, phase ``import``)."""
+    os.makedirs(item["out"], exist_ok=True)
+    try:
+        return getattr(_load(item["program"], index), name)
+    except BaseException as exc:  # noqa: BLE001
+        _write_json(os.path.join(item["out"], "error.json"), _error(exc, "rewrite", "import"))
+        return None
+
+
 def run_encoder(job: dict) -> int:
     import numpy as np
     import pandas as pd
@@ -330,12 +341,8 @@ def run_encoder(job: dict) -> int:
     failures = 0
     for index, item in enumerate(job["programs"]):
         out_root = item["out"]
-        os.makedirs(out_root, exist_ok=True)
-        try:
-            module = _load(item["program"], index)
-            make = module.encoder
-        except BaseException as exc:  # noqa: BLE001
-            _write_json(os.path.join(out_root, "error.json"), _error(exc, "rewrite", "import"))
+        make = _entry_point(item, index, "encoder")
+        if make is None:
             failures += 1
             continue
         for set_name, inputs in item["input_sets"].items():
@@ -417,12 +424,8 @@ def run_model(job: dict) -> int:
     failures = 0
     for index, item in enumerate(job["programs"]):
         out_root = item["out"]
-        os.makedirs(out_root, exist_ok=True)
-        try:
-            module = _load(item["program"], index)
-            make = module.model
-        except BaseException as exc:  # noqa: BLE001
-            _write_json(os.path.join(out_root, "error.json"), _error(exc, "rewrite", "import"))
+        make = _entry_point(item, index, "model")
+        if make is None:
             failures += 1
             continue
         for set_name, inputs in item["input_sets"].items():
