@@ -155,6 +155,11 @@ def unlearn(request: DeletionRequest | Mapping[str, Any] | str | Path, *,
     return result
 
 
+def _is_model(path: str) -> bool:
+    """Whether ``path`` is a run's model table (see ``Layout.table``)."""
+    return path.rstrip("/").endswith("/" + MODEL)
+
+
 def _run_ids(touched: list[RunChange], models: list[ModelWork]) -> list[str]:
     return sorted({c.run.run_id for c in touched} | {w.run_id for w in models})
 
@@ -214,7 +219,7 @@ def _apply(spark: SparkSession, req: DeletionRequest, paths: dict[str, Any],
 
         progress["step"] = "erase"
         for path in erase_paths:
-            if path.rstrip("/").endswith("/" + MODEL):
+            if _is_model(path):
                 drop_earlier_versions(spark, path)
         with _pool(len(erase_paths)) as pool:
             done = {p: pool.submit(erase_table, spark, p, request_id=req.request_id)
@@ -227,8 +232,7 @@ def _apply(spark: SparkSession, req: DeletionRequest, paths: dict[str, Any],
         progress["step"] = "verify"
         verification = _verify(spark, req, touched, erase_paths, config, resuming)
         timings["verify"] = _since(tick)
-        quality = _quality(spark, [p for p in erase_paths
-                                   if not p.rstrip("/").endswith("/" + MODEL)], req)
+        quality = _quality(spark, [p for p in erase_paths if not _is_model(p)], req)
         timings["quality"] = _since(tick) - timings["verify"]
 
     return merges, model, erasure, verification, quality, seconds_to_consistent
