@@ -96,8 +96,10 @@ def train_model(features: DataFrame, label: str | None, settings: Mapping[str, A
 
 def write_model(spark: SparkSession, path: str, params: ModelParams, stats: TrainingStats, *,
                 version: int, method: str, request_id: str | None = None,
-                info: Mapping[str, Any] | None = None) -> int:
-    """Append model ``version`` to the table at ``path``; returns the table's Delta version."""
+                info: Mapping[str, Any] | None = None, replace: bool = False) -> int:
+    """Append model ``version`` to the table at ``path`` (``replace``: it becomes the only
+    version, in the same commit, for an erasure that removes the earlier ones anyway);
+    returns the table's Delta version."""
     from pyspark.sql import Row
 
     row = Row(model_version=version, kind=params.kind, params=bytearray(params.to_bytes()),
@@ -109,7 +111,7 @@ def write_model(spark: SparkSession, path: str, params: ModelParams, stats: Trai
     if version == 0:
         store.create_table(spark, path, df, stats_columns=["model_version"])
     with store.storage_errors(path):
-        df.write.format("delta").mode("append").save(path)
+        df.write.format("delta").mode("overwrite" if replace else "append").save(path)
     return store.table_version(spark, path)
 
 

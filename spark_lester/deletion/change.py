@@ -15,8 +15,8 @@ replaced by a MERGE of the difference (only when a rule requires it; the reason 
 
 from __future__ import annotations
 
-
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -153,8 +153,10 @@ def compute_change(spark: SparkSession, request: DeletionRequest, run: RunRecord
         result.tables = _replacement(run, tables, new_df)
         return result
 
-    old = {n: [r.asDict() for r in df.where(_any_anchor(anchor_lists, df.columns)).collect()]
-           for n, df in tables.items()}
+    with ThreadPoolExecutor(max_workers=len(tables)) as pool:  # small reads, side by side
+        found = {n: pool.submit(df.where(_any_anchor(anchor_lists, df.columns)).collect)
+                 for n, df in tables.items()}
+        old = {n: [r.asDict() for r in rows.result()] for n, rows in found.items()}
     restrict: dict[str, set[int]] = {s: set(v) for s, v in anchor_lists.items()}
     for rows in old.values():
         for row in rows:

@@ -86,19 +86,21 @@ def unlearning_request(change: TableChange, label: str, request_id: str
 
 
 def plan_model(spark: SparkSession, change: RunChange, request_id: str, *,
-               features_version: int, model_updated: bool, resuming: bool
-               ) -> ModelWork | None:
+               features_version: int, model_updated: bool, resuming: bool,
+               stored: StoredModel | None = None) -> ModelWork | None:
     """The model work of one run, checked before anything is written (None: nothing to do).
 
     ``model_updated``: the model table already holds this request's version (a resumed
-    request that crashed after the model step).
+    request that crashed after the model step). ``stored``: the run's model, if the caller
+    already read it.
     """
     run = change.run
     entry = run.tables.get(MODEL)
     if entry is None or model_updated or run.label is None:
         return None
     features = change.tables[FEATURES]
-    stored = load_model(spark, entry["path"], d=feature_width(run.matrix_provenance))
+    if stored is None:
+        stored = load_model(spark, entry["path"], d=feature_width(run.matrix_provenance))
     base = {"run_id": run.run_id, "path": entry["path"], "label": run.label,
             "features_path": run.tables[FEATURES]["path"], "stored": stored,
             "features_version": features_version}
@@ -148,9 +150,10 @@ def compute_update(spark: SparkSession, work: ModelWork, *, budget: float | None
 
 
 def store_model(spark: SparkSession, work: ModelWork, result: UnlearningResult | None, *,
-                request_id: str) -> dict[str, Any]:
+                request_id: str, replace: bool = False) -> dict[str, Any]:
     """Append the new model version of ``work`` (retraining on X after the MERGE when there
-    is no accepted update); returns what the ledger records."""
+    is no accepted update; ``replace``: as the table's only version, see ``write_model``);
+    returns what the ledger records."""
     from spark_lester.models import retrain
     from spark_lester.unlearning.stats import training_stats
 
@@ -175,7 +178,7 @@ def store_model(spark: SparkSession, work: ModelWork, result: UnlearningResult |
     table_version = write_model(spark, work.path, params, stats, version=version,
                                 method=summary["method"], request_id=request_id,
                                 info={"retrain_reason": summary.get("retrain_reason"),
-                                      "seconds": round(seconds, 3)})
+                                      "seconds": round(seconds, 3)}, replace=replace)
     return {**summary, "run_id": work.run_id, "path": work.path,
             "model_version": version, "previous_digest": previous.digest(),
             "table_version": table_version, "seconds": round(seconds, 3)}

@@ -76,7 +76,10 @@ def unlearn(request: DeletionRequest | Mapping[str, Any] | str | Path, *,
     base = {"request_id": req.request_id, "fingerprint": req.fingerprint(),
             "description": req.describe()}
 
-    history = ledger.entries(spark, layout)
+    with _pool(2) as pool:  # two small reads, side by side
+        listed = pool.submit(registry.list_runs, spark, layout)
+        history = ledger.entries(spark, layout)
+        recorded = listed.result()
     mine = [e for e in history if e["request_id"] == req.request_id]
     done = [e for e in mine if e["status"] in (ledger.COMPLETED, ledger.NOOP)]
     if done:
@@ -84,7 +87,7 @@ def unlearn(request: DeletionRequest | Mapping[str, Any] | str | Path, *,
                 "changes": done[-1].get("changes"), "seconds": 0.0}
     resuming = any(e["status"] in ledger.RESUMABLE for e in mine)
 
-    runs = affected_runs(registry.list_runs(spark, layout), req)
+    runs = affected_runs(recorded, req)
     if not runs:
         reason = f"no recorded run read source '{req.source}'"
         ledger.append(spark, layout, {**base, "status": ledger.NOOP, "reason": reason})
@@ -93,7 +96,8 @@ def unlearn(request: DeletionRequest | Mapping[str, Any] | str | Path, *,
     tick = time.perf_counter()
     try:
         with store.storage_errors(layout.root, io_only=True):
-            changes, models = _resolve(spark, req, runs, history, resuming)
+            changes, models, own = _resolve(spark, req, runs, history, resuming)
+        resuming = resuming or bool(own)
         cleanup = sources_to_clean(req, [c for c in changes if not c.empty]) \
             if req.clean_source else {}
     except LesterError as err:
@@ -103,7 +107,7 @@ def unlearn(request: DeletionRequest | Mapping[str, Any] | str | Path, *,
     touched = [c for c in changes if not c.empty]
     summaries = [c.summary() for c in changes]
     started_tables = {p for e in mine if e["status"] in ledger.RESUMABLE
-                      for p in (e.get("tables") or {})}
+                      for p in (e.get("tables") or {})} | own
     if not touched and not started_tables and not models:
         reason = "the request's rows appear in no artifact (keys matched nothing)"
         ledger.append(spark, layout, {**base, "status": ledger.NOOP, "reason": reason,
@@ -118,16 +122,16 @@ def unlearn(request: DeletionRequest | Mapping[str, Any] | str | Path, *,
     erase_paths = sorted(set(paths) | started_tables | set(cleanup) | set(model_paths))
     source_before = {p: registry.fingerprint(spark, p, "delta") for p in cleanup}
     before = {p: store.table_version(spark, p) for p in erase_paths}
-    ledger.append(spark, layout, {**base, "status": ledger.STARTED,
-                                  "runs": _run_ids(touched, models),
-                                  "tables": {p: {"before": v} for p, v in before.items()},
-                                  "changes": summaries})
+    started_entry = {**base, "status": ledger.STARTED, "runs": _run_ids(touched, models),
+                     "tables": {p: {"before": v} for p, v in before.items()},
+                     "changes": summaries}
     progress = {"step": "update"}
     try:
         with stamped(spark, req.request_id), store.storage_errors(layout.root, io_only=True):
             merges, model, erasure, verification, quality, seconds_to_consistent = _apply(
                 spark, req, paths, models, erase_paths, touched, config, resuming, erase,
-                timings, started, progress, cleanup)
+                timings, started, progress, cleanup,
+                started_entry=lambda: ledger.append(spark, layout, started_entry))
     except LesterError as err:
         _record_failure(spark, layout, base, progress["step"], err, paths=erase_paths)
         raise
@@ -167,26 +171,29 @@ def _run_ids(touched: list[RunChange], models: list[ModelWork]) -> list[str]:
 def _apply(spark: SparkSession, req: DeletionRequest, paths: dict[str, Any],
            models: list[ModelWork], erase_paths: list[str], touched: list[RunChange],
            config: LesterConfig, resuming: bool, erase: bool, timings: dict[str, float],
-           started: float, progress: dict[str, str], cleanup: dict[str, Any]
-           ) -> tuple[Any, ...]:
+           started: float, progress: dict[str, str], cleanup: dict[str, Any], *,
+           started_entry: Callable[[], None]) -> tuple[Any, ...]:
     """The steps that change tables: MERGE, model, erase, verify (``progress`` names the
-    step)."""
+    step). ``started_entry`` writes the ledger's ``started`` row, alongside the MERGEs."""
     tick = time.perf_counter()
     merges: dict[str, Any] = {}
     progress["step"] = "merge"
     # Tables are independent: their MERGEs run concurrently (Spark schedules jobs from
     # several threads); the wall time is mostly driver-side Delta latency, not tasks. The
-    # model updates run alongside: they read X as it was before the request (see
-    # deletion.model) and are stored once the MERGEs have committed.
+    # ledger's "started" row is written alongside (a crash before it lands is still
+    # recognised: every commit carries the request id, see _resolve). The model updates
+    # run alongside too: they read X as it was before the request (see deletion.model),
+    # and an accepted update is stored at once; only a retrain waits for the MERGEs.
     model: dict[str, Any] = {}
-    with _pool(len(paths) + len(models)) as pool:
-        updates = {w.run_id: pool.submit(compute_update, spark, w,
-                                         budget=config.unlearning_budget or None,
-                                         refine=config.unlearning_refine) for w in models}
+    with _pool(len(paths) + len(models) + 1) as pool:
+        ledger_row = pool.submit(started_entry)
+        updates = {w.run_id: pool.submit(_update_model, spark, w, config, req.request_id,
+                                         erase) for w in models}
         futures = {path: pool.submit(merge, spark, path, change.tables[name],
                                      request_id=req.request_id,
                                      cluster_by=change.run.cluster_by)
                    for path, (change, name) in paths.items()}
+        ledger_row.result()
         for path, (change, name) in paths.items():
             progress["step"] = f"merge {name}"
             merges[path] = futures[path].result()
@@ -195,11 +202,14 @@ def _apply(spark: SparkSession, req: DeletionRequest, paths: dict[str, Any],
         tick = time.perf_counter()
         for work in models:
             progress["step"] = "model"
-            model[work.run_id] = store_model(spark, work, updates[work.run_id].result(),
-                                             request_id=req.request_id)
+            result, stored = updates[work.run_id].result()
+            if stored is None:  # refused (or no update at all): retrain on X after the MERGE
+                stored = store_model(spark, work, result, request_id=req.request_id,
+                                     replace=erase)
+            model[work.run_id] = stored
             after_step(f"model:{work.run_id}")
     if models:
-        # after the MERGEs: the wait for the overlapped update, a retrain, the append
+        # after the MERGEs: the wait for the overlapped update, a retrain
         timings["model"] = _since(tick)
     seconds_to_consistent = _since(started)
     for path, spec in cleanup.items():
@@ -218,8 +228,9 @@ def _apply(spark: SparkSession, req: DeletionRequest, paths: dict[str, Any],
         from spark_lester.deletion.erasure import erase as erase_table
 
         progress["step"] = "erase"
+        replaced = {w.path for w in models}  # stored as the only version (replace=erase)
         for path in erase_paths:
-            if _is_model(path):
+            if _is_model(path) and path not in replaced:
                 drop_earlier_versions(spark, path)
         with _pool(len(erase_paths)) as pool:
             done = {p: pool.submit(erase_table, spark, p, request_id=req.request_id)
@@ -228,14 +239,28 @@ def _apply(spark: SparkSession, req: DeletionRequest, paths: dict[str, Any],
                 erasure[path] = done[path].result()
                 after_step(f"erase:{path}")
         timings["purge"] = _since(tick)
-        tick = time.perf_counter()
         progress["step"] = "verify"
-        verification = _verify(spark, req, touched, erase_paths, config, resuming)
-        timings["verify"] = _since(tick)
-        quality = _quality(spark, [p for p in erase_paths if not _is_model(p)], req)
-        timings["quality"] = _since(tick) - timings["verify"]
+        # the scan reads objects (pyarrow), the quality suite runs Spark jobs: side by side
+        with _pool(2) as pool:
+            scanned = pool.submit(_timed, _verify, spark, req, touched, erase_paths, config,
+                                  resuming)
+            checked = pool.submit(_timed, _quality, spark,
+                                  [p for p in erase_paths if not _is_model(p)], req)
+            verification, timings["verify"] = scanned.result()
+            quality, timings["quality"] = checked.result()
 
     return merges, model, erasure, verification, quality, seconds_to_consistent
+
+
+def _update_model(spark: SparkSession, work: ModelWork, config: LesterConfig,
+                  request_id: str, erase: bool) -> tuple[Any, dict[str, Any] | None]:
+    """The model update of one run, stored at once when accepted (it does not depend on the
+    MERGEs); ``(result, None)`` when it must be retrained on X after the MERGE."""
+    result = compute_update(spark, work, budget=config.unlearning_budget or None,
+                            refine=config.unlearning_refine)
+    if result is None or result.needs_retrain:
+        return result, None
+    return result, store_model(spark, work, result, request_id=request_id, replace=erase)
 
 
 def _record_failure(spark: SparkSession, layout: Layout, base: dict[str, Any], step: str,
@@ -261,56 +286,97 @@ def _pool(n: int):  # type: ignore[no-untyped-def]
     return ThreadPoolExecutor(max_workers=max(1, min(8, n)), thread_name_prefix="lester")
 
 
+def _timed(fn: Callable[..., Any], *args: Any) -> tuple[Any, float]:
+    tick = time.perf_counter()
+    return fn(*args), _since(tick)
+
+
 def _since(tick: float) -> float:
     return round(time.perf_counter() - tick, 3)
 
 
 def _resolve(spark: SparkSession, req: DeletionRequest, runs: list[registry.RunRecord],
              history: list[dict[str, Any]], resuming: bool
-             ) -> tuple[list[RunChange], list[ModelWork]]:
-    from spark_lester.artifacts.run import file_sha256
-    from spark_lester.frame.pipeline import load_pipeline
-
+             ) -> tuple[list[RunChange], list[ModelWork], set[str]]:
+    """Per run: check its tables and sources, then compute its changes and plan its model
+    update (the runs concurrently). Also returns the tables that already hold commits of
+    this request: an earlier attempt was interrupted, perhaps before the ledger heard of it,
+    and the request resumes."""
     expected = ledger.expected_versions(history, "tables")
     cleaned_sources = ledger.expected_versions(history, "sources")
-    changes, models = [], []
+    own: set[str] = set()
     for run in runs:
         check_columns(run, req)
         for name in (PREPARED, FEATURES, MODEL):
             if name not in run.tables:
                 continue
             path = run.tables[name]["path"]
-            _check_table(spark, path, expected.get(path, run.tables[name]["version"]), req,
-                         resuming)
-        if not Path(run.pipeline_path).is_file() or \
-                file_sha256(run.pipeline_path) != run.pipeline_sha256:
-            raise SourceChangedError(f"run '{run.run_id}': its pipeline file changed or is "
-                                     "gone since the run.", source="pipeline",
+            if _check_table(spark, path, expected.get(path, run.tables[name]["version"]), req):
+                own.add(path)
+    resuming = resuming or bool(own)
+    for run in runs:
+        _check_sources(spark, req, run, cleaned_sources)
+    with _pool(len(runs)) as pool:
+        done = [pool.submit(_resolve_run, spark, req, run, expected, resuming)
+                for run in runs]
+        planned = [f.result() for f in done]
+    changes = [change for change, _ in planned]
+    models = [work for _, work in planned if work is not None]
+    return changes, models, own
+
+
+def _check_sources(spark: SparkSession, req: DeletionRequest, run: registry.RunRecord,
+                   cleaned_sources: dict[str, Any]) -> None:
+    """The run's pipeline file and sources are as the run read them (else
+    ``SourceChangedError``); a Delta source may hold this request's own cleaning commits."""
+    from spark_lester.artifacts.run import file_sha256
+
+    if not Path(run.pipeline_path).is_file() or \
+            file_sha256(run.pipeline_path) != run.pipeline_sha256:
+        raise SourceChangedError(f"run '{run.run_id}': its pipeline file changed or is "
+                                 "gone since the run.", source="pipeline",
+                                 run_id=run.run_id)
+    for source, meta in run.sources.items():
+        now = registry.fingerprint(spark, meta["path"], meta["format"])
+        recorded = cleaned_sources.get(meta["path"], meta["fingerprint"])
+        if now != recorded and meta["format"] == "delta":
+            later = store.history(spark, meta["path"], int(recorded["version"]))
+            if later and all(c.get("userMetadata") == commit_tag(req.request_id)
+                             for c in later):
+                continue
+        if now != recorded:
+            raise SourceChangedError(f"run '{run.run_id}': source '{source}' changed "
+                                     "since the run read it.", source=source,
                                      run_id=run.run_id)
-        for source, meta in run.sources.items():
-            now = registry.fingerprint(spark, meta["path"], meta["format"])
-            recorded = cleaned_sources.get(meta["path"], meta["fingerprint"])
-            if now != recorded and meta["format"] == "delta" and resuming:
-                # this request's own clean_source commits, from before an interruption
-                later = store.history(spark, meta["path"], int(recorded["version"]))
-                if all(c.get("userMetadata") == commit_tag(req.request_id) for c in later):
-                    continue
-            if now != recorded:
-                raise SourceChangedError(f"run '{run.run_id}': source '{source}' changed "
-                                         "since the run read it.", source=source,
-                                         run_id=run.run_id)
+
+
+def _resolve_run(spark: SparkSession, req: DeletionRequest, run: registry.RunRecord,
+                 expected: dict[str, Any], resuming: bool
+                 ) -> tuple[RunChange, ModelWork | None]:
+    """One run's change and model work; its stored model is read while the change is
+    computed."""
+    from spark_lester.artifacts.model import load_model
+    from spark_lester.deletion.model import feature_width
+    from spark_lester.frame.pipeline import load_pipeline
+
+    entry = run.tables.get(MODEL)
+    with _pool(1) as pool:
+        stored = None
+        if entry is not None and run.label is not None:
+            stored = pool.submit(load_model, spark, entry["path"],
+                                 d=feature_width(run.matrix_provenance))
         module = load_pipeline(run.pipeline_path)
         frames = load_run_frames(spark, run, module)
         ids = identify(spark, req, run, frames)
         change = compute_change(spark, req, run, module, frames, ids)
-        changes.append(change)
+        updated = _model_updated(spark, run, expected)
         work = plan_model(spark, change, req.request_id, resuming=resuming,
                           features_version=store.table_version(
                               spark, run.tables[FEATURES]["path"]),
-                          model_updated=_model_updated(spark, run, expected))
-        if work is not None:
-            models.append(work)
-    return changes, models
+                          model_updated=updated,
+                          stored=stored.result() if stored is not None and not updated
+                          else None)
+    return change, work
 
 
 def _model_updated(spark: SparkSession, run: registry.RunRecord,
@@ -324,15 +390,17 @@ def _model_updated(spark: SparkSession, run: registry.RunRecord,
                                                                     entry["version"])
 
 
-def _check_table(spark: SparkSession, path: str, expected: int, req: DeletionRequest,
-                 resuming: bool) -> None:
+def _check_table(spark: SparkSession, path: str, expected: int, req: DeletionRequest
+                 ) -> bool:
+    """Whether the table is past ``expected`` by commits of this request alone (a resumed
+    request); ``TableChangedError`` when anything else changed it."""
     found = store.table_version(spark, path)
     if found == expected:
-        return
-    if found > expected and resuming:
+        return False
+    if found > expected:
         later = store.history(spark, path, expected)
         if all(c.get("userMetadata") == commit_tag(req.request_id) for c in later):
-            return
+            return True
     raise TableChangedError(f"table {path} is at version {found}, but spark_lester left it "
                             f"at version {expected}.", table=path, expected=expected,
                             found=found, request_id=req.request_id)

@@ -7,6 +7,7 @@ import pytest
 from spark_lester.artifacts import store
 from spark_lester.artifacts.layout import FEATURES, MODEL, PREPARED, Layout
 from spark_lester.artifacts.run import run
+from spark_lester.config import LesterConfig
 from spark_lester.deletion import ledger, unlearn as unlearn_module
 from spark_lester.deletion.request import CARD_NUMBER
 from spark_lester.deletion.unlearn import unlearn
@@ -18,9 +19,12 @@ class Crash(Exception):
     """Stands in for the process dying between two steps."""
 
 
-@pytest.mark.parametrize("crash_at", ["merge:r1:prepared", "model:r1", "erase"])
+@pytest.mark.parametrize("crash_at,budget", [
+    ("merge:r1:prepared", None),  # this small run's update is refused: retrained after
+    ("merge:r1:prepared", 0.0),   # no budget, update accepted: stored alongside the MERGEs
+    ("model:r1", None), ("erase", None)])
 def test_crash_between_steps_then_rerun_completes(spark, small_example, tmp_path, monkeypatch,
-                                                  crash_at):
+                                                  crash_at, budget):
     wh = str(tmp_path / "wh")
     original = run(RUNNING_EXAMPLE, {"customers": small_example["customers"],
                                      "mails": small_example["mails"]},
@@ -36,9 +40,10 @@ def test_crash_between_steps_then_rerun_completes(spark, small_example, tmp_path
         if step.startswith(crash_at):
             raise Crash(step)
 
+    config = LesterConfig.from_env(unlearning_budget=budget) if budget is not None else None
     monkeypatch.setattr(unlearn_module, "after_step", crash)
     with pytest.raises(Crash):
-        unlearn(request, warehouse=wh, spark=spark)
+        unlearn(request, warehouse=wh, spark=spark, config=config)
     statuses = [e["status"] for e in ledger.entries(spark, Layout(wh), "incident-1")]
     assert statuses == ["started"]
     before = scan([prepared], [], patterns=[CARD_NUMBER], match_patterns=True)
@@ -49,7 +54,7 @@ def test_crash_between_steps_then_rerun_completes(spark, small_example, tmp_path
         assert before.verified is True
 
     monkeypatch.setattr(unlearn_module, "after_step", lambda step: None)
-    result = unlearn(request, warehouse=wh, spark=spark)
+    result = unlearn(request, warehouse=wh, spark=spark, config=config)
     assert result["status"] == "completed" and result["resumed"] is True
     assert result["verification"]["verified"] is True
     after = scan([prepared, features], [], patterns=[CARD_NUMBER], match_patterns=True)
@@ -68,12 +73,52 @@ def test_crash_between_steps_then_rerun_completes(spark, small_example, tmp_path
     model = spark.read.format("delta").load(original.tables[MODEL]["path"])
     assert [r.model_version for r in model.collect()] == [1]
     updates = result["model"] or {}
-    if crash_at.startswith("merge"):
+    if crash_at.startswith("merge") and budget is None:
         # the old vectors were only in memory: the resumed request retrains, and says why
         assert updates["r1"]["method"] == "retrain"
         assert updates["r1"]["retrain_reason"] == "resumed_after_crash"
-    else:  # the model step finished before the crash: not applied twice
+    else:  # the model was stored before the crash: not applied twice
         assert updates == {}
+        if budget == 0.0:  # the accepted update, stored while the MERGEs ran
+            assert model.collect()[0].method == "newton"
+
+
+def test_crash_before_the_ledger_heard_of_the_request(spark, small_example, tmp_path,
+                                                      monkeypatch):
+    """The ledger's "started" row is written alongside the MERGEs: if it never lands, the
+    request's own commits (stamped with its id) still make the re-run a resumption."""
+    wh = str(tmp_path / "wh")
+    original = run(RUNNING_EXAMPLE, {"customers": small_example["customers"],
+                                     "mails": small_example["mails"]},
+                   warehouse=wh, spark=spark, run_id="r1", rows_per_file=200)
+    prepared = original.tables[PREPARED]["path"]
+    version = store.table_version(spark, prepared)
+    request = {"request_id": "incident-2", "source": "customers",
+               "keys": small_example["leaks_data"]["customer_ids"],
+               "action": "redact_columns", "columns": ["mails.mail_subject"],
+               "verify_patterns": [CARD_NUMBER]}
+    real_append = ledger.append
+
+    def lost(spark_, layout, entry):
+        if entry["status"] == ledger.STARTED:
+            raise Crash("ledger")
+        real_append(spark_, layout, entry)
+
+    monkeypatch.setattr(ledger, "append", lost)
+    with pytest.raises(Crash):
+        unlearn(request, warehouse=wh, spark=spark)
+    monkeypatch.setattr(ledger, "append", real_append)
+    assert ledger.entries(spark, Layout(wh), "incident-2") == []
+    assert store.table_version(spark, prepared) == version + 1  # the MERGE committed
+    # without the stamp, the same state is a table changed by hand (TableChangedError):
+    # see tests/deletion/test_bad_input.py
+
+    result = unlearn(request, warehouse=wh, spark=spark)
+    assert result["status"] == "completed" and result["resumed"] is True
+    assert prepared in result["tables"]  # erased, though its change was already applied
+    assert result["changes"][0]["tables"]["prepared"]["updated"] == 0
+    after = scan([prepared], [], patterns=[CARD_NUMBER], match_patterns=True)
+    assert after.verified is True and after.objects > 0
 
 
 def test_reapplying_under_a_new_id_changes_nothing(spark, small_example, tmp_path):

@@ -96,3 +96,20 @@ def test_model_artifacts_are_numbers_but_their_headers_are_text(tmp_path):
                    folder / PATH)
     leaked = scan([str(folder)], [], patterns=[CARD_NUMBER], match_patterns=True)
     assert leaked.verified is False
+
+
+def test_still_live_finds_whole_cells_in_any_string_column(spark, tmp_path):
+    """Values some remaining row still holds as a whole cell, in any string column of any
+    table, and nothing else (not a substring, not a non-string column)."""
+    from spark_lester.deletion.verify import still_live
+
+    a, b = str(tmp_path / "a"), str(tmp_path / "b")
+    spark.createDataFrame([(1, "Fees are too high", "UK"), (2, "hello", "DE")],
+                          "id LONG, title STRING, country STRING") \
+        .write.format("delta").save(a)
+    spark.createDataFrame([(3, "Northwind Bank"), (4, None)], "id LONG, bank STRING") \
+        .write.format("delta").save(b)
+    wanted = ["Fees are too high", "DE", "Northwind Bank", "Fees", "3", CARD]
+    assert still_live(spark, [a, b], wanted) == {"Fees are too high", "DE", "Northwind Bank"}
+    assert still_live(spark, [a], wanted) == {"Fees are too high", "DE"}
+    assert still_live(spark, [a, b], []) == set()
