@@ -30,11 +30,29 @@ _VERSIONED = re.compile(r"^(\d{20})\.(json|crc|checkpoint\..*parquet|checkpoint\
 
 def erase(spark: SparkSession, path: str, *, request_id: str) -> dict[str, Any]:
     """Purge, vacuum and expire the log of the Delta table at ``path``; return metrics."""
+    return {**purge(spark, path, request_id=request_id),
+            **vacuum(spark, path, request_id=request_id)}
+
+
+def purge(spark: SparkSession, path: str, *, request_id: str) -> dict[str, Any]:
+    """Step 1: rewrite the files that have deletion vectors. Nothing is deleted yet: readers
+    of the version before stay valid until :func:`vacuum`."""
     started = time.perf_counter()
     quoted = path.replace("`", "``")
     with stamped(spark, request_id), store.storage_errors(path):
-        purge = spark.sql(f"REORG TABLE delta.`{quoted}` APPLY (PURGE)").collect()
-        purge_metrics = purge[0].asDict(recursive=True).get("metrics") if purge else None
+        rows = spark.sql(f"REORG TABLE delta.`{quoted}` APPLY (PURGE)").collect()
+    metrics = rows[0].asDict(recursive=True).get("metrics") if rows else None
+    files_rewritten = int((metrics or {}).get("numFilesRemoved", 0) or 0)
+    return {"files_rewritten": files_rewritten,
+            "purge_seconds": round(time.perf_counter() - started, 3)}
+
+
+def vacuum(spark: SparkSession, path: str, *, request_id: str) -> dict[str, Any]:
+    """Steps 2 and 3: delete every file the current version does not reference, then
+    checkpoint and delete the earlier log entries."""
+    started = time.perf_counter()
+    quoted = path.replace("`", "``")
+    with stamped(spark, request_id), store.storage_errors(path):
         check = "spark.databricks.delta.retentionDurationCheck.enabled"
         previous = spark.conf.get(check, None)
         spark.conf.set(check, "false")
@@ -44,12 +62,9 @@ def erase(spark: SparkSession, path: str, *, request_id: str) -> dict[str, Any]:
             if previous is not None:
                 spark.conf.set(check, previous)
         expired = expire_log(spark, path)
-    files_rewritten = 0
-    if purge_metrics:
-        files_rewritten = int(purge_metrics.get("numFilesRemoved", 0) or 0)
-    return {"files_rewritten": files_rewritten, "vacuumed": len(vacuumed),
-            "log_files_expired": expired, "version": store.table_version(spark, path),
-            "seconds": round(time.perf_counter() - started, 3)}
+    return {"vacuumed": len(vacuumed), "log_files_expired": expired,
+            "version": store.table_version(spark, path),
+            "vacuum_seconds": round(time.perf_counter() - started, 3)}
 
 
 def expire_log(spark: SparkSession, path: str) -> int:

@@ -225,28 +225,37 @@ def _apply(spark: SparkSession, req: DeletionRequest, paths: dict[str, Any],
     if erase:
         tick = time.perf_counter()
         from spark_lester.artifacts.model import drop_earlier_versions
-        from spark_lester.deletion.erasure import erase as erase_table
+        from spark_lester.deletion.erasure import purge, vacuum
+        from spark_lester.deletion.verify import still_live
 
         progress["step"] = "erase"
         replaced = {w.path for w in models}  # stored as the only version (replace=erase)
         for path in erase_paths:
             if _is_model(path) and path not in replaced:
                 drop_earlier_versions(spark, path)
-        with _pool(len(erase_paths)) as pool:
-            done = {p: pool.submit(erase_table, spark, p, request_id=req.request_id)
-                    for p in erase_paths}
+        needles: set[str] = set().union(*(c.needles for c in touched))
+        data_tables = [p for p in erase_paths if not _is_model(p)]
+        with _pool(len(erase_paths) + 2) as pool:
+            # Which removed values other rows still hold reads the tables as the MERGEs
+            # left them, beside the purge (it only adds files; nothing is deleted before
+            # the vacuum). The quality suite reads the purged version, beside the vacuum.
+            live = pool.submit(still_live, spark, erase_paths, needles)
+            purged = {p: pool.submit(purge, spark, p, request_id=req.request_id)
+                      for p in erase_paths}
             for path in erase_paths:
-                erasure[path] = done[path].result()
+                erasure[path] = purged[path].result()
+            shared = live.result()
+            checked = pool.submit(_timed, _quality, spark, data_tables, req)
+            vacuumed = {p: pool.submit(vacuum, spark, p, request_id=req.request_id)
+                        for p in erase_paths}
+            for path in erase_paths:
+                erasure[path].update(vacuumed[path].result())
                 after_step(f"erase:{path}")
-        timings["purge"] = _since(tick)
-        progress["step"] = "verify"
-        # the scan reads objects (pyarrow), the quality suite runs Spark jobs: side by side
-        with _pool(2) as pool:
-            scanned = pool.submit(_timed, _verify, spark, req, touched, erase_paths, config,
-                                  resuming)
-            checked = pool.submit(_timed, _quality, spark,
-                                  [p for p in erase_paths if not _is_model(p)], req)
-            verification, timings["verify"] = scanned.result()
+            timings["purge"] = _since(tick)
+            tick = time.perf_counter()
+            progress["step"] = "verify"
+            verification = _verify(req, needles, shared, erase_paths, config, resuming)
+            timings["verify"] = _since(tick)
             quality, timings["quality"] = checked.result()
 
     return merges, model, erasure, verification, quality, seconds_to_consistent
@@ -406,18 +415,14 @@ def _check_table(spark: SparkSession, path: str, expected: int, req: DeletionReq
                             found=found, request_id=req.request_id)
 
 
-def _verify(spark: SparkSession, req: DeletionRequest, touched: list[RunChange],
-            paths: list[str], config: LesterConfig, resuming: bool) -> dict[str, Any]:
-    """Scan for the removed values; a resumed request no longer knows them (they were only
-    ever in memory), so it scans for the request's patterns themselves."""
-    from spark_lester.deletion.verify import scan, still_live
+def _verify(req: DeletionRequest, needles: set[str], shared: set[str], paths: list[str],
+            config: LesterConfig, resuming: bool) -> dict[str, Any]:
+    """Scan for the removed values but those other rows still hold (``shared``); a resumed
+    request no longer knows them (they were only ever in memory), so it scans for the
+    request's patterns themselves."""
+    from spark_lester.deletion.verify import scan
 
-    needles: set[str] = set()
-    for change in touched:
-        needles |= change.needles
-    shared = still_live(spark, paths, needles)
-    needles -= shared
-    return scan(paths, needles, patterns=req.verify_patterns, config=config,
+    return scan(paths, needles - shared, patterns=req.verify_patterns, config=config,
                 match_patterns=resuming).to_dict() | {"shared_values_skipped": len(shared)}
 
 
