@@ -85,7 +85,9 @@ def measure(spark, config, n_mails: int, work: Path) -> dict:
             "merge_files_removed": merge.get("numTargetFilesRemoved"),
             "merge_files_added": merge.get("numTargetFilesAdded"),
             "merge_deletion_vectors": merge.get("numTargetDeletionVectorsAdded"),
-            "purge_files_rewritten": erase.get("files_rewritten")}
+            "purge_files_rewritten": erase.get("files_rewritten"),
+            "merge_seconds": merge.get("seconds"), "purge_seconds": erase.get("purge_seconds"),
+            "vacuum_seconds": erase.get("vacuum_seconds")}
     return {
         "mails": n_mails, "rows_prepared": record.rows["total"],
         "data_files_per_table": max(1, -(-record.rows["total"] // 25_000)),

@@ -4,9 +4,10 @@ The ``model`` table of a run (``Layout.table(pipeline, run_id, MODEL)``) holds o
 model version: the parameters and the training statistics the next update needs (both as
 ``.npz`` bytes, never pickle), the method that produced it (``train``, ``newton``,
 ``newton_cg``, ``retrain``) and the request it answered. Version 0 is trained by
-``spark_lester.run``; every deletion request that changes training rows appends the next
-version, and its erasure step deletes the earlier versions (they were fitted on the removed
-data) and purges them physically.
+``spark_lester.run``; every deletion request that changes training rows stores the next
+version. With erasure it replaces the earlier versions in the same commit (they were fitted
+on the removed data; the vacuum deletes their files); without, it is appended, and the
+later erasure deletes the earlier versions and purges them.
 
 A pipeline file chooses its model with ``MODEL = {"kind": "logreg", "lam": 1e-3,
 "seed": 0}`` (``kind`` ``logreg`` or ``mlp``, ``hidden`` for the MLP), or ``MODEL = None``

@@ -5,11 +5,12 @@ Planned before any table changes (``plan_model``): the stored model must fit the
 typed error stops the request with every table unchanged. The changed training rows are
 read off the features table's change: the old vectors of deleted and updated rows leave the
 training set, the new vectors of updated and inserted rows enter it (test rows never touch
-the model). Applied after the MERGEs (``apply_model``): ``unlearning.update_model`` runs the
-influence-function update (Newton with the downdated Hessian, or Newton-CG), with a
-refinement pass over the remaining X on Spark, and falls back to retraining from scratch
-when the certified bound exceeds the budget; the new version is appended to the run's model
-table, stamped with the request id like every other commit.
+the model). Computed alongside the MERGEs (``compute_update``): ``unlearning.update_model``
+runs the influence-function update (Newton with the downdated Hessian, or Newton-CG), with
+a refinement pass over X as it was before the request minus the removed rows plus the new
+ones; ``store_model`` stores it (at once when accepted) or retrains from scratch on X after
+the MERGE when the certified bound exceeds the budget. The new version is stamped with the
+request id like every other commit.
 
 Two cases retrain on purpose, with the reason recorded: a table that was recomputed rather
 than updated incrementally (no row-level change set exists), and a request resumed after a
