@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from spark_lester.artifacts.registry import RunRecord
 from spark_lester.deletion.request import DeletionRequest
 from spark_lester.errors import RequestError
+from spark_lester.frame.source import keyed_row_id
 from spark_lester.plan.columns import provenance_column
 
 if TYPE_CHECKING:
@@ -62,9 +63,7 @@ def identify(spark: SparkSession, request: DeletionRequest, run: RunRecord,
             raise RequestError(f"source '{request.source}' has no key column, so rows cannot "
                                "be named by key.", request_id=request.request_id,
                                field="keys", hint="Use 'where' with a predicate instead.")
-        keys = spark.createDataFrame([(str(k),) for k in request.keys], "k STRING")
-        rows = keys.select(F.xxhash64(F.lit(request.source), F.col("k")).alias("id")).collect()
-        return sorted({int(r.id) for r in rows})
+        return sorted({keyed_row_id(request.source, k) for k in request.keys})
     df = frames[request.source].df
     try:
         rows = df.where(F.expr(request.where)).select(pcol).collect()  # type: ignore[arg-type]

@@ -30,6 +30,21 @@ if TYPE_CHECKING:
 FORMATS = ("csv", "parquet", "delta")
 
 
+def keyed_row_id(source: str, key: object) -> int:
+    """The row id of the row with ``key`` in a keyed source, computed on the driver: the same
+    64-bit value as Spark's ``xxhash64(source, key as string)`` (seed 42, each argument's
+    hash seeding the next), without a Spark job.
+
+    >>> keyed_row_id("customers", 1)
+    -2151363685374076470
+    """
+    import xxhash
+
+    seed = xxhash.xxh64_intdigest(source.encode("utf-8"), seed=42)
+    value = xxhash.xxh64_intdigest(str(key).encode("utf-8"), seed=seed)
+    return value - (1 << 64) if value >= 1 << 63 else value
+
+
 def row_ids(df: DataFrame, source: str, key: str | None) -> DataFrame:
     """``df`` with its provenance column ``__prov_<source>`` appended (see module doc)."""
     from pyspark.sql import Window

@@ -68,3 +68,20 @@ def test_unknown_key_column_is_typed(spark, data_files):
 def test_invalid_source_name(spark, data_files):
     with pytest.raises(SourceNameError, match="not valid"):
         read_csv("Bad Name", str(data_files / "data.csv"), spark=spark)
+
+
+def test_keyed_row_id_on_the_driver_equals_spark(spark, data_files):
+    """identify() computes ids of named keys without a Spark job: they must be the ids the
+    source read gives the same rows (int keys, and strings: empty, non-ASCII, long)."""
+    from spark_lester.frame.source import keyed_row_id
+
+    frame = read_csv("data", str(data_files / "data.csv"), key="k",
+                     schema="k INT, name STRING, x INT")
+    prov = frame.provenance_columns[0]
+    got = {int(r["k"]): int(r[prov]) for r in frame.df.collect()}
+    assert got == {k: keyed_row_id("data", k) for k in got}
+    strings = ["", "héllo wörld", "x" * 300, "customer7@example.com", "-12"]
+    rows = spark.createDataFrame([(s,) for s in strings], "s STRING").selectExpr(
+        "s", "xxhash64('mails', s) AS id").collect()
+    assert {r.s: r.id for r in rows} == {s: keyed_row_id("mails", s) for s in strings}
+    assert keyed_row_id("data", 1) != keyed_row_id("other", 1)
