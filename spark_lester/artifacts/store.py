@@ -175,6 +175,26 @@ def history(spark: SparkSession, path: str, since: int) -> list[dict[str, object
     return sorted((r.asDict() for r in rows), key=lambda r: int(r["version"]))  # type: ignore[arg-type]
 
 
+def commit_info(spark: SparkSession, path: str, version: int) -> dict[str, Any]:
+    """The ``commitInfo`` action of one commit, read from its log file (no Spark job)."""
+    import json
+
+    jvm = spark._jvm  # type: ignore[attr-defined]
+    with storage_errors(path):
+        log_file = jvm.org.apache.hadoop.fs.Path(
+            f"{path.rstrip('/')}/_delta_log/{int(version):020d}.json")
+        fs = log_file.getFileSystem(spark._jsc.hadoopConfiguration())  # type: ignore[attr-defined]
+        stream = fs.open(log_file)
+        try:
+            text = jvm.org.apache.commons.io.IOUtils.toString(stream, "UTF-8")
+        finally:
+            stream.close()
+    for line in text.splitlines():
+        if line.startswith('{"commitInfo"'):
+            return dict(json.loads(line)["commitInfo"])
+    return {}
+
+
 def exists(spark: SparkSession, path: str) -> bool:
     """Whether a Delta table exists at ``path`` (its ``_delta_log`` folder is there)."""
     jvm = spark._jvm  # type: ignore[attr-defined]

@@ -124,13 +124,12 @@ def _cluster_ids(change: TableChange, cluster_by: str | None) -> list[int] | Non
 
 def last_metrics(spark: SparkSession, path: str) -> dict[str, Any]:
     """Row and file counts of the table's latest commit (Delta's operationMetrics)."""
-    from delta.tables import DeltaTable
-
-    row = DeltaTable.forPath(spark, path).history(1).collect()[0]
-    m = row.operationMetrics or {}
+    version = store.table_version(spark, path)
+    info = store.commit_info(spark, path, version)
+    m = info.get("operationMetrics") or {}
     keys = ("numTargetRowsDeleted", "numTargetRowsUpdated", "numTargetRowsInserted",
             "numTargetFilesAdded", "numTargetFilesRemoved", "numTargetDeletionVectorsAdded",
             "numTargetRowsCopied")
-    out: dict[str, Any] = {"version": int(row.version), "operation": row.operation}
+    out: dict[str, Any] = {"version": version, "operation": info.get("operation")}
     out.update({k: int(m[k]) for k in keys if k in m})
     return out
