@@ -107,7 +107,8 @@ def _any_anchor(anchors: dict[str, list[int]], columns: list[str]) -> Column:
 
 
 def _distinct_ids(df: DataFrame, column: str) -> set[int]:
-    return {int(r[0]) for r in df.select(column).distinct().collect() if r[0] is not None}
+    # the affected region is small: deduplicated here, without a shuffle stage
+    return {int(r[0]) for r in df.select(column).collect() if r[0] is not None}
 
 
 def compute_change(spark: SparkSession, request: DeletionRequest, run: RunRecord,

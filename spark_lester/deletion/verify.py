@@ -333,5 +333,5 @@ def _live_in(spark: Any, path: str, wanted: list[str]) -> set[str]:
         return set()
     hits = F.array(*[F.when(F.col(c).isin(wanted), F.col(c)) for c in strings])
     rows = (df.where(F.exists(hits, lambda v: v.isNotNull()))
-            .select(F.explode(hits).alias("v")).where("v IS NOT NULL").distinct().collect())
+            .select(F.explode(hits).alias("v")).where("v IS NOT NULL").collect())
     return {r[0] for r in rows}
