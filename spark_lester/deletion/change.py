@@ -120,18 +120,21 @@ def compute_change(spark: SparkSession, request: DeletionRequest, run: RunRecord
 
     tables = {n: spark.read.format("delta").load(run.tables[n]["path"]) for n in
               (PREPARED, FEATURES)}
-    plan = call_prepare(module, frames).plan
-    verdict = propagate(plan, request.action, request.columns)
     source_col = provenance_column(request.source)
     anchors: dict[str, set[int]] = {request.source: set(identified)}
-    if request.action == "redact_columns" and identified:
-        for src, _ in request.columns:
-            if src == request.source:
-                continue
-            # redaction never removes rows, so the prepared table alone links them
-            linked = _distinct_ids(tables[PREPARED].where(isin(source_col, identified)),
-                                   provenance_column(src))
-            anchors.setdefault(src, set()).update(linked)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # the plan (driver-side analysis) is built while the linked rows are read
+        planned = pool.submit(lambda: propagate(call_prepare(module, frames).plan,
+                                                request.action, request.columns))
+        if request.action == "redact_columns" and identified:
+            for src, _ in request.columns:
+                if src == request.source:
+                    continue
+                # redaction never removes rows, so the prepared table alone links them
+                linked = _distinct_ids(tables[PREPARED].where(isin(source_col, identified)),
+                                       provenance_column(src))
+                anchors.setdefault(src, set()).update(linked)
+        verdict = planned.result()
     changed = {s: sorted(v) for s, v in anchors.items()}
     if verdict.strategy == INCREMENTAL:
         for src in verdict.closure_sources:
