@@ -77,11 +77,18 @@ def merge(spark: SparkSession, path: str, change: TableChange, *, request_id: st
             if clusters is not None:
                 cond = cond & F.col(f"t.{cluster_by}").isin(clusters)
             assign = {n: F.col(f"s.{n}") for n in names}
-            (target.alias("t").merge(source.alias("s"), cond)
-             .whenMatchedDelete(condition=F.col(f"s.{OP}") == DELETE)
-             .whenMatchedUpdate(condition=F.col(f"s.{OP}") == UPDATE, set=assign)
-             .whenNotMatchedInsert(condition=F.col(f"s.{OP}") == INSERT, values=assign)
-             .execute())
+            # only the clauses the change needs: without inserts Delta runs a matched-only
+            # MERGE (an inner join instead of an outer one)
+            builder = target.alias("t").merge(source.alias("s"), cond)
+            if change.deletes:
+                builder = builder.whenMatchedDelete(condition=F.col(f"s.{OP}") == DELETE)
+            if change.updates:
+                builder = builder.whenMatchedUpdate(condition=F.col(f"s.{OP}") == UPDATE,
+                                                    set=assign)
+            if change.inserts:
+                builder = builder.whenNotMatchedInsert(condition=F.col(f"s.{OP}") == INSERT,
+                                                       values=assign)
+            builder.execute()
     metrics = last_metrics(spark, path)
     metrics["seconds"] = round(time.perf_counter() - started, 3)
     return metrics
