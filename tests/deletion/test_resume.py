@@ -1,4 +1,8 @@
-"""Idempotence and resumability: a crash injected between steps, then a re-run."""
+"""Idempotence and resumability: a crash injected between steps, then a re-run.
+
+Every test starts from the running example's run, made once and restored in place
+(``example_run`` in conftest.py).
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,11 @@ import pytest
 
 from spark_lester.artifacts import store
 from spark_lester.artifacts.layout import FEATURES, MODEL, PREPARED, Layout
-from spark_lester.artifacts.run import run
 from spark_lester.deletion import ledger, unlearn as unlearn_module
 from spark_lester.deletion.request import CARD_NUMBER
 from spark_lester.deletion.unlearn import unlearn
 from spark_lester.deletion.verify import scan
-from tests.deletion.conftest import RUNNING_EXAMPLE, table_rows
+from tests.deletion.conftest import table_rows
 
 
 class Crash(Exception):
@@ -19,12 +22,9 @@ class Crash(Exception):
 
 
 @pytest.mark.parametrize("crash_at", ["merge:r1:prepared", "model:r1", "erase"])
-def test_crash_between_steps_then_rerun_completes(spark, small_example, tmp_path, monkeypatch,
-                                                  crash_at):
-    wh = str(tmp_path / "wh")
-    original = run(RUNNING_EXAMPLE, {"customers": small_example["customers"],
-                                     "mails": small_example["mails"]},
-                   warehouse=wh, spark=spark, run_id="r1", rows_per_file=200)
+def test_crash_between_steps_then_rerun_completes(spark, small_example, example_run,
+                                                  monkeypatch, crash_at):
+    wh, original = example_run
     request = {"request_id": "incident-1", "source": "customers",
                "keys": small_example["leaks_data"]["customer_ids"],
                "action": "redact_columns", "columns": ["mails.mail_subject"],
@@ -76,11 +76,8 @@ def test_crash_between_steps_then_rerun_completes(spark, small_example, tmp_path
         assert updates == {}
 
 
-def test_reapplying_under_a_new_id_changes_nothing(spark, small_example, tmp_path):
-    wh = str(tmp_path / "wh")
-    original = run(RUNNING_EXAMPLE, {"customers": small_example["customers"],
-                                     "mails": small_example["mails"]},
-                   warehouse=wh, spark=spark, run_id="r1", rows_per_file=200)
+def test_reapplying_under_a_new_id_changes_nothing(spark, example_run):
+    wh, original = example_run
     prepared_rows = spark.read.format("delta").load(original.tables[PREPARED]["path"])
     keys = sorted({r.customer_id for r in prepared_rows.select("customer_id").collect()})[:2]
     request = {"request_id": "a", "source": "customers", "keys": keys, "action": "delete_rows"}
