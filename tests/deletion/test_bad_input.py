@@ -22,12 +22,10 @@ from tests.deletion.conftest import RUNNING_EXAMPLE, table_rows
 
 
 @pytest.fixture(scope="module")
-def warehouse(spark, small_example, tmp_path_factory):
-    wh = str(tmp_path_factory.mktemp("bad_input") / "wh")
-    record = run(RUNNING_EXAMPLE, {"customers": small_example["customers"],
-                                   "mails": small_example["mails"]},
-                 warehouse=wh, spark=spark, run_id="r1", rows_per_file=200)
-    return wh, record
+def warehouse(saved_example_run):
+    """The running example's run, restored once for this module: its tests run in order and
+    each expects the tables as the previous one left them (see the last test)."""
+    return saved_example_run.restore()
 
 
 def _state(spark, record):

@@ -1,4 +1,8 @@
-"""Idempotence and resumability: a crash injected between steps, then a re-run."""
+"""Idempotence and resumability: a crash injected between steps, then a re-run.
+
+Every test starts from the running example's run, made once and restored in place
+(``example_run`` in conftest.py).
+"""
 
 from __future__ import annotations
 
@@ -6,13 +10,12 @@ import pytest
 
 from spark_lester.artifacts import store
 from spark_lester.artifacts.layout import FEATURES, MODEL, PREPARED, Layout
-from spark_lester.artifacts.run import run
 from spark_lester.config import LesterConfig
 from spark_lester.deletion import ledger, unlearn as unlearn_module
 from spark_lester.deletion.request import CARD_NUMBER
 from spark_lester.deletion.unlearn import unlearn
 from spark_lester.deletion.verify import scan
-from tests.deletion.conftest import RUNNING_EXAMPLE, table_rows
+from tests.deletion.conftest import table_rows
 
 
 class Crash(Exception):
@@ -23,12 +26,9 @@ class Crash(Exception):
     ("merge:r1:prepared", None),  # this small run's update is refused: retrained after
     ("merge:r1:prepared", 0.0),   # no budget, update accepted: stored alongside the MERGEs
     ("model:r1", None), ("erase", None)])
-def test_crash_between_steps_then_rerun_completes(spark, small_example, tmp_path, monkeypatch,
-                                                  crash_at, budget):
-    wh = str(tmp_path / "wh")
-    original = run(RUNNING_EXAMPLE, {"customers": small_example["customers"],
-                                     "mails": small_example["mails"]},
-                   warehouse=wh, spark=spark, run_id="r1", rows_per_file=200)
+def test_crash_between_steps_then_rerun_completes(spark, small_example, example_run,
+                                                  monkeypatch, crash_at, budget):
+    wh, original = example_run
     request = {"request_id": "incident-1", "source": "customers",
                "keys": small_example["leaks_data"]["customer_ids"],
                "action": "redact_columns", "columns": ["mails.mail_subject"],
@@ -83,14 +83,11 @@ def test_crash_between_steps_then_rerun_completes(spark, small_example, tmp_path
             assert model.collect()[0].method == "newton"
 
 
-def test_crash_before_the_ledger_heard_of_the_request(spark, small_example, tmp_path,
+def test_crash_before_the_ledger_heard_of_the_request(spark, small_example, example_run,
                                                       monkeypatch):
     """The ledger's "started" row is written alongside the MERGEs: if it never lands, the
     request's own commits (stamped with its id) still make the re-run a resumption."""
-    wh = str(tmp_path / "wh")
-    original = run(RUNNING_EXAMPLE, {"customers": small_example["customers"],
-                                     "mails": small_example["mails"]},
-                   warehouse=wh, spark=spark, run_id="r1", rows_per_file=200)
+    wh, original = example_run
     prepared = original.tables[PREPARED]["path"]
     version = store.table_version(spark, prepared)
     request = {"request_id": "incident-2", "source": "customers",
@@ -121,11 +118,8 @@ def test_crash_before_the_ledger_heard_of_the_request(spark, small_example, tmp_
     assert after.verified is True and after.objects > 0
 
 
-def test_reapplying_under_a_new_id_changes_nothing(spark, small_example, tmp_path):
-    wh = str(tmp_path / "wh")
-    original = run(RUNNING_EXAMPLE, {"customers": small_example["customers"],
-                                     "mails": small_example["mails"]},
-                   warehouse=wh, spark=spark, run_id="r1", rows_per_file=200)
+def test_reapplying_under_a_new_id_changes_nothing(spark, example_run):
+    wh, original = example_run
     prepared_rows = spark.read.format("delta").load(original.tables[PREPARED]["path"])
     keys = sorted({r.customer_id for r in prepared_rows.select("customer_id").collect()})[:2]
     request = {"request_id": "a", "source": "customers", "keys": keys, "action": "delete_rows"}

@@ -2,7 +2,8 @@
 
 Sources are uploaded to a bucket with boto3, the warehouse is ``s3a://<bucket>/...``, Spark
 reads and writes through S3A and the verification scan reads every object through pyarrow's
-S3 file system, all against moto's server on loopback (see tests/conftest.py).
+S3 file system, all against moto's server on loopback (see tests/conftest.py). The run both
+tests start from is made once and restored in place for each (``SavedRun`` in conftest.py).
 """
 
 from __future__ import annotations
@@ -10,12 +11,12 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from spark_lester.artifacts.run import run
 from spark_lester.config import LesterConfig
 from spark_lester.deletion.request import CARD_NUMBER
 from spark_lester.deletion.unlearn import unlearn
 from spark_lester.deletion.verify import scan
-from tests.deletion.conftest import RUNNING_EXAMPLE, assert_same_artifacts, baseline_run
+from tests.deletion.conftest import (RUNNING_EXAMPLE, SavedRun, assert_same_artifacts,
+                                     baseline_run)
 
 pytestmark = pytest.mark.s3
 
@@ -48,17 +49,22 @@ def s3_sources(s3, small_example):
             for name in ("customers", "mails")}
 
 
+@pytest.fixture(scope="module")
+def saved_s3_run(spark, s3, s3_sources):
+    """The running example's run ``r1`` in an S3 warehouse, made once for this module."""
+    return SavedRun(spark, RUNNING_EXAMPLE, s3_sources, f"s3a://{BUCKET}/warehouse", s3=s3,
+                    rows_per_file=200)
+
+
 def config(warehouse: str, endpoint: str) -> LesterConfig:
     return LesterConfig.from_env(warehouse=warehouse, s3_endpoint=endpoint)
 
 
 def test_redacting_mail_subjects_on_s3_equals_rerun(spark, s3, s3_endpoint, s3_sources,
-                                                    small_example):
-    warehouse = f"s3a://{BUCKET}/redact/warehouse"
+                                                    saved_s3_run, small_example):
+    warehouse, original = saved_s3_run.restore()
     leaked = small_example["leaks_data"]["customer_ids"]
-    original = run(RUNNING_EXAMPLE, s3_sources, warehouse=warehouse, spark=spark, run_id="r1",
-                   rows_per_file=200)
-    assert original.tables["prepared"]["path"].startswith(f"s3a://{BUCKET}/redact/")
+    assert original.tables["prepared"]["path"].startswith(f"s3a://{BUCKET}/warehouse/")
     cfg = config(warehouse, s3_endpoint)
     tables = [original.tables[n]["path"] for n in ("prepared", "features")]
     before = scan(tables, [], patterns=[CARD_NUMBER], config=cfg, match_patterns=True)
@@ -89,12 +95,10 @@ def test_redacting_mail_subjects_on_s3_equals_rerun(spark, s3, s3_endpoint, s3_s
 
 
 def test_deleting_customers_by_predicate_on_s3_equals_rerun(spark, s3, s3_endpoint, s3_sources,
-                                                           small_example):
-    warehouse = f"s3a://{BUCKET}/delete/warehouse"
+                                                           saved_s3_run, small_example):
+    warehouse, original = saved_s3_run.restore()
     customers = pd.read_csv(small_example["customers"])
     banks = sorted(customers.bank.unique())[:2]
-    original = run(RUNNING_EXAMPLE, s3_sources, warehouse=warehouse, spark=spark, run_id="r1",
-                   rows_per_file=200)
     result = unlearn({"source": "customers", "where": f"bank IN ('{banks[0]}', '{banks[1]}')",
                       "action": "delete_rows"},
                      warehouse=warehouse, spark=spark, config=config(warehouse, s3_endpoint))

@@ -5,6 +5,8 @@ A small HTTP proxy in front of moto answers PUT requests under the features tabl
 with S3's own 500 / 503 errors while its flag is on. One bucket is routed through it (S3A's
 per-bucket endpoint, set before the bucket's first use), so the session's other buckets keep
 talking to moto directly. The ledger lives under ``_lester/``, which the proxy never fails.
+Both tests start from one run, made once and restored in place for each (``SavedRun`` in
+conftest.py; the copies go to moto directly, not through the proxy).
 """
 
 from __future__ import annotations
@@ -21,15 +23,14 @@ import pytest
 import spark_lester.deletion.unlearn as unlearn_module
 from spark_lester.artifacts import store
 from spark_lester.artifacts.layout import FEATURES, MODEL, PREPARED, Layout
-from spark_lester.artifacts.run import run
 from spark_lester.config import LesterConfig
 from spark_lester.deletion import ledger
 from spark_lester.deletion.merge import commit_tag
 from spark_lester.deletion.request import CARD_NUMBER, DeletionRequest
 from spark_lester.deletion.unlearn import unlearn
 from spark_lester.errors import StorageError
-from tests.deletion.conftest import (RUNNING_EXAMPLE, assert_same_artifacts, baseline_run,
-                                     feature_map, table_rows)
+from tests.deletion.conftest import (RUNNING_EXAMPLE, SavedRun, assert_same_artifacts,
+                                     baseline_run, feature_map, table_rows)
 
 pytestmark = pytest.mark.s3
 
@@ -161,6 +162,15 @@ def sources(proxy, s3_endpoint, small_example):
             for n in ("customers", "mails")}
 
 
+@pytest.fixture(scope="module")
+def saved_run(spark, proxy, sources, s3_endpoint):
+    """The running example's run ``r1`` in ``WAREHOUSE`` (through the proxy, disarmed)."""
+    import boto3
+
+    s3 = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
+    return SavedRun(spark, RUNNING_EXAMPLE, sources, WAREHOUSE, s3=s3, rows_per_file=200)
+
+
 def _upload(s3_endpoint: str, frame_or_path, key: str) -> str:
     import boto3
 
@@ -179,12 +189,11 @@ def _all_versions_readable(spark, path: str) -> int:
     return latest
 
 
-def test_s3_errors_while_merging_then_resume(spark, proxy, sources, s3_endpoint,
+def test_s3_errors_while_merging_then_resume(spark, proxy, sources, saved_run, s3_endpoint,
                                              small_example):
     """PUTs under the features table fail: its MERGE fails after the prepared table's
     committed; the second attempt resumes and equals a re-run on the cleaned sources."""
-    original = run(RUNNING_EXAMPLE, sources, warehouse=WAREHOUSE, spark=spark, run_id="r1",
-                   rows_per_file=200)
+    _, original = saved_run.restore()
     prepared, features = (original.tables[n]["path"] for n in (PREPARED, FEATURES))
     versions = {p: store.table_version(spark, p) for p in (prepared, features)}
     features_rows = table_rows(spark, features)
@@ -247,12 +256,10 @@ def test_s3_errors_while_merging_then_resume(spark, proxy, sources, s3_endpoint,
     assert statuses == [ledger.STARTED, ledger.FAILED, ledger.STARTED, ledger.COMPLETED]
 
 
-def test_s3_errors_in_the_verification_scan_then_resume(spark, proxy, sources, monkeypatch):
+def test_s3_errors_in_the_verification_scan_then_resume(spark, proxy, saved_run, monkeypatch):
     """Once the tables are erased, the scan's reads (pyarrow's, not Spark's) fail: a typed
     error, the ledger names the step, and the second attempt only erases and verifies."""
-    warehouse = f"s3a://{BUCKET}/scan/warehouse"
-    original = run(RUNNING_EXAMPLE, sources, warehouse=warehouse, spark=spark, run_id="r1",
-                   rows_per_file=200)
+    warehouse, original = saved_run.restore()
     paths = [original.tables[n]["path"] for n in (PREPARED, FEATURES)]
     request = DeletionRequest.from_dict({"source": "customers", "where": "customer_id % 7 = 3",
                                          "action": "delete_rows"})
@@ -260,7 +267,7 @@ def test_s3_errors_in_the_verification_scan_then_resume(spark, proxy, sources, m
 
     def fail_scan(step: str) -> None:
         if step.startswith("erase:"):
-            proxy.arm({"GET"}, f"/{BUCKET}/scan/", agent="aws-sdk-cpp")
+            proxy.arm({"GET"}, f"/{BUCKET}/warehouse/", agent="aws-sdk-cpp")
 
     monkeypatch.setattr(unlearn_module, "after_step", fail_scan)
     try:

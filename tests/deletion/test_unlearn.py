@@ -1,10 +1,14 @@
 """deletion/unlearn.py: incremental updates equal a full re-run on the cleaned inputs.
 
-Each test runs a pipeline into a fresh warehouse, applies a request, re-runs the pipeline on
-the cleaned sources (same fitted encoder) into another warehouse and compares every table.
+Each test starts from a fresh warehouse holding one run of a pipeline, applies a request,
+re-runs the pipeline on the cleaned sources (same fitted encoder) into another warehouse and
+compares every table. The running example's run is made once and restored for each test
+(``example_run`` in conftest.py).
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -19,24 +23,20 @@ from spark_lester.deletion.compare import model_against_retrain, training_rows_o
 from spark_lester.artifacts.run import run
 from spark_lester.deletion.request import CARD_NUMBER
 from spark_lester.deletion.unlearn import unlearn
-from tests.deletion.conftest import (PIPELINES, RUNNING_EXAMPLE, assert_same_artifacts,
-                                     baseline_run, write_csv)
+from tests.deletion.conftest import (PIPELINES, RUNNING_EXAMPLE, SavedRun,
+                                     assert_same_artifacts, baseline_run, write_csv)
 
 
-def _sources(paths):
-    return {"customers": paths["customers"], "mails": paths["mails"]}
-
-
-def test_redacting_mail_subjects_of_customers_equals_rerun(spark, small_example, tmp_path):
+def test_redacting_mail_subjects_of_customers_equals_rerun(spark, small_example, example_run,
+                                                           tmp_path):
     leaked = small_example["leaks_data"]["customer_ids"]
-    original = run(RUNNING_EXAMPLE, _sources(small_example), warehouse=str(tmp_path / "wh"),
-                   spark=spark, run_id="r1", rows_per_file=200)
+    wh, original = example_run
     model_before = load_model(spark, original.tables[MODEL]["path"]).params
     old_rows = training_rows_of(spark, original, F.col("customer_id").isin(leaked))
     # no certified budget: the Newton update itself is measured against retraining below
     result = unlearn({"source": "customers", "keys": leaked, "action": "redact_columns",
                       "columns": ["mails.mail_subject"], "verify_patterns": [CARD_NUMBER]},
-                     warehouse=str(tmp_path / "wh"), spark=spark,
+                     warehouse=wh, spark=spark,
                      config=LesterConfig.from_env(unlearning_budget=0.0))
     assert result["status"] == "completed"
     assert result["verification"]["verified"] is True
@@ -72,16 +72,16 @@ def test_redacting_mail_subjects_of_customers_equals_rerun(spark, small_example,
     assert report["quality"]["distance_original"] > 20 * report["quality"]["distance_unlearned"]
 
 
-def test_deleting_customers_of_two_banks_equals_rerun(spark, small_example, tmp_path):
+def test_deleting_customers_of_two_banks_equals_rerun(spark, small_example, example_run,
+                                                      tmp_path):
     customers = pd.read_csv(small_example["customers"])
     banks = sorted(customers.bank.unique())[:2]
-    original = run(RUNNING_EXAMPLE, _sources(small_example), warehouse=str(tmp_path / "wh"),
-                   spark=spark, run_id="r1", rows_per_file=200)
+    wh, original = example_run
     predicate = f"bank IN ('{banks[0]}', '{banks[1]}')"
     model_before = load_model(spark, original.tables[MODEL]["path"]).params
     # a budget no update can meet: the certified bound refuses, the model is retrained
     result = unlearn({"source": "customers", "where": predicate, "action": "delete_rows"},
-                     warehouse=str(tmp_path / "wh"), spark=spark,
+                     warehouse=wh, spark=spark,
                      config=LesterConfig.from_env(unlearning_budget=1e-12))
     assert result["status"] == "completed"
     assert result["verification"]["verified"] is True
@@ -113,30 +113,47 @@ SHAPES = {
     # aggregate: recompute strategy
     "grouped": ("delete_rows", "left", [1, 4], None),
 }
+SHAPE_DATA = {
+    "left": pd.DataFrame({"id": [1, 2, 3, 4, 5, 6], "k": ["a", "b", "b", "c", "d", "a"],
+                          "v": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]}),
+    "right": pd.DataFrame({"rid": [1, 2, 3, 4], "k": ["a", "b", "b", "c"],
+                           "note": ["x note", "y note", "z note", "w note"]}),
+}
+
+
+@pytest.fixture(scope="module")
+def shape_runs(spark, tmp_path_factory):
+    """``pipeline file -> SavedRun`` on SHAPE_DATA, each run made once (the two left_union
+    shapes start from the same run)."""
+    folder = tmp_path_factory.mktemp("shapes")
+    sources = {n: write_csv(df, folder / "src" / f"{n}.csv") for n, df in SHAPE_DATA.items()}
+    saved: dict[Path, SavedRun] = {}
+
+    def fresh(pipeline: Path) -> tuple[str, object, dict[str, str]]:
+        """``(warehouse, record, sources)``: the pipeline's run, as ``run`` left it."""
+        if pipeline not in saved:
+            saved[pipeline] = SavedRun(spark, pipeline, sources,
+                                       str(folder / pipeline.stem / "wh"), rows_per_file=4)
+        return (*saved[pipeline].restore(), sources)
+
+    return fresh
 
 
 @pytest.mark.parametrize("shape", sorted(SHAPES))
-def test_pipeline_shapes_equal_rerun(spark, tmp_path, shape):
+def test_pipeline_shapes_equal_rerun(spark, tmp_path, shape_runs, shape):
     action, source, keys, columns = SHAPES[shape]
     pipeline = PIPELINES / f"{shape.split('_redact')[0]}.py"
-    left = pd.DataFrame({"id": [1, 2, 3, 4, 5, 6], "k": ["a", "b", "b", "c", "d", "a"],
-                         "v": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]})
-    right = pd.DataFrame({"rid": [1, 2, 3, 4], "k": ["a", "b", "b", "c"],
-                          "note": ["x note", "y note", "z note", "w note"]})
-    data = {"left": left, "right": right}
-    sources = {n: write_csv(df, tmp_path / "src" / f"{n}.csv") for n, df in data.items()}
-    original = run(pipeline, sources, warehouse=str(tmp_path / "wh"), spark=spark,
-                   run_id="r1", rows_per_file=4)
+    wh, original, sources = shape_runs(pipeline)
     request = {"source": source, "keys": keys, "action": action}
     if columns:
         request["columns"] = columns
-    result = unlearn(request, warehouse=str(tmp_path / "wh"), spark=spark)
+    result = unlearn(request, warehouse=wh, spark=spark)
     assert result["status"] == "completed"
     expected = "recompute" if shape == "grouped" else "incremental"
     assert result["changes"][0]["strategy"] == expected
 
     key = "id" if source == "left" else "rid"
-    frame = data[source].copy()
+    frame = SHAPE_DATA[source].copy()
     if action == "delete_rows":
         frame = frame[~frame[key].isin(keys)]
     else:
@@ -181,15 +198,14 @@ def test_clean_source_deletes_from_a_delta_source_and_erases_it(spark, tmp_path)
 
 
 def test_clean_source_refuses_csv_sources_before_changing_anything(spark, small_example,
-                                                                    tmp_path):
+                                                                    example_run):
     from spark_lester.errors import RequestError
     from tests.deletion.conftest import table_rows
 
-    original = run(RUNNING_EXAMPLE, _sources(small_example), warehouse=str(tmp_path / "wh"),
-                   spark=spark, run_id="r1", rows_per_file=200)
+    wh, original = example_run
     before = table_rows(spark, original.tables[PREPARED]["path"])
     with pytest.raises(RequestError, match="keyed Delta source"):
         unlearn({"source": "customers", "keys": small_example["leaks_data"]["customer_ids"],
                  "action": "delete_rows", "clean_source": True},
-                warehouse=str(tmp_path / "wh"), spark=spark)
+                warehouse=wh, spark=spark)
     assert table_rows(spark, original.tables[PREPARED]["path"]) == before
