@@ -10,6 +10,9 @@ now only masked by deletion vectors, and in files the table no longer references
 3. a checkpoint is written and the log entries before it are deleted, so no commit older
    than the erasure can be replayed (time travel to before the erasure is gone, on purpose).
 
+Step 1 is :func:`purge`, steps 2 and 3 are :func:`vacuum`: ``unlearn`` runs the purges of all
+touched tables first, then their vacuums.
+
 Every commit it makes carries the request id (see :func:`spark_lester.deletion.merge.stamped`).
 """
 
@@ -26,12 +29,6 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 _VERSIONED = re.compile(r"^(\d{20})\.(json|crc|checkpoint\..*parquet|checkpoint\.parquet)$")
-
-
-def erase(spark: SparkSession, path: str, *, request_id: str) -> dict[str, Any]:
-    """Purge, vacuum and expire the log of the Delta table at ``path``; return metrics."""
-    return {**purge(spark, path, request_id=request_id),
-            **vacuum(spark, path, request_id=request_id)}
 
 
 def purge(spark: SparkSession, path: str, *, request_id: str) -> dict[str, Any]:
