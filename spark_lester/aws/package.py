@@ -76,9 +76,11 @@ class Pin:
 
 def package(out: Path | str, *, source_dir: Path | str | None = None, venv: bool = False,
             venv_requirements: Sequence[str] | None = None,
-            build_isolation: bool = False) -> dict:
+            build_isolation: bool = False, extras: Sequence[str] = ()) -> dict:
     """Build the bundle into ``out`` (emptied first) and return its manifest.
 
+    ``extras`` adds spark_lester's optional dependency groups to the closure (e.g.
+    ``["embeddings"]`` for pipelines that embed text with the pretrained sentence model).
     ``venv_requirements`` overrides the requirements installed into the packed virtualenv
     (default: the whole pinned closure, which needs PyPI or a configured index).
     """
@@ -93,7 +95,8 @@ def package(out: Path | str, *, source_dir: Path | str | None = None, venv: bool
 
     wheel = build_wheel(source, out, build_isolation=build_isolation)
     requires = wheel_requirements(wheel)
-    pins = requirement_closure(requires)
+    _check_extras(wheel, extras)
+    pins = requirement_closure(requires, extras=extras)
     (out / REQUIREMENTS).write_text(
         "# spark_lester's dependency closure, pinned; install with pip --no-deps.\n"
         "# pyspark and py4j are left out: the cluster provides them.\n"
@@ -159,23 +162,30 @@ def wheel_requirements(wheel: Path) -> list[str]:
 
 
 def requirement_closure(requires: Iterable[str], *,
-                        exclude: frozenset[str] = CLUSTER_PROVIDED) -> list[Pin]:
-    """Every distribution ``requires`` pulls in (extras off, markers evaluated for this
-    interpreter), pinned to the installed version; ``exclude`` and their own dependencies
-    are left out. Raises when a dependency is not installed or does not satisfy its
-    specifier: the bundle must hold what was tested.
+                        exclude: frozenset[str] = CLUSTER_PROVIDED,
+                        extras: Iterable[str] = ()) -> list[Pin]:
+    """Every distribution ``requires`` pulls in (markers evaluated for this interpreter;
+    the top-level requirements of the named ``extras`` included, extras of dependencies
+    off), pinned to the installed version; ``exclude`` and their own dependencies are left
+    out. Raises when a dependency is not installed or does not satisfy its specifier: the
+    bundle must hold what was tested.
 
-    >>> [p.name for p in requirement_closure(["tqdm"])]
+    >>> [p.name for p in requirement_closure(["tqdm", 'xxhash; extra == "fast"'])]
     ['tqdm']
+    >>> [p.name for p in requirement_closure(['xxhash; extra == "fast"'], extras=["fast"])]
+    ['xxhash']
     """
     from packaging.requirements import Requirement
     from packaging.utils import canonicalize_name
 
+    wanted = ["", *extras]
     seen: dict[str, Pin] = {}
     todo = [(Requirement(r), "spark_lester") for r in requires]
     while todo:
         req, parent = todo.pop()
-        if req.marker is not None and not req.marker.evaluate({"extra": ""}):
+        top = parent == "spark_lester"
+        if req.marker is not None and not any(
+                req.marker.evaluate({"extra": e}) for e in (wanted if top else [""])):
             continue
         name = canonicalize_name(req.name)
         if name in exclude or name in seen:
@@ -198,6 +208,17 @@ def requirement_closure(requires: Iterable[str], *,
                          zip_safe=pure and _zip_safe(dist))
         todo.extend((Requirement(r), str(name)) for r in dist.requires or [])
     return sorted(seen.values(), key=lambda p: p.name)
+
+
+def _check_extras(wheel: Path, extras: Sequence[str]) -> None:
+    with zipfile.ZipFile(wheel) as zf:
+        names = [n for n in zf.namelist() if n.endswith(".dist-info/METADATA")]
+        meta = email.parser.Parser().parsestr(zf.read(names[0]).decode("utf-8"))
+    known = meta.get_all("Provides-Extra") or []
+    unknown = [e for e in extras if e not in known]
+    if unknown:
+        raise PackagingError(f"unknown extra(s) {', '.join(unknown)}.", step="requirements",
+                             hint=f"Choose among: {', '.join(sorted(known))}.")
 
 
 def write_pyfiles(pins: Sequence[Pin], target: Path) -> tuple[list[Pin], list[Pin]]:

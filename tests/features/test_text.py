@@ -1,0 +1,73 @@
+"""The text encoders: the pretrained sentence embedding and feature hashing."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from spark_lester.errors import ConfigError
+from spark_lester.features.text import HashingTextEmbedder, SentenceEmbedder
+
+TEXTS = [
+    "card blocked again (case 123456)",
+    "thank you for the quick help",
+    "hi the transfer failed twice and nobody answers my calls regards ps it is about the "
+    "standing order of 120 euros on march 3",
+    "terrible service at the branch",
+    "great new app update",
+    "fees are too high (case 654321)",
+]
+
+
+@pytest.fixture(scope="module")
+def embedder():
+    return SentenceEmbedder().fit(pd.Series(TEXTS))
+
+
+def test_sentence_embedding_is_semantic_and_normalised(embedder):
+    X = embedder.transform(pd.Series(TEXTS))
+    assert X.shape == (len(TEXTS), 384) and X.dtype == np.float64
+    assert np.allclose(np.linalg.norm(X, axis=1), 1.0, atol=1e-5)
+    # a pretrained model, not hashing: a paraphrase is closer than an unrelated text
+    para, other = embedder.transform(["my card was blocked once more", "great new app update"])
+    assert X[0] @ para > X[0] @ other + 0.2
+
+
+def test_a_rows_vector_does_not_depend_on_its_batch(embedder):
+    """Re-encoding a few changed rows must reproduce a full re-run bit for bit."""
+    full = embedder.transform(TEXTS)
+    for rows in ([2], [0, 5], [5, 3, 1]):
+        alone = embedder.transform([TEXTS[i] for i in rows])
+        assert np.array_equal(alone, full[rows])
+
+
+def test_missing_and_empty_texts_are_zero_vectors(embedder):
+    X = embedder.transform(np.array([[None], [""], ["  "], [float("nan")], ["hello"]],
+                                    dtype=object))
+    assert not X[:4].any() and X[4].any()
+
+
+def test_fitted_embedder_pickles_without_the_model(embedder):
+    blob = pickle.dumps(embedder)
+    assert len(blob) < 2000  # the weights stay in the installed package
+    again = pickle.loads(blob)
+    assert np.array_equal(again.transform(TEXTS[:2]), embedder.transform(TEXTS[:2]))
+    names = embedder.get_feature_names_out(["title"])
+    assert len(names) == 384 and names[0] == "title_e0"
+
+
+def test_unknown_model_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match="unknown sentence-embedding model"):
+        SentenceEmbedder(model="no-such-model").fit(TEXTS)
+    with pytest.raises(ConfigError, match="unknown sentence-embedding model"):
+        SentenceEmbedder(model=str(tmp_path / "missing")).fit(TEXTS)
+
+
+def test_hashing_embedder_is_stateless_and_normalised():
+    emb = HashingTextEmbedder(n_features=8).fit(TEXTS)
+    X = emb.transform(TEXTS + [None])
+    assert np.allclose(np.linalg.norm(X[:-1], axis=1), 1.0) and not X[-1].any()
+    assert np.array_equal(emb.transform(TEXTS[:1]), X[:1])
