@@ -46,6 +46,9 @@ class LesterConfig:
     s3_ssl: bool = False
     spark_ui: bool = False
     log_level: str = "WARN"
+    #: Local sessions: Python workers fork from a daemon with torch and sentence-transformers
+    #: imported (spark_lester.worker_daemon); off for short sessions that never embed text.
+    worker_preload: bool = True
     #: Certified gradient-residual budget of a model update (above it: retrain); 0 = no bound.
     unlearning_budget: float = 1e-4
     #: Allow the refinement pass over X (one Spark job) when one Newton step's certified

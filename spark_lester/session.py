@@ -75,6 +75,11 @@ def spark_conf(config: LesterConfig) -> dict[str, str]:
                     str(max(4, 2 * config.shuffle_partitions)),
             }
         )
+        if config.worker_preload:
+            # Python workers fork from a daemon that has torch and sentence-transformers
+            # imported already (a worker idle for a minute is killed; the next one would
+            # import them again, ~10 s).
+            conf["spark.python.daemon.module"] = "spark_lester.worker_daemon"
     if config.s3_endpoint:
         conf.update(
             {

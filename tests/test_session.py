@@ -48,3 +48,13 @@ def test_config_from_env_types_and_errors():
     with pytest.raises(ConfigError, match="not one of local, emr, glue"):
         LesterConfig.from_env({"SPARK_LESTER_PLATFORM": "k8s"})
     assert LesterConfig.from_env({}, master="local[1]").master == "local[1]"
+
+
+def test_python_workers_fork_from_a_preloading_daemon_unless_turned_off():
+    from spark_lester.worker_daemon import preload
+
+    assert spark_conf(LesterConfig())["spark.python.daemon.module"] == \
+        "spark_lester.worker_daemon"
+    assert "spark.python.daemon.module" not in spark_conf(LesterConfig(worker_preload=False))
+    assert "spark.python.daemon.module" not in spark_conf(LesterConfig(platform="emr"))
+    assert preload(("json", "no_such_module_xyz")) == ["json"]

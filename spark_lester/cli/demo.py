@@ -24,9 +24,9 @@ EXAMPLE_DIR = project_root() / "examples" / "running_example"
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("demo", help="run the running example end to end",
                        description=__doc__)
-    p.add_argument("--mails", type=int, default=20_000, help="number of mails (default 20000)")
-    p.add_argument("--customers", type=int, default=2_000,
-                   help="number of customers (default 2000)")
+    p.add_argument("--mails", type=int, default=10_000, help="number of mails (default 10000)")
+    p.add_argument("--customers", type=int, default=1_000,
+                   help="number of customers (default 1000)")
     p.add_argument("--warehouse", default=None,
                    help="warehouse root (local folder, s3a://...); default SPARK_LESTER_WAREHOUSE")
     p.add_argument("--workdir", default=".lester/demo", help="where generated data goes")

@@ -89,6 +89,9 @@ def load_sentence_model(model: str) -> Any:
     except ImportError as exc:
         raise ConfigError("sentence-transformers is not installed.",
                           hint="pip install 'spark_lester[embeddings]'.") from exc
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()  # no "Loading weights" bar per process
     _LOADED[model] = SentenceTransformer(str(path), device="cpu")
     return _LOADED[model]
 

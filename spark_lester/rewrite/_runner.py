@@ -267,7 +267,7 @@ def run_pipeline(job: dict) -> int:
     config = LesterConfig.from_env({}, master="local[1]", shuffle_partitions=1,
                                    driver_memory=job.get("driver_memory", "768m"),
                                    warehouse=os.path.join(work, "warehouse"),
-                                   log_level="ERROR",
+                                   log_level="ERROR", worker_preload=False,
                                    jars_dir=Path(job["jars_dir"]) if job.get("jars_dir")
                                    else None)
     spark = get_spark(config)
