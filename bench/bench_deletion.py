@@ -148,7 +148,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "deletion.json"))
+    parser.add_argument("--merge", action="store_true",
+                        help="keep the results of other sizes already in --out (each size "
+                             "is measured in one process: deletion and re-execution side by "
+                             "side), e.g. to add 1M in a run of its own")
     args = parser.parse_args()
+    kept = _kept_results(args.out, args.sizes) if args.merge else []
     config = LesterConfig.from_env(master="local[2]", shuffle_partitions=4,
                                    driver_memory="8g")
     spark = get_spark(config)
@@ -162,7 +167,7 @@ def main() -> None:
             shutil.rmtree(work, ignore_errors=True)
         results.append(entry)
         print(json.dumps(entry), flush=True)
-        write(args.out, config, results, floor)
+        write(args.out, config, kept + results, floor)
     # measured last, with the JVM as warm as for the largest size
     floor_dir = Path(tempfile.mkdtemp(prefix="lester-bench-floor-"))
     try:
@@ -172,11 +177,22 @@ def main() -> None:
     for entry in results:
         entry["merge_floor_speedup"] = round(entry["reexecution_seconds"]
                                              / floor["one_row_merge_seconds"], 1)
-    write(args.out, config, results, floor)
+    write(args.out, config, kept + results, floor)
+
+
+def _kept_results(out: str, sizes: list[int]) -> list[dict]:
+    """The results in ``out`` for sizes not measured now, each marked with its run."""
+    path = Path(out)
+    if not path.is_file():
+        return []
+    old = json.loads(path.read_text())
+    return [{**r, "from_earlier_run": True} for r in old.get("results", [])
+            if r["mails"] not in sizes]
 
 
 def write(out: str, config, results: list[dict], floor: dict | None) -> None:
     growth = None
+    results = sorted(results, key=lambda r: r["mails"])
     by_size = {r["mails"]: r for r in results}
     if 100_000 in by_size and 1_000_000 in by_size:
         growth = round(by_size[1_000_000]["deletion_seconds"]
