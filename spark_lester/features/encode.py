@@ -109,7 +109,61 @@ def fit_encoder(encoder: Any, df: DataFrame, columns: Sequence[str]) -> Any:
     if len(frame) == 0:
         raise PlanError("there are no rows to fit the encoder on.", op="fit_encoder",
                         hint="Check the filters of the pipeline; the training split is empty.")
-    return clone(encoder).fit(frame)
+    return clone(encoder).fit(fit_frame(encoder, frame))
+
+
+def fit_frame(encoder: Any, frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with the columns that only fit-value-blind transformers read set to None.
+
+    ``ColumnTransformer.fit`` transforms every row while fitting. For a sentence embedder
+    that is the cost of a whole run, and for nothing: its fitted state (like a random
+    projection's) depends on the input's shape only. Those columns are blanked, so fitting
+    skips the model; the fitted encoder is the same (a test compares them). A column that
+    any other transformer reads keeps its values.
+
+    >>> import pandas as pd
+    >>> from sklearn.compose import ColumnTransformer
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from spark_lester.features.text import HashingTextEmbedder
+    >>> ct = ColumnTransformer([("t", HashingTextEmbedder(4), "t"), ("n", StandardScaler(), ["n"])])
+    >>> fit_frame(ct, pd.DataFrame({"t": ["a b", "c"], "n": [1.0, 2.0]})).to_dict("list")
+    {'t': [None, None], 'n': [1.0, 2.0]}
+    """
+    import pandas as pd
+
+    readers: dict[str, list[bool]] = {}
+    for _, trans, selector in encoder.transformers:
+        if isinstance(selector, str):
+            selected = [selector]
+        elif isinstance(selector, (list, tuple)) and all(isinstance(c, str) for c in selector):
+            selected = list(selector)
+        else:  # a callable, slice or index selector: not resolved here, no shortcut
+            return frame
+        blind = not isinstance(trans, str) and _fit_is_value_blind(trans)
+        for column in selected:
+            readers.setdefault(column, []).append(blind)
+    blank = [c for c, flags in readers.items() if all(flags) and c in frame.columns]
+    if not blank:
+        return frame
+    none = pd.Series([None] * len(frame), index=frame.index, dtype=object)
+    return frame.assign(**{c: none for c in blank})
+
+
+def _fit_is_value_blind(trans: Any) -> bool:
+    """Whether ``trans``'s fitted state depends only on its input's shape (never on values)
+    and it takes None for a value: a transformer that says so (``fit_ignores_values``, the
+    text embedders), or a Pipeline that starts with one and goes on with such transformers
+    or random projections."""
+    from sklearn.pipeline import Pipeline
+    from sklearn.random_projection import GaussianRandomProjection, SparseRandomProjection
+
+    steps = ([step for _, step in trans.steps if step not in (None, "passthrough")]
+             if isinstance(trans, Pipeline) else [trans])
+    if not steps or not getattr(steps[0], "fit_ignores_values", False):
+        return False  # the raw column's first reader must say so (and take None)
+    return all(getattr(step, "fit_ignores_values", False)
+               or isinstance(step, (GaussianRandomProjection, SparseRandomProjection))
+               for step in steps[1:])
 
 
 def _float32(block: Any, *, op: str) -> np.ndarray:

@@ -125,6 +125,9 @@ class SentenceEmbedder(TransformerMixin, BaseEstimator):
     package. ``batch_size`` texts go through the model at a time.
     """
 
+    #: ``fit`` learns nothing from the values (see ``features.encode.fit_frame``).
+    fit_ignores_values = True
+
     def __init__(self, model: str = "all-MiniLM-L6-v2", batch_size: int = 64) -> None:
         self.model = model
         self.batch_size = batch_size
@@ -201,6 +204,9 @@ def _is_text(value: Any) -> bool:
 
 class HashingTextEmbedder(TransformerMixin, BaseEstimator):
     """scikit-learn transformer: one text column in, ``n_features`` columns out."""
+
+    #: ``fit`` learns nothing from the values (see ``features.encode.fit_frame``).
+    fit_ignores_values = True
 
     def __init__(self, n_features: int = 16) -> None:
         self.n_features = n_features

