@@ -27,6 +27,7 @@
 
 from __future__ import annotations
 
+import email.message
 import email.parser
 import hashlib
 import importlib.metadata as metadata
@@ -153,12 +154,15 @@ def build_wheel(source: Path, out: Path, *, build_isolation: bool = False) -> Pa
 
 def wheel_requirements(wheel: Path) -> list[str]:
     """The ``Requires-Dist`` lines of a wheel's METADATA."""
+    return _wheel_metadata(wheel).get_all("Requires-Dist") or []
+
+
+def _wheel_metadata(wheel: Path) -> email.message.Message:
     with zipfile.ZipFile(wheel) as zf:
         names = [n for n in zf.namelist() if n.endswith(".dist-info/METADATA")]
         if len(names) != 1:
             raise PackagingError(f"{wheel.name} has no single METADATA file.", step="wheel")
-        meta = email.parser.Parser().parsestr(zf.read(names[0]).decode("utf-8"))
-    return meta.get_all("Requires-Dist") or []
+        return email.parser.Parser().parsestr(zf.read(names[0]).decode("utf-8"))
 
 
 def requirement_closure(requires: Iterable[str], *,
@@ -211,10 +215,7 @@ def requirement_closure(requires: Iterable[str], *,
 
 
 def _check_extras(wheel: Path, extras: Sequence[str]) -> None:
-    with zipfile.ZipFile(wheel) as zf:
-        names = [n for n in zf.namelist() if n.endswith(".dist-info/METADATA")]
-        meta = email.parser.Parser().parsestr(zf.read(names[0]).decode("utf-8"))
-    known = meta.get_all("Provides-Extra") or []
+    known = _wheel_metadata(wheel).get_all("Provides-Extra") or []
     unknown = [e for e in extras if e not in known]
     if unknown:
         raise PackagingError(f"unknown extra(s) {', '.join(unknown)}.", step="requirements",
