@@ -141,7 +141,6 @@ class SentenceEmbedder(TransformerMixin, BaseEstimator):
     def transform(self, X: Any) -> np.ndarray:
         values = _column(X)
         width = getattr(self, "n_features_out_", None)
-        model = load_sentence_model(self.model)
         fitted = getattr(self, "model_version_", None)
         if fitted is not None and fitted != model_version(self.model):
             raise ConfigError(
@@ -149,10 +148,15 @@ class SentenceEmbedder(TransformerMixin, BaseEstimator):
                 "installed: its vectors would not match the run's.",
                 hint="Install the versions the run used (its environment), or re-run the "
                      "pipeline to fit a new encoder.")
+        present = [i for i, text in enumerate(values) if _is_text(text)]
+        if not present and width is not None:
+            # Only missing texts (a redaction NULLs them): zeros, without loading the model,
+            # which costs a fresh process (a `spark-lester delete`) several seconds.
+            return np.zeros((len(values), width), dtype=np.float64)
+        model = load_sentence_model(self.model)
         _task_threads()
         # float64, so a PCA or scaler after the embedding computes in double precision.
         out = np.zeros((len(values), width or _embedding_width(model)), dtype=np.float64)
-        present = [i for i, text in enumerate(values) if _is_text(text)]
         texts = [str(values[i]) for i in present]
         # Texts of one token length go through the model together, unpadded: then a text's
         # vector is bit-identical whatever else is in the batch (padding moves it ~1e-7), so

