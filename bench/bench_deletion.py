@@ -17,12 +17,17 @@ model is loaded in the driver and the Python workers by the initial run.
 Writes ``bench/results/deletion.json``: seconds until every artifact is consistent, erasure
 seconds (purge + scan), re-execution seconds, their ratio, files touched, rows affected, the
 per-step profile, and whether the incremental result equals the re-run.
+
+On a shared machine, ``--wait-for-quiet LOAD`` holds each timed phase (the deletion, the
+re-execution) until the 1-minute load average is below ``LOAD``; the JSON records the wait
+and the load each phase started at. The initial run is not held.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import shutil
 import sys
@@ -40,7 +45,25 @@ from spark_lester.session import get_spark  # noqa: E402
 PIPELINE = ROOT / "examples" / "running_example" / "pipeline.py"
 
 
-def measure(spark, config, n_mails: int, work: Path) -> dict:
+def wait_for_quiet(limit: float | None, phase: str, n_mails: int) -> dict | None:
+    """Hold until the 1-minute load average is below ``limit`` (None: do not wait);
+    returns the wait and the load the phase starts at."""
+    if limit is None:
+        return None
+    start = time.perf_counter()
+    announced = False
+    while os.getloadavg()[0] >= limit:
+        if not announced:
+            print(f"[bench] {n_mails}: {phase} waits for a load below {limit}", file=sys.stderr,
+                  flush=True)
+            announced = True
+        time.sleep(5)
+    print(f"[bench] {n_mails}: {phase} starts", file=sys.stderr, flush=True)
+    return {"waited_seconds": round(time.perf_counter() - start, 1),
+            "load_1min_at_start": round(os.getloadavg()[0], 2)}
+
+
+def measure(spark, config, n_mails: int, work: Path, quiet: float | None = None) -> dict:
     import pandas as pd
 
     from pyspark.sql import functions as F
@@ -65,6 +88,7 @@ def measure(spark, config, n_mails: int, work: Path) -> dict:
                "columns": ["mails.mail_subject"], "verify_patterns": [CARD_NUMBER]}
     original = load_model(spark, record.tables[MODEL]["path"]).params
     old_rows = training_rows_of(spark, record, F.col("customer_id").isin(leaked))
+    phases = {"deletion": wait_for_quiet(quiet, "deletion", n_mails)}
     result = unlearn(request, warehouse=wh, spark=spark, config=config)
 
     customers = pd.read_csv(paths["customers"])
@@ -74,11 +98,13 @@ def measure(spark, config, n_mails: int, work: Path) -> dict:
     cleaned = work / "cleaned" / "mails.csv"
     cleaned.parent.mkdir(parents=True)
     mails.to_csv(cleaned, index=False)
+    phases["reexecution"] = wait_for_quiet(quiet, "re-execution", n_mails)
     start = time.perf_counter()
     baseline = run(PIPELINE, {"customers": paths["customers"], "mails": str(cleaned)},
                    warehouse=str(work / "baseline"), spark=spark, run_id="baseline",
                    encoder=load_encoder(record.encoder))
     reexecution = time.perf_counter() - start
+    print(f"[bench] {n_mails}: timed phases done", file=sys.stderr, flush=True)
     check = same_artifacts(spark, record, baseline)
     model = model_against_retrain(spark, record, baseline, original, old_rows)
     update = (result.get("model") or {}).get("r1", {})
@@ -114,6 +140,7 @@ def measure(spark, config, n_mails: int, work: Path) -> dict:
                   "retrain_seconds": model["retrain_seconds"], "rho": model["rho"],
                   "accuracy_gap": model["accuracy_gap"],
                   "rows_forgotten": model["rows_forgotten"]},
+        **({"quiet_machine": phases} if quiet is not None else {}),
     }
 
 
@@ -152,6 +179,9 @@ def main() -> None:
                         help="keep the results of other sizes already in --out (each size "
                              "is measured in one process: deletion and re-execution side by "
                              "side), e.g. to add 1M in a run of its own")
+    parser.add_argument("--wait-for-quiet", type=float, metavar="LOAD",
+                        help="hold the deletion and the re-execution until the 1-minute "
+                             "load average is below LOAD (a shared machine)")
     args = parser.parse_args()
     kept = _kept_results(args.out, args.sizes) if args.merge else []
     config = LesterConfig.from_env(master="local[2]", shuffle_partitions=4,
@@ -162,7 +192,7 @@ def main() -> None:
     for n in args.sizes:
         work = Path(tempfile.mkdtemp(prefix=f"lester-bench-{n}-"))
         try:
-            entry = measure(spark, config, n, work)
+            entry = measure(spark, config, n, work, args.wait_for_quiet)
         finally:
             shutil.rmtree(work, ignore_errors=True)
         results.append(entry)

@@ -46,7 +46,7 @@ def running_example_data(tmp_path_factory):
     from examples.running_example import generate
 
     folder = tmp_path_factory.mktemp("running_example")
-    return generate.write(folder, n_customers=200, n_mails=2000, seed=7)
+    return generate.write(folder, n_customers=80, n_mails=800, seed=7)
 
 
 @pytest.fixture(scope="session")

@@ -156,6 +156,13 @@ def incident(spark: Any, config: Any, record: Any, paths: dict[str, str], work: 
 
     old_rows = training_rows_of(spark, record, F.col("customer_id").isin(leaked))
     result = unlearn(request, warehouse=config.warehouse, spark=spark, config=config)
+    if result["status"] == "noop":  # tiny data: the leaked customers' mails were filtered out
+        from spark_lester.errors import ConfigError
+
+        raise ConfigError(f"the incident changes nothing at this size: {result['reason']}; "
+                          f"{record.rows['total']} prepared rows.",
+                          hint="Generate more data: --mails 800 --customers 80 or more "
+                               "(the defaults are 10000 and 1000).")
 
     _step("baseline: re-running the whole pipeline on the cleaned input")
     customers = pd.read_csv(paths["customers"])

@@ -156,6 +156,7 @@ def store_model(spark: SparkSession, work: ModelWork, result: UnlearningResult |
     is no accepted update; ``replace``: as the table's only version, see ``write_model``);
     returns what the ledger records."""
     from spark_lester.models import retrain
+    from spark_lester.models.data import as_arrays
     from spark_lester.unlearning.stats import training_stats
 
     tick = time.perf_counter()
@@ -164,9 +165,12 @@ def store_model(spark: SparkSession, work: ModelWork, result: UnlearningResult |
         params, stats, summary = result.params, result.stats, result.to_dict()
         seconds = result.seconds
     else:
-        data = training_data(spark.read.format("delta").load(work.features_path), work.label)
-        params = retrain(previous, data, label_col=work.label)
-        stats = training_stats(params, data, label_col=work.label)
+        # collected once (training is full-batch on the driver): the statistics pass then
+        # runs over the same arrays, not over X again
+        data = as_arrays(training_data(spark.read.format("delta").load(work.features_path),
+                                       work.label), label_col=work.label)
+        params = retrain(previous, data)
+        stats = training_stats(params, data)
         summary = {**(result.to_dict() if result is not None else {}), "method": "retrain",
                    "retrain_reason": work.retrain_reason if result is None
                    else result.retrain_reason, "params_digest": params.digest(),

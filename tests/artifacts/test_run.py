@@ -21,7 +21,7 @@ def recorded(spark, running_example_data, tmp_path_factory):
     out = tmp_path_factory.mktemp("cli") / "run.json"
     code = main(["run", str(PIPELINE), "--source", f"customers={running_example_data['customers']}",
                  "--source", f"mails={running_example_data['mails']}", "--warehouse", wh,
-                 "--run-id", "first", "--rows-per-file", "150", "--json", str(out)])
+                 "--run-id", "first", "--rows-per-file", "60", "--json", str(out)])
     assert code == 0
     return wh, json.loads(out.read_text())
 

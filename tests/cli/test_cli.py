@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from spark_lester.cli import main
 from spark_lester.config import project_root
 
@@ -11,7 +13,7 @@ from spark_lester.config import project_root
 def test_demo_writes_summary(spark, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     out = tmp_path / "demo.json"
-    code = main(["demo", "--mails", "1500", "--customers", "150", "--warehouse",
+    code = main(["demo", "--mails", "800", "--customers", "80", "--warehouse",
                  str(tmp_path / "wh"), "--json", str(out)])
     assert code == 0
     summary = json.loads(out.read_text())
@@ -37,6 +39,31 @@ def test_demo_writes_summary(spark, tmp_path, monkeypatch):
     assert unlearning["seconds"] > 0 and unlearning["retrain_seconds"] > 0
     assert abs(unlearning["accuracy_gap"]) <= 0.02
     assert deletion["timings"]["model"] > 0  # deletion.seconds includes the model step
+
+
+def test_demo_refuses_an_incident_that_changes_nothing(spark, tmp_path, monkeypatch):
+    """At tiny sizes the leaked customers' mails can all be filtered out: a typed error that
+    says to generate more data, not a crash on the missing timings."""
+    from types import SimpleNamespace
+
+    import spark_lester.artifacts.model as model_module
+    import spark_lester.deletion.compare as compare_module
+    import spark_lester.deletion.unlearn as unlearn_module
+    from spark_lester.cli.demo import incident
+    from spark_lester.errors import ConfigError
+
+    leaks = tmp_path / "leaks.json"
+    leaks.write_text(json.dumps({"customer_ids": [3, 5], "mail_ids": [7]}))
+    monkeypatch.setattr(model_module, "load_model", lambda spark, path: SimpleNamespace(params=None))
+    monkeypatch.setattr(compare_module, "training_rows_of", lambda *args: None)
+    monkeypatch.setattr(unlearn_module, "unlearn", lambda *args, **kwargs: {
+        "status": "noop", "reason": "the request's rows appear in no artifact"})
+    record = SimpleNamespace(run_id="r1", tables={"model": {"path": "unused"}},
+                             rows={"total": 139})
+    with pytest.raises(ConfigError, match="changes nothing at this size") as err:
+        incident(spark, SimpleNamespace(warehouse=str(tmp_path)), record,
+                 {"leaks": str(leaks)}, tmp_path)
+    assert "--mails 800" in err.value.hint
 
 
 def test_plan_command_formats(spark, running_example_data, tmp_path, capsys):
