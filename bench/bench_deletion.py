@@ -21,6 +21,10 @@ per-step profile, and whether the incremental result equals the re-run.
 On a shared machine, ``--wait-for-quiet LOAD`` holds each timed phase (the deletion, the
 re-execution) until the 1-minute load average is below ``LOAD``; the JSON records the wait
 and the load each phase started at. The initial run is not held.
+
+``--initial-dir DIR`` keeps each size's data and initial warehouse (DIR/<mails>) and reuses
+them later, so that the timed phases can be repeated without the initial run (46 min at 1M);
+``--initial-only`` just builds them. A reused entry reports the first run's seconds and commit.
 """
 
 from __future__ import annotations
@@ -63,7 +67,45 @@ def wait_for_quiet(limit: float | None, phase: str, n_mails: int) -> dict | None
             "load_1min_at_start": round(os.getloadavg()[0], 2)}
 
 
-def measure(spark, config, n_mails: int, work: Path, quiet: float | None = None) -> dict:
+def initial_run(spark, n_mails: int, work: Path, keep: Path | None) -> tuple:
+    """Generate the data and run the pipeline into ``work/warehouse``: the run's record, the
+    data paths and how the initial run was obtained.
+
+    With ``keep`` (``--initial-dir``), ``work`` is a directory that outlives the process:
+    the first time, the warehouse is copied to ``pristine`` after the run; later, the
+    warehouse is restored from that copy at the same path (the registry records absolute
+    paths) and the run is not repeated."""
+    from spark_lester.artifacts.layout import Layout
+    from spark_lester.artifacts.registry import get_run
+    from spark_lester.artifacts.run import run
+
+    wh, pristine, meta = work / "warehouse", work / "pristine", work / "initial.json"
+    for scratch in ("cleaned", "baseline", "floor"):
+        shutil.rmtree(work / scratch, ignore_errors=True)
+    data = work / "data"
+    paths = {"customers": str(data / "customers.csv"), "mails": str(data / "mails.csv"),
+             "leaks": str(data / "leaks.json")}
+    if keep is not None and meta.is_file() and pristine.is_dir():
+        shutil.rmtree(wh, ignore_errors=True)
+        shutil.copytree(pristine, wh)
+        record = get_run(spark, Layout(str(wh)), "r1")
+        return record, paths, {**json.loads(meta.read_text()), "initial_run_reused": True}
+    shutil.rmtree(wh, ignore_errors=True)
+    paths = generate.write(data, max(200, n_mails // 10), n_mails, seed=42)
+    sources = {"customers": paths["customers"], "mails": paths["mails"]}
+    start = time.perf_counter()
+    record = run(PIPELINE, sources, warehouse=str(wh), spark=spark, run_id="r1")
+    initial = {"initial_run_seconds": round(time.perf_counter() - start, 3),
+               "initial_run_commit": _commit()}
+    if keep is not None:
+        shutil.rmtree(pristine, ignore_errors=True)
+        shutil.copytree(wh, pristine)
+        meta.write_text(json.dumps(initial))
+    return record, paths, initial
+
+
+def measure(spark, config, n_mails: int, work: Path, quiet: float | None = None,
+            keep: Path | None = None, initial_only: bool = False) -> dict:
     import pandas as pd
 
     from pyspark.sql import functions as F
@@ -77,12 +119,10 @@ def measure(spark, config, n_mails: int, work: Path, quiet: float | None = None)
     from spark_lester.deletion.unlearn import unlearn
     from spark_lester.features.encode import load_encoder
 
-    paths = generate.write(work / "data", max(200, n_mails // 10), n_mails, seed=42)
-    sources = {"customers": paths["customers"], "mails": paths["mails"]}
+    record, paths, initial = initial_run(spark, n_mails, work, keep)
+    if keep is not None and initial_only:
+        return {"mails": n_mails, **initial}
     wh = str(work / "warehouse")
-    start = time.perf_counter()
-    record = run(PIPELINE, sources, warehouse=wh, spark=spark, run_id="r1")
-    run_seconds = time.perf_counter() - start
     leaked = json.loads(Path(paths["leaks"]).read_text())["customer_ids"]
     request = {"source": "customers", "keys": leaked, "action": "redact_columns",
                "columns": ["mails.mail_subject"], "verify_patterns": [CARD_NUMBER]}
@@ -122,7 +162,7 @@ def measure(spark, config, n_mails: int, work: Path, quiet: float | None = None)
     return {
         "mails": n_mails, "rows_prepared": record.rows["total"],
         "data_files_per_table": max(1, -(-record.rows["total"] // 25_000)),
-        "initial_run_seconds": round(run_seconds, 3),
+        **initial,
         "deletion_seconds": round(seconds, 3),
         "erasure_seconds": result["erasure_seconds"],
         "reexecution_seconds": round(reexecution, 3),
@@ -182,22 +222,42 @@ def main() -> None:
     parser.add_argument("--wait-for-quiet", type=float, metavar="LOAD",
                         help="hold the deletion and the re-execution until the 1-minute "
                              "load average is below LOAD (a shared machine)")
+    parser.add_argument("--initial-dir", metavar="DIR",
+                        help="keep each size's data and initial warehouse under DIR/<mails> "
+                             "and reuse them in later runs (the pipeline is not run again; "
+                             "the JSON reports the first run's seconds, marked "
+                             "initial_run_reused)")
+    parser.add_argument("--initial-only", action="store_true",
+                        help="with --initial-dir: only build the initial runs, measure nothing")
     args = parser.parse_args()
+    if args.initial_only and not args.initial_dir:
+        parser.error("--initial-only needs --initial-dir")
     kept = _kept_results(args.out, args.sizes) if args.merge else []
     config = LesterConfig.from_env(master="local[2]", shuffle_partitions=4,
                                    driver_memory="8g")
     spark = get_spark(config)
     results: list[dict] = []
     floor = None
+    keep = Path(args.initial_dir).resolve() if args.initial_dir else None
     for n in args.sizes:
-        work = Path(tempfile.mkdtemp(prefix=f"lester-bench-{n}-"))
+        if keep is not None:
+            work = keep / str(n)
+            work.mkdir(parents=True, exist_ok=True)
+        else:
+            work = Path(tempfile.mkdtemp(prefix=f"lester-bench-{n}-"))
         try:
-            entry = measure(spark, config, n, work, args.wait_for_quiet)
+            entry = measure(spark, config, n, work, args.wait_for_quiet, keep,
+                            args.initial_only)
         finally:
-            shutil.rmtree(work, ignore_errors=True)
-        results.append(entry)
+            if keep is None:
+                shutil.rmtree(work, ignore_errors=True)
         print(json.dumps(entry), flush=True)
+        if args.initial_only:
+            continue
+        results.append(entry)
         write(args.out, config, kept + results, floor)
+    if args.initial_only:
+        return
     # measured last, with the JVM as warm as for the largest size
     floor_dir = Path(tempfile.mkdtemp(prefix="lester-bench-floor-"))
     try:
@@ -210,6 +270,14 @@ def main() -> None:
         entry["merge_floor_speedup"] = round(entry["reexecution_seconds"]
                                              / floor["one_row_merge_seconds"], 1)
     write(args.out, config, kept + results, floor)
+
+
+def _commit() -> str | None:
+    import subprocess
+
+    done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                          capture_output=True, text=True, check=False)
+    return done.stdout.strip() or None
 
 
 def _kept_results(out: str, sizes: list[int]) -> list[dict]:

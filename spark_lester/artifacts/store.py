@@ -164,6 +164,17 @@ def table_version(spark: SparkSession, path: str) -> int:
     return version
 
 
+def file_count(spark: SparkSession, path: str) -> int:
+    """The number of data files of the Delta table's latest version (from the snapshot; its
+    checksum file holds the count)."""
+    jvm = spark._jvm  # type: ignore[attr-defined]
+    with storage_errors(path):
+        log = jvm.org.apache.spark.sql.delta.DeltaLog.forTable(
+            spark._jsparkSession, path)  # type: ignore[attr-defined]
+        snapshot = log.update(False, jvm.scala.Option.empty(), jvm.scala.Option.empty())
+        return int(snapshot.numOfFiles())
+
+
 def history(spark: SparkSession, path: str, since: int) -> list[dict[str, object]]:
     """Commits after version ``since``: version, operation and userMetadata."""
     from delta.tables import DeltaTable

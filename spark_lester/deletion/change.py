@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from spark_lester.artifacts import store
 from spark_lester.artifacts.layout import FEATURES, PREPARED
 from spark_lester.artifacts.registry import RunRecord
 from spark_lester.deletion.propagate import INCREMENTAL, propagate
@@ -38,7 +39,8 @@ if TYPE_CHECKING:
 #: The operation column of a change set.
 OP = "__lester_op"
 DELETE, UPDATE, INSERT = "delete", "update", "insert"
-_ISIN_LIMIT = 20_000
+#: Up to this many ids, an id filter is a disjunction of equalities (see ``isin``).
+_OR_LIMIT = 64
 
 
 @dataclass
@@ -89,10 +91,30 @@ class RunChange:
 
 
 def isin(column: str, ids: Any) -> Column:
+    """``column IN ids``, a hash-set lookup per row: for filtering sources and DataFrames."""
     from pyspark.sql import functions as F
 
     values = sorted({int(i) for i in ids})
     return F.col(column).isin(values) if values else F.lit(False)
+
+
+def skipping_isin(column: str, ids: Any) -> Column:
+    """``column IN ids`` for a Delta table, written so that Delta can skip files by it.
+
+    Delta's data skipping reads ``c IN (v1, ..., vn)`` as ``min(v) <= c <= max(v)``: over row
+    ids, which are 64-bit hashes, that range spans nearly every file whatever the clustering.
+    A disjunction of equalities is skipped value by value, so up to ``_OR_LIMIT`` ids it is
+    added as a second conjunct (the same rows; the ``IN`` stays first because it is the
+    cheaper test for the rows of the files that are read)."""
+    from functools import reduce
+
+    from pyspark.sql import functions as F
+
+    values = sorted({int(i) for i in ids})
+    if not values or len(values) > _OR_LIMIT:
+        return isin(column, values)
+    return F.col(column).isin(values) & reduce(lambda a, b: a | b,
+                                               [F.col(column) == F.lit(v) for v in values])
 
 
 def _any_anchor(anchors: dict[str, list[int]], columns: list[str]) -> Column:
@@ -102,13 +124,36 @@ def _any_anchor(anchors: dict[str, list[int]], columns: list[str]) -> Column:
     for source, ids in anchors.items():
         col = provenance_column(source)
         if col in columns and ids:
-            cond = cond | isin(col, ids)
+            cond = cond | skipping_isin(col, ids)
     return cond
 
 
 def _distinct_ids(df: DataFrame, column: str) -> set[int]:
     # the affected region is small: deduplicated here, without a shuffle stage
     return {int(r[0]) for r in df.select(column).collect() if r[0] is not None}
+
+
+def affected_rows(df: DataFrame, anchors: dict[str, list[int]], cluster_by: str | None,
+                  *, files: int | None = None) -> list[dict[str, Any]]:
+    """The rows of an artifact table whose provenance holds an anchor id.
+
+    Delta skips files by min/max statistics, and only the cluster column's ids are ordered in
+    the files: an anchor of another source (a mail id) can sit in any file. So when anchors of
+    other sources are involved, the ids are found first, reading only the (small) provenance
+    columns, and the whole rows are then read from their clusters' files alone, not from
+    every file with all its text columns. A table of ``files`` = 1 has nothing to skip: it
+    is read once."""
+    cond = _any_anchor(anchors, df.columns)
+    others = [s for s, ids in anchors.items()
+              if ids and provenance_column(s) != cluster_by and provenance_column(s) in df.columns]
+    if cluster_by is None or cluster_by not in df.columns or not others or files == 1:
+        return [r.asDict() for r in df.where(cond).collect()]
+    clusters = {r[0] for r in df.where(cond).select(cluster_by).collect()}
+    if not clusters:
+        return []
+    if None in clusters:  # a row without a cluster id: no file can be ruled out
+        return [r.asDict() for r in df.where(cond).collect()]
+    return [r.asDict() for r in df.where(skipping_isin(cluster_by, clusters) & cond).collect()]
 
 
 def compute_change(spark: SparkSession, request: DeletionRequest, run: RunRecord,
@@ -131,7 +176,8 @@ def compute_change(spark: SparkSession, request: DeletionRequest, run: RunRecord
                 if src == request.source:
                     continue
                 # redaction never removes rows, so the prepared table alone links them
-                linked = _distinct_ids(tables[PREPARED].where(isin(source_col, identified)),
+                linked = _distinct_ids(tables[PREPARED].where(skipping_isin(source_col,
+                                                                            identified)),
                                        provenance_column(src))
                 anchors.setdefault(src, set()).update(linked)
         verdict = planned.result()
@@ -158,9 +204,10 @@ def compute_change(spark: SparkSession, request: DeletionRequest, run: RunRecord
         return result
 
     with ThreadPoolExecutor(max_workers=len(tables)) as pool:  # small reads, side by side
-        found = {n: pool.submit(df.where(_any_anchor(anchor_lists, df.columns)).collect)
+        found = {n: pool.submit(affected_rows, df, anchor_lists, run.cluster_by,
+                                files=store.file_count(spark, run.tables[n]["path"]))
                  for n, df in tables.items()}
-        old = {n: [r.asDict() for r in rows.result()] for n, rows in found.items()}
+        old = {n: rows.result() for n, rows in found.items()}
     restrict: dict[str, set[int]] = {s: set(v) for s, v in anchor_lists.items()}
     for rows in old.values():
         for row in rows:

@@ -2,8 +2,9 @@
 
 The MERGE source holds the change set with an operation column; the condition matches on the
 surrogate id only (never on a data value, so no personal data ever appears in the commit's
-predicate), plus an ``IN`` list of the cluster column's ids when every changed row has one, so
-that Delta skips every file outside the touched clusters. The request id is stamped into the
+predicate), plus the cluster column's ids when every changed row has one (written so that
+Delta skips files value by value, see :func:`~spark_lester.deletion.change.skipping_isin`):
+Delta skips every file outside the touched clusters. The request id is stamped into the
 commit's ``userMetadata``.
 """
 
@@ -15,7 +16,8 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from spark_lester.artifacts import store
-from spark_lester.deletion.change import DELETE, INSERT, OP, UPDATE, TableChange
+from spark_lester.deletion.change import (DELETE, INSERT, OP, UPDATE, TableChange,
+                                         skipping_isin)
 from spark_lester.plan.columns import ROW_ID
 
 if TYPE_CHECKING:
@@ -75,7 +77,7 @@ def merge(spark: SparkSession, path: str, change: TableChange, *, request_id: st
             cond = (F.col(f"t.{ROW_ID}") == F.col(f"s.{ROW_ID}")) & (F.col(f"s.{OP}") != INSERT)
             clusters = _cluster_ids(change, cluster_by)
             if clusters is not None:
-                cond = cond & F.col(f"t.{cluster_by}").isin(clusters)
+                cond = cond & skipping_isin(f"t.{cluster_by}", clusters)
             assign = {n: F.col(f"s.{n}") for n in names}
             # only the clauses the change needs: without inserts Delta runs a matched-only
             # MERGE (an inner join instead of an outer one)
@@ -130,13 +132,16 @@ def _cluster_ids(change: TableChange, cluster_by: str | None) -> list[int] | Non
 
 
 def last_metrics(spark: SparkSession, path: str) -> dict[str, Any]:
-    """Row and file counts of the table's latest commit (Delta's operationMetrics)."""
+    """Row and file counts of the table's latest commit, and where the MERGE's time went
+    (Delta's operationMetrics: materialising the source, finding the touched files,
+    rewriting them)."""
     version = store.table_version(spark, path)
     info = store.commit_info(spark, path, version)
     m = info.get("operationMetrics") or {}
     keys = ("numTargetRowsDeleted", "numTargetRowsUpdated", "numTargetRowsInserted",
             "numTargetFilesAdded", "numTargetFilesRemoved", "numTargetDeletionVectorsAdded",
-            "numTargetRowsCopied")
+            "numTargetRowsCopied", "executionTimeMs", "materializeSourceTimeMs", "scanTimeMs",
+            "rewriteTimeMs")
     out: dict[str, Any] = {"version": version, "operation": info.get("operation")}
     out.update({k: int(m[k]) for k in keys if k in m})
     return out
