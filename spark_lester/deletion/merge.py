@@ -16,8 +16,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from spark_lester.artifacts import store
-from spark_lester.deletion.change import (DELETE, INSERT, OP, UPDATE, TableChange,
-                                         skipping_isin)
+from spark_lester.deletion.change import DELETE, INSERT, OP, UPDATE, TableChange, skipping_isin
 from spark_lester.plan.columns import ROW_ID
 
 if TYPE_CHECKING:

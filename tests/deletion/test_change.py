@@ -9,7 +9,6 @@ rows from those clusters' files only. The file counts come from the scan's own m
 from __future__ import annotations
 
 import pytest
-
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
