@@ -39,7 +39,8 @@ if TYPE_CHECKING:
 #: The operation column of a change set.
 OP = "__lester_op"
 DELETE, UPDATE, INSERT = "delete", "update", "insert"
-#: Up to this many ids, an id filter is a disjunction of equalities (see ``isin``).
+#: Up to this many ids, a filter on a Delta table also gets a disjunction of equalities
+#: (see ``skipping_isin``).
 _OR_LIMIT = 64
 
 
