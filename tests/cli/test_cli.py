@@ -87,3 +87,27 @@ def test_plan_command_bad_input(spark, running_example_data, tmp_path, capsys):
     assert "does not exist" in capsys.readouterr().err
     assert main(["plan", str(pipeline), "--source", "customers"]) == 2
     assert main(["plan", str(tmp_path / "nope.py")]) == 2
+
+
+def test_delete_starts_python_workers_without_the_model_preload(tmp_path, monkeypatch):
+    import spark_lester.deletion.unlearn as unlearn_module
+    from spark_lester.cli.delete import config_for_delete
+
+    seen = []
+
+    def fake_unlearn(request, *, warehouse=None, config=None, erase=True):
+        seen.append(config)
+        return {"status": "noop", "reason": "nothing to do"}
+
+    monkeypatch.setattr(unlearn_module, "unlearn", fake_unlearn)
+    monkeypatch.delenv("SPARK_LESTER_WORKER_PRELOAD", raising=False)
+    request = tmp_path / "r.json"
+    request.write_text(json.dumps({"source": "customers", "keys": [1],
+                                   "action": "delete_rows"}))
+    assert main(["delete", str(request), "--warehouse", str(tmp_path / "wh")]) == 0
+    assert seen[0].worker_preload is False and seen[0].warehouse == str(tmp_path / "wh")
+    # an explicit setting still decides
+    monkeypatch.setenv("SPARK_LESTER_WORKER_PRELOAD", "true")
+    assert config_for_delete(None).worker_preload is True
+    monkeypatch.setenv("SPARK_LESTER_WORKER_PRELOAD", "0")
+    assert config_for_delete(None).worker_preload is False
