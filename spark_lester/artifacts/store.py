@@ -144,17 +144,23 @@ def write_clustered(df: DataFrame, path: str, *, cluster_by: str | None, rows: i
     return table_version(spark, path)
 
 
+def _snapshot(spark: SparkSession, path: str) -> Any:
+    """The latest snapshot of the Delta table at ``path`` (a JVM object; no Spark job)."""
+    jvm = spark._jvm  # type: ignore[attr-defined]
+    with storage_errors(path):
+        log = jvm.org.apache.spark.sql.delta.DeltaLog.forTable(
+            spark._jsparkSession, path)  # type: ignore[attr-defined]
+        return log.update(False, jvm.scala.Option.empty(), jvm.scala.Option.empty())
+
+
 def table_version(spark: SparkSession, path: str) -> int:
     """The latest committed version of the Delta table at ``path``.
 
     Read from the transaction log directly (no Spark job): it is called for every table
     before and after each step of a request.
     """
-    jvm = spark._jvm  # type: ignore[attr-defined]
+    snapshot = _snapshot(spark, path)
     with storage_errors(path):
-        log = jvm.org.apache.spark.sql.delta.DeltaLog.forTable(
-            spark._jsparkSession, path)  # type: ignore[attr-defined]
-        snapshot = log.update(False, jvm.scala.Option.empty(), jvm.scala.Option.empty())
         version = int(snapshot.version())
     if version < 0:
         from spark_lester.errors import StorageError
@@ -167,11 +173,8 @@ def table_version(spark: SparkSession, path: str) -> int:
 def file_count(spark: SparkSession, path: str) -> int:
     """The number of data files of the Delta table's latest version (from the snapshot; its
     checksum file holds the count)."""
-    jvm = spark._jvm  # type: ignore[attr-defined]
+    snapshot = _snapshot(spark, path)
     with storage_errors(path):
-        log = jvm.org.apache.spark.sql.delta.DeltaLog.forTable(
-            spark._jsparkSession, path)  # type: ignore[attr-defined]
-        snapshot = log.update(False, jvm.scala.Option.empty(), jvm.scala.Option.empty())
         return int(snapshot.numOfFiles())
 
 
