@@ -25,6 +25,18 @@ if [ ! -x .venv/bin/python ] || [ "$(cat .venv/.lester-stamp 2>/dev/null)" != "$
   echo "$want" > .venv/.lester-stamp
 fi
 
+# The rewrite sandbox runs generated code under bubblewrap (Debian's bubblewrap package) and
+# refuses to run it without; libseccomp2 adds its system-call filter.
+if ! command -v bwrap >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "dev.sh: installing bubblewrap (the rewrite sandbox) with apt-get" >&2
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap libseccomp2) >/dev/null \
+      || echo "dev.sh: could not install bubblewrap; spark-lester rewrite will refuse to run generated code" >&2
+  else
+    echo "dev.sh: bubblewrap (bwrap) is missing: install it (apt-get install bubblewrap); spark-lester rewrite refuses to run generated code without it" >&2
+  fi
+fi
+
 jars_want=$(cat pom.xml | sha256sum | cut -c1-16)
 if [ "$(cat .jars/.lester-stamp 2>/dev/null)" != "$jars_want" ]; then
   command -v mvn >/dev/null || { echo "dev.sh: Maven (mvn) is required to fetch the JVM jars" >&2; exit 2; }

@@ -49,6 +49,9 @@ class LesterConfig:
     #: Local sessions: Python workers fork from a daemon with torch and sentence-transformers
     #: imported (spark_lester.worker_daemon); off for short sessions that never embed text.
     worker_preload: bool = True
+    #: Local sessions: the module Spark's Python worker daemon runs instead of the default
+    #: (the rewrite sandbox's runner sets ``spark_lester.rewrite._worker_guard``).
+    python_daemon_module: str | None = None
     #: Certified gradient-residual budget of a model update (above it: retrain); 0 = no bound.
     unlearning_budget: float = 1e-4
     #: Allow the refinement pass over X (one Spark job) when one Newton step's certified

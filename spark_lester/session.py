@@ -80,6 +80,8 @@ def spark_conf(config: LesterConfig) -> dict[str, str]:
             # imported already (a worker idle for a minute is killed; the next one would
             # import them again, ~10 s).
             conf["spark.python.daemon.module"] = "spark_lester.worker_daemon"
+        if config.python_daemon_module:
+            conf["spark.python.daemon.module"] = config.python_daemon_module
     if config.s3_endpoint:
         conf.update(
             {

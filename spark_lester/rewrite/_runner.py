@@ -58,54 +58,96 @@ def _error(exc: BaseException, stage: str, phase: str) -> dict[str, object]:
 _PROCESS_EVENTS = {"os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork",
                    "os.forkpty", "os.kill", "os.killpg", "subprocess.Popen", "pty.spawn",
                    "ctypes.dlopen", "ctypes.dlsym", "ctypes.call_function", "code.__new__",
-                   "os.setuid", "os.setgid", "sys.remote_exec", "os.chroot"}
+                   "os.setuid", "os.setgid", "sys.remote_exec", "os.chroot",
+                   "ctypes.string_at", "sys.setprofile", "signal.pthread_kill",
+                   "os.posix_spawnp", "_posixsubprocess.fork_exec", "sys._current_frames"}
 _WRITE_EVENTS = {"os.remove", "os.rmdir", "os.mkdir", "os.chmod", "os.chown", "os.link",
                  "os.symlink", "os.truncate", "os.utime", "shutil.rmtree", "shutil.move",
                  "shutil.copyfile", "os.chflags", "os.mknod"}
 
 
-def install_guard(workdir: str, read_roots: list[str], *, loopback: bool) -> None:
+#: Out-of-band lines the host reads from the stderr pipe (see :mod:`.sandbox`).
+REFUSAL_MARK = "LESTER-REFUSAL "
+END_MARK = "LESTER-END "
+
+
+def install_guard(workdir: str, read_roots: list[str], *, loopback: bool):  # type: ignore[no-untyped-def]
     """Refuse process creation, ctypes, network (loopback only if ``loopback``), writes
-    outside ``workdir`` and reads outside ``workdir`` and ``read_roots``."""
-    work = os.path.realpath(workdir)
-    roots = tuple({os.path.realpath(r) for r in read_roots if r} | {work})
+    outside ``workdir`` and reads outside ``workdir`` and ``read_roots``.
+
+    Each refusal is also written to file descriptor 2 as a ``LESTER-REFUSAL`` line before
+    the exception is raised, so the host sees it even when the program swallows the error.
+    Everything the hook uses is bound here, in its closure: patching ``builtins``,
+    ``os.path`` or this module's sets afterwards does not change what it refuses.
+
+    Returns ``label(text)``: refusals made after it name ``text`` (``program 3``), so the
+    host can tell which program of a batch made them."""
+    import os as _os
+
+    realpath, fsdecode, write, sep = _os.path.realpath, _os.fsdecode, _os.write, _os.sep
+    writing_flags = _os.O_WRONLY | _os.O_RDWR | _os.O_CREAT
+    permission_error, string, raw, integer = PermissionError, str, bytes, int
+    work = realpath(workdir)
+    roots = tuple({realpath(r) for r in read_roots if r} | {work})
+    process_events = frozenset(_PROCESS_EVENTS)
+    write_events = frozenset(_WRITE_EVENTS | {"os.rename", "os.replace"})
+    socket_events = frozenset({"socket.connect", "socket.sendto", "socket.bind",
+                               "socket.sendmsg"})
+    loop_hosts = ("127.0.0.1", "::1", "localhost") if loopback else ()
+    current = [""]
+
+    def label(text: str | None) -> None:
+        current[0] = f"[{text}] " if text else ""
+
+    def refuse(message: str) -> None:
+        line = ("\n" + REFUSAL_MARK + current[0] + message.replace("\n", " ")[:300] + "\n")
+        try:
+            write(2, line.encode("utf-8", "replace"))
+        except OSError:
+            pass
+        raise permission_error("sandbox: " + message)
 
     def inside(path: object, allowed: tuple[str, ...]) -> bool:
-        if isinstance(path, int):
+        if isinstance(path, integer):
             return True  # an already-open descriptor
-        if isinstance(path, bytes):
-            path = os.fsdecode(path)
-        if not isinstance(path, str):
+        if isinstance(path, raw):
+            path = fsdecode(path)
+        if not isinstance(path, string):
             return False
-        real = os.path.realpath(path)
-        return any(real == r or real.startswith(r + os.sep) for r in allowed)
+        real = realpath(path)
+        for root in allowed:
+            if real == root or real.startswith(root + sep):
+                return True
+        return False
 
     def hook(event: str, args: tuple) -> None:
-        if event in _PROCESS_EVENTS:
-            raise PermissionError(f"sandbox: {event} is not allowed")
+        if event in process_events:
+            refuse(f"{event} is not allowed")
         if event == "open":
             path, mode, flags = (tuple(args) + (None, None))[:3]
-            writing = (isinstance(mode, str) and any(c in mode for c in "wax+")) or (
-                isinstance(flags, int) and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT))
+            writing = (isinstance(mode, string) and ("w" in mode or "a" in mode or
+                                                     "x" in mode or "+" in mode)) or (
+                isinstance(flags, integer) and flags & writing_flags)
             if not inside(path, (work,) if writing else roots):
-                raise PermissionError(f"sandbox: opening {path!r} is not allowed")
-        elif event in _WRITE_EVENTS or event == "os.rename" or event == "os.replace":
+                refuse(f"opening {path!r} is not allowed")
+        elif event in write_events:
             for path in args[:2]:
-                if isinstance(path, (str, bytes)) and not inside(path, (work,)):
-                    raise PermissionError(f"sandbox: {event} outside the sandbox")
+                if isinstance(path, (string, raw)) and not inside(path, (work,)):
+                    refuse(f"{event} outside the sandbox")
         elif event in ("os.listdir", "os.scandir"):
             if args and args[0] is not None and not inside(args[0], roots):
-                raise PermissionError(f"sandbox: listing {args[0]!r} is not allowed")
-        elif event in ("socket.connect", "socket.sendto", "socket.bind"):
+                refuse(f"listing {args[0]!r} is not allowed")
+        elif event in socket_events:
             address = args[1] if len(args) > 1 else None
             host = address[0] if isinstance(address, tuple) and address else address
-            if not (loopback and host in ("127.0.0.1", "::1", "localhost")):
-                raise PermissionError(f"sandbox: network access to {host!r} is not allowed")
+            if host not in loop_hosts:
+                refuse(f"network access to {host!r} is not allowed")
         elif event == "socket.getaddrinfo":
-            if not (loopback and args and args[0] in ("127.0.0.1", "::1", "localhost")):
-                raise PermissionError("sandbox: name resolution is not allowed")
+            if not (args and args[0] in loop_hosts):
+                refuse("name resolution is not allowed")
 
     sys.addaudithook(hook)
+    return label
 
 
 def _read_roots(job: dict) -> list[str]:
@@ -115,7 +157,10 @@ def _read_roots(job: dict) -> list[str]:
     roots = [sys.prefix, sys.base_prefix, sys.exec_prefix, job["package_root"],
              sysconfig.get_paths()["stdlib"], "/usr/share/zoneinfo", "/dev/null",
              "/dev/urandom", "/proc/self", "/sys/devices/system/cpu", "/etc/localtime",
-             "/usr/lib/locale", "/proc/meminfo", "/proc/cpuinfo"]
+             "/usr/lib/locale", "/proc/meminfo", "/proc/cpuinfo",
+             # the sandbox's own private /tmp (a tmpfs; the JVM's spark-*/userFiles-* live
+             # there and PySpark lists them): nothing of the host is in it
+             "/tmp"]
     roots += list(site.getsitepackages())
     return roots
 
@@ -250,31 +295,70 @@ def _load(path: str, index: int):  # type: ignore[no-untyped-def]
     return module
 
 
-def run_pipeline(job: dict) -> int:
+#: SQL functions that call Java methods by reflection: dropped from every session's registry.
+REFLECTION_FUNCTIONS = ("reflect", "java_method", "try_reflect")
+
+
+def _start_spark(job: dict):  # type: ignore[no-untyped-def]
+    """The sandbox's Spark session: local[1], Python workers that install the guard
+    (:mod:`._worker_guard`), and no SQL function that calls Java by reflection."""
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     os.environ["PYSPARK_PYTHON"] = sys.executable
     os.environ["PYSPARK_DRIVER_PYTHON"] = sys.executable
-    import inspect
-
+    os.environ["LESTER_SANDBOX_WORKDIR"] = job["workdir"]
+    os.environ["LESTER_SANDBOX_READ_ROOTS"] = json.dumps(_read_roots(job))
     import pandas  # noqa: F401
     import pyarrow.parquet  # noqa: F401
     from pyspark.sql import functions  # noqa: F401
 
-    from spark_lester import LesterConfig, LesterFrame, get_spark, read_csv, read_parquet
-    from spark_lester.plan.lineage import lineage_summary
+    from spark_lester import LesterConfig, get_spark
 
     work = job["workdir"]
     config = LesterConfig.from_env({}, master="local[1]", shuffle_partitions=1,
                                    driver_memory=job.get("driver_memory", "768m"),
                                    warehouse=os.path.join(work, "warehouse"),
                                    log_level="ERROR", worker_preload=False,
+                                   python_daemon_module="spark_lester.rewrite._worker_guard",
                                    jars_dir=Path(job["jars_dir"]) if job.get("jars_dir")
                                    else None)
     spark = get_spark(config)
     spark.sparkContext.setLogLevel("ERROR")
-    install_guard(work, _read_roots(job), loopback=True)
+    jvm = spark._jvm
+    identifier = jvm.org.apache.spark.sql.catalyst.FunctionIdentifier
+    registries = [spark._jsparkSession.sessionState().functionRegistry(),
+                  jvm.org.apache.spark.sql.catalyst.analysis.FunctionRegistry.builtin()]
+    for registry in registries:
+        for name in REFLECTION_FUNCTIONS:
+            registry.dropFunction(identifier.apply(name))
+    return spark
+
+
+def _plan_refusal(frame, inputs: dict) -> str | None:  # type: ignore[no-untyped-def]
+    """Why the plan of ``frame`` (a LesterFrame) is refused: a call by reflection, or a
+    file read that is not one of ``inputs``; None when neither."""
+    plan = frame.df._jdf.queryExecution().analyzed().toString()
+    if "CallMethodViaReflection" in plan or "reflect(" in plan.lower():
+        return "the plan calls Java methods by reflection"
+    allowed = [os.path.realpath(p) for p in inputs.values()]
+    for uri in frame.df.inputFiles():
+        path = os.path.realpath(uri[len("file:"):] if uri.startswith("file:") else uri)
+        if not any(path == a or path.startswith(a + os.sep) for a in allowed):
+            return f"the plan reads {os.path.basename(path)!r}, which is not an input"
+    return None
+
+
+def run_pipeline(job: dict) -> int:
+    import inspect
+
+    from spark_lester import LesterFrame, read_csv, read_parquet
+    from spark_lester.plan.lineage import lineage_summary
+
+    spark = _start_spark(job)
+    work = job["workdir"]
+    label = install_guard(work, _read_roots(job), loopback=True)
     failures = 0
     for index, item in enumerate(job["programs"]):
+        label(f"program {index}")
         out_root = item["out"]
         os.makedirs(out_root, exist_ok=True)
         try:
@@ -306,6 +390,12 @@ def run_pipeline(job: dict) -> int:
                 if not isinstance(result, LesterFrame):
                     raise TypeError(f"prepare() must return a LesterFrame, got "
                                     f"{type(result).__name__}")
+                phase = "plan"
+                refusal = _plan_refusal(result, inputs)
+                if refusal is not None:
+                    os.write(2, ("\n" + REFUSAL_MARK + f"[program {index}] " + refusal
+                                 + "\n").encode())
+                    raise PermissionError(f"sandbox: {refusal}")
                 phase = "collect"
                 table = result.df.toPandas()
                 data_cols, prov_cols = result.columns, result.provenance_columns
@@ -337,9 +427,10 @@ def run_encoder(job: dict) -> int:
     from sklearn.compose import ColumnTransformer
 
     work = job["workdir"]
-    install_guard(work, _read_roots(job), loopback=False)
+    label = install_guard(work, _read_roots(job), loopback=False)
     failures = 0
     for index, item in enumerate(job["programs"]):
+        label(f"program {index}")
         out_root = item["out"]
         make = _entry_point(item, index, "encoder")
         if make is None:
@@ -420,9 +511,10 @@ def run_model(job: dict) -> int:
     import torch
 
     work = job["workdir"]
-    install_guard(work, _read_roots(job), loopback=False)
+    label = install_guard(work, _read_roots(job), loopback=False)
     failures = 0
     for index, item in enumerate(job["programs"]):
+        label(f"program {index}")
         out_root = item["out"]
         make = _entry_point(item, index, "model")
         if make is None:
@@ -473,9 +565,30 @@ def run_model(job: dict) -> int:
 
 
 def main(path: str) -> int:
+    """Run the job at ``path``; after it, write ``LESTER-END <nonce>`` to descriptor 2 (the
+    nonce is the host's first line on stdin, read before any program runs). A program that
+    closes or replaces descriptor 2 thereby makes its run unclean (see :mod:`.sandbox`)."""
+    nonce = sys.stdin.readline().strip() if sys.stdin is not None else ""
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    write = os.write
     with open(path, encoding="utf-8") as fh:
         job = json.load(fh)
     sys.path.insert(0, job["package_root"])
+    try:
+        code = _dispatch(job)
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    if nonce:
+        try:
+            write(2, ("\n" + END_MARK + nonce + "\n").encode())
+        except OSError:
+            pass
+    return code
+
+
+def _dispatch(job: dict) -> int:
     kind = job["kind"]
     if kind == "original":
         return run_original(job)
@@ -487,7 +600,11 @@ def main(path: str) -> int:
         return run_model(job)
     if kind == "raw":  # benchmarks and containment tests: the guard, then a bare script
         _preload(job.get("preload", []))
-        install_guard(job["workdir"], _read_roots(job), loopback=False)
+        if job.get("spark"):  # a Spark session first, as the pipeline runner starts it
+            _start_spark(job)
+            install_guard(job["workdir"], _read_roots(job), loopback=True)
+        else:
+            install_guard(job["workdir"], _read_roots(job), loopback=False)
         import runpy
 
         runpy.run_path(job["program"], run_name="__main__")

@@ -69,13 +69,15 @@ from spark_lester.rewrite.compare import (
     compare_parameter_shapes,
     compare_tables,
 )
-from spark_lester.rewrite.sandbox import Limits, PythonCommand, run_sandboxed
+from spark_lester.rewrite.redact import redact
+from spark_lester.rewrite.sandbox import Limits, PythonCommand, SandboxResult, run_sandboxed
 
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
-STAGES = ("extract", "parse", "allowlist", "original", "rewrite", "compare", "provenance")
+STAGES = ("extract", "parse", "allowlist", "original", "rewrite", "sandbox", "compare",
+          "provenance")
 KINDS = ("prepare", "encoder", "model")
 ENTRY_POINTS = {"prepare": "prepare", "encoder": "encoder", "model": "model"}
 #: What a model original writes besides ``parameters.npz`` (see the module doc).
@@ -134,6 +136,11 @@ class Failure:
     message: str
     details: str = ""
     input_set: str | None = None
+
+    def __post_init__(self) -> None:
+        # Whatever a sandboxed program printed or returned may hold a secret it should
+        # never have had: this text goes to the report, the CLI and the next prompt.
+        self.message, self.details = redact(self.message), redact(self.details)
 
     def signature(self) -> str:
         """Equal for the same error in two rounds (the loop stops early on a repeat)."""
@@ -410,7 +417,8 @@ def phase_text(phase: str) -> str:
             "prepare": "running prepare()", "collect": "computing the result",
             "encoder": "calling encoder()", "fit": "fitting the ColumnTransformer",
             "model": "calling model(n_features)", "load": "loading the original's weights",
-            "forward": "running the module on X"}.get(phase, phase)
+            "forward": "running the module on X",
+            "plan": "checking the plan"}.get(phase, phase)
 
 
 # ---- the rewrite ------------------------------------------------------------------------------
@@ -482,8 +490,30 @@ def _run_rewrites(kind: str, items: Sequence[tuple[str, Oracle]], *, limits: Lim
         if kind == "prepare":  # one Spark start, then about a second per program and set
             default = _scaled(default, sum(len(p["input_sets"]) for p in programs))
         result = run_sandboxed(PythonCommand().argv(work / "job.json"), work, limits or default)
-        return [_judge(Path(p["out"]), oracle, result)
-                for p, (_, oracle) in zip(programs, items, strict=True)]
+        return [_sandbox_verdict(result, index) or _judge(Path(p["out"]), oracle, result)
+                for index, (p, (_, oracle)) in enumerate(zip(programs, items, strict=True))]
+
+
+def sandbox_failure(result: SandboxResult, index: int) -> Failure | None:
+    """Why program ``index`` of a sandboxed batch is rejected whatever its output: a refusal
+    it made (or one no program can be cleared of: a Spark worker's, or one made before the
+    programs ran), or a run that did not end with the runner's end line (a program closed or
+    replaced its error stream, or the process was killed). None when neither."""
+    tag = f"[program {index}] "
+    mine = [r for r in result.refusals if r.startswith(tag) or not r.startswith("[program ")]
+    if mine:
+        shown = [r[len(tag):] if r.startswith(tag) else r for r in mine]
+        return Failure("sandbox", "the rewrite attempted an operation the sandbox refuses: "
+                       f"{shown[0]}", "\n".join(shown[:5]))
+    if not result.finished:
+        return Failure("sandbox", f"the sandboxed run was {result.describe()}",
+                       result.stderr[-1500:])
+    return None
+
+
+def _sandbox_verdict(result: SandboxResult, index: int) -> Outcome | None:
+    failure = sandbox_failure(result, index)
+    return Outcome(False, failure) if failure is not None else None
 
 
 def _write_weights(oracle: Oracle, base: Path) -> dict[str, str]:
