@@ -31,6 +31,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from spark_lester.errors import ConfigError, LLMError
+from spark_lester.rewrite.redact import redact, register
 
 log = logging.getLogger(__name__)
 
@@ -163,6 +164,7 @@ class LLMClient:
                 raise LLMError("the openai package is not installed.", retryable=False,
                                hint="pip install 'spark_lester[rewrite]'") from None
             key = self.key or api_key()
+            register(key)  # never echoed back to the model, a report or a log
             if not key:
                 if self.settings.base_url is None:
                     raise LLMError("no API key: set OPENAI_API_KEY.", retryable=False)
@@ -193,7 +195,10 @@ class LLMClient:
                   ) -> Completion:
         kwargs: dict[str, Any] = {
             "model": self.settings.model,
-            "messages": [dict(m) for m in messages],
+            # A failure fed back to the model quotes what a sandboxed program printed:
+            # the last line that keeps a secret out of the prompt (see rewrite.redact).
+            "messages": [{**m, "content": redact(str(m.get("content", "")))}
+                         for m in messages],
             "temperature": self.settings.temperature,
             "max_tokens": self.settings.max_tokens,
         }

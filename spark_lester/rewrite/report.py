@@ -17,13 +17,15 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from spark_lester.rewrite.redact import redact, redact_tree
+
 if TYPE_CHECKING:
     from spark_lester.rewrite.loop import RewriteResult
 
 
 def report(result: RewriteResult) -> dict[str, Any]:
-    """The JSON-ready report of one rewrite."""
-    return {
+    """The JSON-ready report of one rewrite (known secret values redacted throughout)."""
+    return redact_tree({
         "accepted": result.accepted,
         "rounds": len(result.rounds),
         "reason": result.reason,
@@ -37,7 +39,7 @@ def report(result: RewriteResult) -> dict[str, Any]:
         "original_coverage": result.coverage,
         "lineage": result.lineage,
         "per_round": [r.to_dict() for r in result.rounds],
-    }
+    })  # type: ignore[return-value]
 
 
 def to_markdown(payload: dict[str, Any]) -> str:
@@ -66,13 +68,14 @@ def to_markdown(payload: dict[str, Any]) -> str:
         if failure.get("details"):
             lines += ["", f"## Round {r['round']}: {failure.get('stage')}", "", "```",
                       str(failure["details"]), "```"]
-    return "\n".join(lines) + "\n"
+    return redact("\n".join(lines) + "\n")
 
 
 def write_report(payload: dict[str, Any], path: Path) -> list[Path]:
     """Write ``path`` as JSON (``.json``) or Markdown (``.md``); any other suffix gets both."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    payload = redact_tree(payload)  # type: ignore[assignment]
     written = []
     if path.suffix != ".md":
         target = path if path.suffix == ".json" else path.with_suffix(".json")
