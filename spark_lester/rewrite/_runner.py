@@ -71,7 +71,8 @@ REFUSAL_MARK = "LESTER-REFUSAL "
 END_MARK = "LESTER-END "
 
 
-def install_guard(workdir: str, read_roots: list[str], *, loopback: bool):  # type: ignore[no-untyped-def]
+def install_guard(workdir: str, read_roots: list[str], *, loopback: bool,  # type: ignore[no-untyped-def]
+                  allow: frozenset[str] = frozenset()):
     """Refuse process creation, ctypes, network (loopback only if ``loopback``), writes
     outside ``workdir`` and reads outside ``workdir`` and ``read_roots``.
 
@@ -79,6 +80,9 @@ def install_guard(workdir: str, read_roots: list[str], *, loopback: bool):  # ty
     the exception is raised, so the host sees it even when the program swallows the error.
     Everything the hook uses is bound here, in its closure: patching ``builtins``,
     ``os.path`` or this module's sets afterwards does not change what it refuses.
+
+    ``allow`` names process events to let through (a Spark worker must build code objects:
+    that is how a UDF arrives, pickled).
 
     Returns ``label(text)``: refusals made after it name ``text`` (``program 3``), so the
     host can tell which program of a batch made them."""
@@ -89,7 +93,7 @@ def install_guard(workdir: str, read_roots: list[str], *, loopback: bool):  # ty
     permission_error, string, raw, integer = PermissionError, str, bytes, int
     work = realpath(workdir)
     roots = tuple({realpath(r) for r in read_roots if r} | {work})
-    process_events = frozenset(_PROCESS_EVENTS)
+    process_events = frozenset(_PROCESS_EVENTS) - allow
     write_events = frozenset(_WRITE_EVENTS | {"os.rename", "os.replace"})
     socket_events = frozenset({"socket.connect", "socket.sendto", "socket.bind",
                                "socket.sendmsg"})

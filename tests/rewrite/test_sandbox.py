@@ -238,3 +238,39 @@ def test_missing_bubblewrap_refuses_to_run(tmp_path, monkeypatch):
         run_sandboxed([sys.executable, "-c", "print(1)"], tmp_path)
     assert "apt-get install bubblewrap" in str(info.value.hint)
     assert list(tmp_path.iterdir()) == []  # nothing was touched
+
+
+def test_spark_python_workers_run_under_the_guard_and_reflection_is_gone(tmp_path):
+    """A UDF runs in a worker that ``pyspark.daemon`` forks, not in the runner: its refusal
+    must still reach the host; and SQL reflection is not even resolvable."""
+    from spark_lester.config import LesterConfig
+
+    code = """
+from pyspark.sql import SparkSession, functions as F
+spark = SparkSession.getActiveSession()
+def peek(x):
+    try:
+        return open("/etc/passwd").read()[:4]
+    except Exception:
+        return "no"
+try:
+    print("udf", spark.range(1).select(F.udf(peek)("id")).collect()[0][0])
+except Exception as exc:
+    print("udf failed", type(exc).__name__)
+try:
+    spark.sql("SELECT reflect('java.lang.System', 'getenv', 'HOME')").collect()
+    print("reflect ran")
+except Exception as exc:
+    print("reflect unresolved" if "reflect" in str(exc) else "reflect other")
+"""
+    (tmp_path / "p.py").write_text(code)
+    job = {"kind": "raw", "spark": True, "program": str(tmp_path / "p.py"),
+           "workdir": str(tmp_path), "package_root": str(package_root()),
+           "jars_dir": str(LesterConfig.from_env().jars_dir)}
+    (tmp_path / "job.json").write_text(json.dumps(job))
+    result = run_sandboxed(PythonCommand().argv(tmp_path / "job.json"), tmp_path,
+                           Limits.for_spark())
+    assert result.ok, result.stderr[-2000:]
+    assert "udf no" in result.stdout and "reflect unresolved" in result.stdout, result.stdout
+    assert any("/etc/passwd" in r for r in result.refusals), result.refusals
+    assert not result.clean
