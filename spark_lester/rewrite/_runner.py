@@ -161,10 +161,7 @@ def _read_roots(job: dict) -> list[str]:
     roots = [sys.prefix, sys.base_prefix, sys.exec_prefix, job["package_root"],
              sysconfig.get_paths()["stdlib"], "/usr/share/zoneinfo", "/dev/null",
              "/dev/urandom", "/proc/self", "/sys/devices/system/cpu", "/etc/localtime",
-             "/usr/lib/locale", "/proc/meminfo", "/proc/cpuinfo",
-             # the sandbox's own private /tmp (a tmpfs; the JVM's spark-*/userFiles-* live
-             # there and PySpark lists them): nothing of the host is in it
-             "/tmp"]
+             "/usr/lib/locale", "/proc/meminfo", "/proc/cpuinfo"]
     roots += list(site.getsitepackages())
     return roots
 
@@ -310,6 +307,12 @@ def _start_spark(job: dict):  # type: ignore[no-untyped-def]
     os.environ["PYSPARK_PYTHON"] = sys.executable
     os.environ["PYSPARK_DRIVER_PYTHON"] = sys.executable
     os.environ["LESTER_SANDBOX_WORKDIR"] = job["workdir"]
+    # The JVM's temporary and local folders (spark-*/userFiles-*, which PySpark lists) in
+    # the working directory, where the guard lets the driver read them.
+    scratch = os.path.join(job["workdir"], ".tmp")
+    os.makedirs(scratch, exist_ok=True)
+    os.environ["SPARK_LOCAL_DIRS"] = scratch
+    os.environ["JAVA_TOOL_OPTIONS"] = f"-Djava.io.tmpdir={scratch}"
     os.environ["LESTER_SANDBOX_READ_ROOTS"] = json.dumps(_read_roots(job))
     import pandas  # noqa: F401
     import pyarrow.parquet  # noqa: F401

@@ -14,7 +14,7 @@ is missing or cannot create namespaces) with:
   The PID namespace dies with the run (``--die-with-parent``, and the process group of
   ``bwrap`` is killed after every run), so nothing started inside survives it, ``setsid``
   or not; no process outside is visible, so none can be signalled or read;
-* **user**: when the host runs as root, the sandbox runs as ``nobody`` (uid 65534) outside
+* **user**: when the host runs as root, the sandbox runs as a uid of its own (unused by any account) outside
   too, so the kernel's own permission checks apply (it cannot read another process's
   environment, ``RLIMIT_NPROC`` is enforced); bind sources are opened by the host and passed
   as descriptors, so private parent folders (``/root/.pyenv``) need not be readable;
@@ -65,8 +65,12 @@ from spark_lester.rewrite.redact import redact
 
 GIB = 2**30
 MIB = 2**20
-#: The uid and gid a root host runs the sandbox as (``nobody``).
+#: The uid and gid of ``nobody`` (the probe of :func:`_bwrap_problem` runs as it).
 NOBODY = 65534
+#: A root host runs each sandbox as a uid (and gid) of its own from this range, which no
+#: account uses: ``RLIMIT_NPROC`` counts every process and thread of a uid system-wide, so
+#: runs sharing one uid (``nobody``) would count each other's JVM threads.
+RUN_UIDS = range(200_000, 900_000)
 #: The runner's out-of-band lines on stderr (see the module doc).
 REFUSAL_MARK = "LESTER-REFUSAL "
 END_MARK = "LESTER-END "
@@ -257,14 +261,22 @@ def _etc_files(meta: Path, uid: int, gid: int, workdir: Path) -> dict[str, Path]
     return out
 
 
-def _hand_over(workdir: Path) -> None:
-    """A root host gives the working directory to ``nobody`` (the sandbox's only write)."""
+def run_uid() -> int:
+    """The uid (and gid) of the next run: the caller's own, or on a root host a fresh one
+    from :data:`RUN_UIDS`."""
+    if os.geteuid() != 0:
+        return os.geteuid()
+    return RUN_UIDS.start + secrets.randbelow(len(RUN_UIDS))
+
+
+def _hand_over(workdir: Path, uid: int) -> None:
+    """A root host gives the working directory to the run's uid (its only write)."""
     if os.geteuid() != 0:
         return
     for root, dirs, files in os.walk(workdir):
-        os.lchown(root, NOBODY, NOBODY)
+        os.lchown(root, uid, uid)
         for name in (*dirs, *files):
-            os.lchown(os.path.join(root, name), NOBODY, NOBODY)
+            os.lchown(os.path.join(root, name), uid, uid)
 
 
 # ---- limits ---------------------------------------------------------------------------------
@@ -286,7 +298,7 @@ def _preexec(limits: Limits) -> None:
     _limit(resource.RLIMIT_FSIZE, limits.file_bytes)
     _limit(resource.RLIMIT_NOFILE, limits.open_files)
     _limit(resource.RLIMIT_CORE, 0)
-    # Enforced: the run is never root (a root host's launcher drops to nobody before bwrap).
+    # Enforced: the run is never root (a root host's launcher drops to the run uid before bwrap).
     _limit(resource.RLIMIT_NPROC, limits.processes)
 
 
@@ -364,16 +376,19 @@ class _Reader(threading.Thread):
 
 
 def bwrap_argv(argv: Sequence[str], workdir: Path, meta: Path,
-               read_only: Sequence[str] = (), seccomp_fd: int | None = None) -> list[str]:
+               read_only: Sequence[str] = (), seccomp_fd: int | None = None,
+               uid: int | None = None) -> list[str]:
     """The command line that runs ``argv`` under ``bwrap`` (see the module doc).
 
     A root host cannot hand bind sources under private folders (``/root/.pyenv``) to a
-    ``bwrap`` that runs as ``nobody``: bwrap resolves them with the caller's permissions.
+    ``bwrap`` that runs as another uid: bwrap resolves them with the caller's permissions.
     So root first binds every source onto a world-readable staging folder in a private mount
-    namespace of its own (``unshare --mount``), then drops to ``nobody`` (``setpriv``) and
+    namespace of its own (``unshare --mount``), then drops to the run's uid (``setpriv``) and
     starts ``bwrap`` on the staged paths. Nothing is mounted on the host."""
     root = os.geteuid() == 0
-    uid, gid = (NOBODY, NOBODY) if root else (os.geteuid(), os.getegid())
+    if uid is None:
+        uid = run_uid()
+    gid = uid if root else os.getegid()
     binds: list[tuple[str, str, bool]] = [
         (str(source), target, False)
         for target, source in _etc_files(meta, uid, gid, workdir).items()]
@@ -404,7 +419,7 @@ def bwrap_argv(argv: Sequence[str], workdir: Path, meta: Path,
     if not root:
         return cmd
     meta.chmod(0o755)
-    script = " && ".join([*mounts, f"exec setpriv --reuid {NOBODY} --regid {NOBODY} "
+    script = " && ".join([*mounts, f"exec setpriv --reuid {uid} --regid {gid} "
                                    '--clear-groups -- "$@"'])
     return ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", script,
             "lester-sandbox", *cmd]
@@ -425,7 +440,8 @@ def run_sandboxed(argv: Sequence[str], workdir: Path, limits: Limits = Limits(),
     require_bwrap()  # before anything is touched
     workdir = Path(workdir).resolve()
     (workdir / ".tmp").mkdir(parents=True, exist_ok=True)
-    _hand_over(workdir)
+    uid = run_uid()
+    _hand_over(workdir, uid)
     nonce = secrets.token_hex(16)
     fds: list[int] = []
     start = time.perf_counter()
@@ -437,7 +453,7 @@ def run_sandboxed(argv: Sequence[str], workdir: Path, limits: Limits = Limits(),
             fds.append(os.open(seccomp_file, os.O_RDONLY | os.O_CLOEXEC))
         try:
             cmd = bwrap_argv(argv, workdir, meta, [str(p) for p in read_only],
-                             fds[0] if fds else None)
+                             fds[0] if fds else None, uid)
         except BaseException:
             for fd in fds:
                 os.close(fd)
