@@ -789,11 +789,19 @@ class _Checker(ast.NodeVisitor):
         self.generic_visit(node)
 
     def _check_built(self, node: ast.AST, pieces: list[str]) -> None:
-        """Refuse a string built from ``pieces`` when one starts or ends with ``_`` (once
-        per expression: what it contains is not reported again)."""
+        """Refuse a string built from ``pieces`` that could be a dunder name: a piece that
+        is only underscores, or one piece that starts and one that ends with ``_`` (once per
+        expression: what it contains is not reported again). ``f"{c}_scaled"`` passes: no
+        piece could close a dunder."""
         if id(node) in self.built:
             return
-        bad = [p for p in pieces if p and (p.startswith("_") or p.endswith("_"))]
+        opening = [p for p in pieces if p.startswith("_")]
+        closing = [p for p in pieces if p.endswith("_")]
+        # only underscores, or a format spec that pads with them (f"{'':_>2}")
+        only = [p for p in pieces if p and (not p.strip("_") or p[:2] in
+                                            ("_<", "_>", "_^", "_="))]
+        bad = only or (opening + [p for p in closing if p not in opening]
+                       if opening and closing else [])
         if bad:
             self.built.update(id(inner) for inner in ast.walk(node))
             self._add(node, "computed-dunder", "a string built from pieces that start or end "

@@ -574,3 +574,13 @@ def test_strings_are_scanned_for_reflection_only():
     assert sql_reflection("SET x = 1; ADD JAR y") == []
     assert sql_reflection("SELECT java_method('a', 'b')") == [
         "java_method() calls Java methods by reflection"]
+
+
+def test_names_built_with_a_suffix_are_not_computed_dunders():
+    """A column name such as ``f"{c}_scaled"`` cannot close a dunder: no false refusal."""
+    assert [v.rule for v in check_allowlist('def f(c):\n    return f"{c}_scaled"\n')] == []
+    assert [v.rule for v in check_allowlist('def f(c):\n    return c + "_x"\n')] == []
+    assert "computed-dunder" in [v.rule for v in check_allowlist(
+        'def f(c):\n    return "_" + c + "_"\n')]
+    assert "computed-dunder" in [v.rule for v in check_allowlist(
+        'def f(c):\n    return "_class_" + c\n')]
