@@ -227,6 +227,16 @@ class ErasureNotVerifiedError(LesterError, RuntimeError):
         super().__init__(message, hint="Do not report the request as done; inspect the listed "
                          "objects (the ledger has their paths) and re-run the request.")
 
+class DeletionFailedError(LesterError, RuntimeError):
+    """A step of a deletion request failed for a reason that is not one of the typed ones
+    above (an engine error, a Spark job failure); the ledger holds a ``failed`` row."""
+
+    def __init__(self, message: str, *, request_id: str, step: str):
+        self.request_id, self.step = request_id, step
+        super().__init__(message, hint="Re-submit the request: it resumes from the tables' "
+                         "current state. If it fails again, report the ledger row.")
+
+
 class EncoderFormatError(LesterError, ValueError):
     """Stored encoder bytes cannot be loaded: not an encoder dump, or written by another
     scikit-learn version (whose transforms may differ, so re-encoding would not be exact)."""

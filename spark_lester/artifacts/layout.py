@@ -4,6 +4,7 @@ One warehouse root (a local folder by default, ``s3a://bucket/prefix`` on AWS) h
 
     <root>/_lester/runs                       run registry (Delta, one row per run)
     <root>/_lester/ledger                     audit ledger of deletion requests (Delta)
+    <root>/_lester/applied                    source row ids each request removed or redacted
     <root>/_lester/pipelines/<sha256>/...     pipeline files that jobs fetched from S3 (Glue)
     <root>/<pipeline>/<run_id>/prepared       prepared rows: data, split, row id, provenance
     <root>/<pipeline>/<run_id>/features       X and y: row id, provenance, split, features, label
@@ -29,7 +30,7 @@ PREPARED, FEATURES, MODEL = "prepared", "features", "model"
 RUN_TABLES = (PREPARED, FEATURES)
 #: System tables under the root.
 SYSTEM_DIR = "_lester"
-RUNS, LEDGER = "runs", "ledger"
+RUNS, LEDGER, APPLIED = "runs", "ledger", "applied"
 #: Copies of the pipeline files that jobs ran, by content hash (a run re-imports its pipeline).
 PIPELINES = "pipelines"
 
@@ -66,6 +67,10 @@ class Layout:
     @property
     def ledger(self) -> str:
         return f"{self.root}/{SYSTEM_DIR}/{LEDGER}"
+
+    @property
+    def applied(self) -> str:
+        return f"{self.root}/{SYSTEM_DIR}/{APPLIED}"
 
     @property
     def pipelines(self) -> str:

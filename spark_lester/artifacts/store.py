@@ -14,6 +14,7 @@ Every artifact table is created with
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -209,10 +210,20 @@ def commit_info(spark: SparkSession, path: str, version: int) -> dict[str, Any]:
     return {}
 
 
+#: A Delta commit, checkpoint or the checkpoint pointer in ``_delta_log``.
+_COMMIT_FILE = re.compile(r"^(\d{20}\.(json|checkpoint.*\.parquet)|_last_checkpoint)$")
+
+
 def exists(spark: SparkSession, path: str) -> bool:
-    """Whether a Delta table exists at ``path`` (its ``_delta_log`` folder is there)."""
+    """Whether a Delta table exists at ``path``: its ``_delta_log`` folder holds a commit or
+    a checkpoint. A process killed while it created the table can leave the folder with
+    nothing in it but ``_commits`` (or a temporary file): that is no table yet, and the next
+    write creates it."""
     jvm = spark._jvm  # type: ignore[attr-defined]
     with storage_errors(path):
         log_dir = jvm.org.apache.hadoop.fs.Path(f"{path.rstrip('/')}/_delta_log")
         fs = log_dir.getFileSystem(spark._jsc.hadoopConfiguration())  # type: ignore[attr-defined]
-        return bool(fs.exists(log_dir))
+        if not fs.exists(log_dir):
+            return False
+        return any(_COMMIT_FILE.match(status.getPath().getName())
+                   for status in fs.listStatus(log_dir))

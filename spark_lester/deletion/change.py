@@ -159,37 +159,52 @@ def affected_rows(df: DataFrame, anchors: dict[str, list[int]], cluster_by: str 
 
 def compute_change(spark: SparkSession, request: DeletionRequest, run: RunRecord,
                    module: ModuleType, frames: dict[str, LesterFrame], identified: list[int],
-                   ) -> RunChange:
-    """What ``request`` (whose source rows are ``identified``) changes in ``run``."""
+                   *, resuming: bool = False) -> RunChange:
+    """What ``request`` (whose source rows are ``identified``) changes in ``run``.
+
+    ``frames`` are the run's sources in their current cleaned state (earlier requests
+    applied, see :mod:`spark_lester.deletion.applied`). ``resuming``: an earlier attempt of
+    this request may already have changed the tables, so the removed values (what the
+    erasure scan looks for) are re-derived from ``frames`` rather than read from them."""
     from spark_lester.artifacts.run import finish_frame
+    from spark_lester.frame.frame import observe_joins
     from spark_lester.frame.pipeline import call_prepare
 
     tables = {n: spark.read.format("delta").load(run.tables[n]["path"]) for n in
               (PREPARED, FEATURES)}
     source_col = provenance_column(request.source)
     anchors: dict[str, set[int]] = {request.source: set(identified)}
+
+    def plan_and_joins() -> tuple[Any, list[Any]]:
+        with observe_joins() as joins:
+            plan = call_prepare(module, frames).plan
+        return propagate(plan, request.action, request.columns, request.source), joins
+
     with ThreadPoolExecutor(max_workers=1) as pool:
         # the plan (driver-side analysis) is built while the linked rows are read
-        planned = pool.submit(lambda: propagate(call_prepare(module, frames).plan,
-                                                request.action, request.columns))
+        planned = pool.submit(plan_and_joins)
         if request.action == "redact_columns" and identified:
             for src, _ in request.columns:
                 if src == request.source:
                     continue
                 # redaction never removes rows, so the prepared table alone links them
-                linked = _distinct_ids(tables[PREPARED].where(skipping_isin(source_col,
-                                                                            identified)),
-                                       provenance_column(src))
+                linked = _linked_ids(tables[PREPARED], source_col, provenance_column(src),
+                                     identified)
                 anchors.setdefault(src, set()).update(linked)
-        verdict = planned.result()
+        verdict, joins = planned.result()
     changed = {s: sorted(v) for s, v in anchors.items()}
-    if verdict.strategy == INCREMENTAL:
+    if verdict.strategy == INCREMENTAL and any(changed.values()):
         for src in verdict.closure_sources:
             col = provenance_column(src)
             for df in tables.values():
                 if col in df.columns:
                     hit = df.where(_any_anchor(changed, df.columns))
                     anchors.setdefault(src, set()).update(_distinct_ids(hit, col))
+        wanted = {id(node) for node in verdict.left_joins}
+        for left, right, node in joins:
+            if id(node) in wanted:
+                for src, ids in _left_matches(left, right, node, changed).items():
+                    anchors.setdefault(src, set()).update(ids)
     anchor_lists = {s: sorted(v) for s, v in anchors.items()}
     result = RunChange(run=run, strategy=verdict.strategy, reason=verdict.reason,
                        identified=len(identified), anchors=anchor_lists, tables={},
@@ -201,7 +216,19 @@ def compute_change(spark: SparkSession, request: DeletionRequest, run: RunRecord
     if verdict.strategy != INCREMENTAL:
         cleaned = _apply(request, frames, changed, restrict=None)
         new_df = finish_frame(call_prepare(module, cleaned), run.split)
-        result.tables = _replacement(run, tables, new_df)
+        if resuming:
+            before = [r.asDict() for r in finish_frame(call_prepare(module, frames), run.split)
+                      .where(_anchor_condition(tables[PREPARED], changed)).collect()]
+        else:
+            before = [r.asDict() for r in
+                      tables[PREPARED].where(_anchor_condition(tables[PREPARED], changed))
+                      .collect()]
+        after = [r.asDict() for r in new_df.where(_anchor_condition(new_df, changed)).collect()]
+        result.needles = _needles(before, _diff(PREPARED, before, after))
+        if _same_table(tables[PREPARED], new_df):
+            result.tables = {n: TableChange(n) for n in tables}
+        else:
+            result.tables = _replacement(run, tables, new_df)
         return result
 
     with ThreadPoolExecutor(max_workers=len(tables)) as pool:  # small reads, side by side
@@ -215,15 +242,100 @@ def compute_change(spark: SparkSession, request: DeletionRequest, run: RunRecord
             for col, value in row.items():
                 if is_provenance_column(col) and value is not None:
                     restrict.setdefault(col[len("__prov_"):], set()).add(int(value))
-    restricted = _apply(request, frames, changed, restrict=restrict)
+    full = verdict.full_sources
+    restricted = _apply(request, frames, changed, restrict=restrict, unrestricted=full)
     new_rows = [r.asDict() for r in
                 finish_frame(call_prepare(module, restricted), run.split).collect()]
     old_ids = {r[ROW_ID] for rows in old.values() for r in rows}
     new_rows = [r for r in new_rows if r[ROW_ID] in old_ids or _holds_anchor(r, anchors)]
     result.tables[PREPARED] = _diff(PREPARED, old[PREPARED], new_rows)
     result.tables[FEATURES] = _feature_diff(run, request, old[FEATURES], new_rows)
-    result.needles = _needles(old[PREPARED], result.tables[PREPARED])
+    if resuming:
+        # the tables may already hold this request's change: the state before it is
+        # re-derived from the sources (the same region, without the change)
+        unchanged = _apply(request, frames, {}, restrict=restrict, unrestricted=full)
+        before = [r.asDict() for r in
+                  finish_frame(call_prepare(module, unchanged), run.split).collect()]
+        before = [r for r in before if r[ROW_ID] in old_ids or _holds_anchor(r, anchors)]
+        result.needles = _needles(before, _diff(PREPARED, before, new_rows))
+    else:
+        result.needles = _needles(old[PREPARED], result.tables[PREPARED])
     return result
+
+
+def _linked_ids(prepared: DataFrame, source_col: str, other_col: str, ids: list[int]
+                ) -> set[int]:
+    """Ids of ``other_col`` in the monomials of prepared rows that hold one of ``ids`` in
+    ``source_col`` (row provenance links them; merged rows are aligned arrays)."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import ArrayType
+
+    if source_col not in prepared.columns or other_col not in prepared.columns:
+        return set()
+    if not isinstance(prepared.schema[source_col].dataType, ArrayType):
+        return _distinct_ids(prepared.where(skipping_isin(source_col, ids)), other_col)
+    pairs = prepared.select(F.posexplode(source_col).alias("pos", "a"), other_col).select(
+        "a", F.element_at(F.col(other_col), F.col("pos") + 1).alias("b"))
+    return _distinct_ids(pairs.where(isin("a", ids)), "b")
+
+
+def _anchor_condition(df: DataFrame, anchors: dict[str, list[int]]) -> Column:
+    """Rows whose provenance (scalar ids or merged id arrays) holds an anchor id."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import ArrayType
+
+    cond = F.lit(False)
+    for source, ids in anchors.items():
+        col = provenance_column(source)
+        if col not in df.columns or not ids:
+            continue
+        if isinstance(df.schema[col].dataType, ArrayType):
+            values = F.array(*[F.lit(int(i)).cast("long") for i in sorted(set(ids))])
+            cond = cond | F.coalesce(F.arrays_overlap(F.col(col), values), F.lit(False))
+        else:
+            cond = cond | isin(col, ids)
+    return cond
+
+
+def _left_matches(left: LesterFrame, right: LesterFrame, node: Any,
+                  changed: dict[str, list[int]]) -> dict[str, set[int]]:
+    """Per left-side source, the ids of the left rows that match (at the join's input) a
+    right row holding a changed id: their join result changes whether or not the joined
+    row reached an artifact."""
+    from functools import reduce
+
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import ArrayType
+
+    rdf = right.df
+    terms = [isin(provenance_column(s), ids) for s, ids in changed.items()
+             if ids and provenance_column(s) in rdf.columns
+             and not isinstance(rdf.schema[provenance_column(s)].dataType, ArrayType)]
+    if not terms:
+        return {}
+    keys = [f"__lester_k{i}" for i in range(len(node.right_on))]
+    hit = rdf.where(reduce(lambda a, b: a | b, terms)).select(
+        *[F.col(r).alias(k) for r, k in zip(node.right_on, keys, strict=True)]).distinct()
+    ldf = left.df
+    cond = reduce(lambda a, b: a & b, [F.col(f"l.{lk}") == F.col(f"h.{k}")
+                                       for lk, k in zip(node.left_on, keys, strict=True)])
+    matched = ldf.alias("l").join(hit.alias("h"), cond, "left_semi")
+    pcols = [c for c in ldf.columns if is_provenance_column(c)]
+    out: dict[str, set[int]] = {}
+    for row in matched.select(*pcols).collect():
+        for col, value in zip(pcols, row, strict=True):
+            values = value if isinstance(value, list) else [value]
+            out.setdefault(col[len("__prov_"):], set()).update(
+                int(v) for v in values if v is not None)
+    return out
+
+
+def _same_table(table: DataFrame, new_df: DataFrame) -> bool:
+    """Whether the recomputed rows equal the table's (then nothing is rewritten)."""
+    if sorted(table.columns) != sorted(new_df.columns):
+        return False
+    ordered = new_df.select(*table.columns)
+    return ordered.exceptAll(table).isEmpty() and table.exceptAll(ordered).isEmpty()
 
 
 def _holds_anchor(row: dict[str, Any], anchors: dict[str, set[int]]) -> bool:
@@ -231,7 +343,8 @@ def _holds_anchor(row: dict[str, Any], anchors: dict[str, set[int]]) -> bool:
 
 
 def _apply(request: DeletionRequest, frames: dict[str, LesterFrame],
-           changed: dict[str, list[int]], *, restrict: dict[str, set[int]] | None
+           changed: dict[str, list[int]], *, restrict: dict[str, set[int]] | None,
+           unrestricted: set[str] | frozenset[str] = frozenset()
            ) -> dict[str, LesterFrame]:
     """The sources with the request applied (and restricted to ``restrict`` ids)."""
     from pyspark.sql import functions as F
@@ -242,10 +355,10 @@ def _apply(request: DeletionRequest, frames: dict[str, LesterFrame],
     for name, frame in frames.items():
         col = provenance_column(name)
         df = frame.df
-        if restrict is not None:
+        if restrict is not None and name not in unrestricted:
             df = df.where(isin(col, restrict.get(name, ())))
         if request.action == "delete_rows" and name == request.source:
-            df = df.where(~isin(col, changed[name]))
+            df = df.where(~isin(col, changed.get(name, ())))
         if request.action == "redact_columns":
             for src, column in request.columns:
                 if src != name:

@@ -28,6 +28,8 @@ from spark_lester.deletion.merge import stamped
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
+#: A temporary file of an unfinished write (and the local file system's checksum of it).
+_TEMPORARY = re.compile(r"^.*\.tmp(\.crc)?$")
 _VERSIONED = re.compile(r"^(\d{20})\.(json|crc|checkpoint\..*parquet|checkpoint\.parquet)$")
 
 
@@ -81,4 +83,26 @@ def expire_log(spark: SparkSession, path: str) -> int:
         if match and int(match.group(1)) < version:
             fs.delete(status.getPath(), False)
             removed += 1
+    return removed + remove_temporary(spark, path)
+
+
+def remove_temporary(spark: SparkSession, path: str) -> int:
+    """Delete the temporary files of commits that never completed: a writer killed while it
+    wrote ``00000000000000000002.json`` leaves ``.00000000000000000002.json.<uuid>.tmp``
+    (and ``_commits/`` entries) holding that commit's actions, its MERGE predicate with the
+    request's row ids included. Delta never reads them; nothing else deletes them. Spark
+    lester writes a table from one driver at a time, so none of them belongs to a live
+    writer here."""
+    jvm = spark._jvm  # type: ignore[attr-defined]
+    removed = 0
+    for folder in ("_delta_log", "_delta_log/_commits"):
+        log_dir = jvm.org.apache.hadoop.fs.Path(f"{path.rstrip('/')}/{folder}")
+        fs = log_dir.getFileSystem(spark._jsc.hadoopConfiguration())  # type: ignore[attr-defined]
+        if not fs.exists(log_dir):
+            continue
+        for status in fs.listStatus(log_dir):
+            name = status.getPath().getName()
+            if status.isFile() and _TEMPORARY.match(name):
+                fs.delete(status.getPath(), False)
+                removed += 1
     return removed

@@ -95,11 +95,28 @@ def merge(spark: SparkSession, path: str, change: TableChange, *, request_id: st
     return metrics
 
 
+#: Marks, in a replacement, the rows whose id is not unique (on either side).
+_DUPLICATE = "__lester_duplicate"
+
+
 def _replace(target: Any, change: TableChange, names: list[str]) -> None:
+    """MERGE the complete new table: rows matched by id are updated where they differ, new
+    ids inserted, ids gone deleted. A union can emit one row id twice (the same row through
+    two branches); MERGE refuses two source rows for one target row, so the rows of an id
+    that is not unique on either side never match: the target's copies are deleted and the
+    new copies inserted, in the same commit."""
     from pyspark.sql import functions as F
+
+    from spark_lester.deletion.change import isin
 
     source = change.replacement
     assert source is not None
+    current = target.toDF()
+    duplicated = (source.groupBy(ROW_ID).count().where(F.col("count") > 1).select(ROW_ID)
+                  .union(current.groupBy(ROW_ID).count().where(F.col("count") > 1)
+                         .select(ROW_ID)).distinct())
+    ids = [int(r[0]) for r in duplicated.collect()]
+    source = source.withColumn(_DUPLICATE, isin(ROW_ID, ids))
     assign = {n: F.col(f"s.{n}") for n in names}
     differs = None
     for n in names:
@@ -107,7 +124,8 @@ def _replace(target: Any, change: TableChange, names: list[str]) -> None:
             continue
         term = ~F.col(f"t.{n}").eqNullSafe(F.col(f"s.{n}"))
         differs = term if differs is None else differs | term
-    (target.alias("t").merge(source.alias("s"), F.col(f"t.{ROW_ID}") == F.col(f"s.{ROW_ID}"))
+    cond = (F.col(f"t.{ROW_ID}") == F.col(f"s.{ROW_ID}")) & ~F.col(f"s.{_DUPLICATE}")
+    (target.alias("t").merge(source.alias("s"), cond)
      .whenMatchedUpdate(condition=differs, set=assign)
      .whenNotMatchedInsert(values=assign)
      .whenNotMatchedBySourceDelete()

@@ -11,8 +11,14 @@ Filter     delete: exact (a kept row stays kept). Redact: exact unless the predi
            redacted column (a row could start or stop passing it) -> recompute.
 Project    exact: a projection is row-local and is re-evaluated on the new values.
 Join       inner: exact (a join multiplies monomials). Left: deleting a right row can turn a
-           left row into a NULL-padded one, so every row of the same left row is re-derived
-           (the left side's sources are *closed over*). A redacted join key -> recompute.
+           left row into a NULL-padded one, or a NULL-padded one into nothing when its last
+           match goes, whether or not the joined row reached an artifact (a filter above the
+           join may have dropped it). So the left rows that match a deleted right row *at the
+           join's input* are found by evaluating both sides there, every row of those left
+           rows is re-derived (the left side's sources are *closed over*), and the right
+           side's sources are read whole in the re-run (a left row's matches are all of its
+           right rows, not only those in the affected region). A redacted join key ->
+           recompute.
 Union      exact (provenance adds).
 Select,    exact (row-local, column-only).
 Rename
@@ -53,6 +59,10 @@ class Propagation:
     strategy: str = INCREMENTAL
     reason: str | None = None
     closure_sources: set[str] = field(default_factory=set)
+    #: Sources the incremental re-run reads whole (the right sides of left joins).
+    full_sources: set[str] = field(default_factory=set)
+    #: Left joins whose right side holds a deleted source (their closure is evaluated).
+    left_joins: list[nodes.Join] = field(default_factory=list)
 
     def recompute(self, reason: str) -> None:
         if self.strategy != RECOMPUTE:
@@ -62,8 +72,10 @@ class Propagation:
 class PropagationWalker:
     """One ``visit_<Node>`` per operator; a node without a rule is an error, never skipped."""
 
-    def __init__(self, action: str, redacted: Iterable[tuple[str, str]]) -> None:
+    def __init__(self, action: str, redacted: Iterable[tuple[str, str]],
+                 source: str | None = None) -> None:
         self.action = action
+        self.source = source
         self.redacted = {SourceColumn(s, c) for s, c in redacted}
         self.lineage = LineageWalker()
         self.result = Propagation()
@@ -106,7 +118,11 @@ class PropagationWalker:
         if hit:
             self.result.recompute(f"join key reads redacted {hit}")
         if node.how == "left" and self.action == "delete_rows":
-            self.result.closure_sources |= {s.name for s in node.left.source_nodes()}
+            right = {s.name for s in node.right.source_nodes()}
+            if self.source is None or self.source in right:
+                self.result.closure_sources |= {s.name for s in node.left.source_nodes()}
+                self.result.full_sources |= right
+                self.result.left_joins.append(node)
 
     def visit_Union(self, node: nodes.Union) -> None:
         pass
@@ -127,9 +143,10 @@ class PropagationWalker:
         self.result.recompute("distinct: changed rows can merge with unchanged ones")
 
 
-def propagate(plan: nodes.PlanNode, action: str, redacted: Iterable[tuple[str, str]]
-              ) -> Propagation:
-    """Decide how a request of kind ``action`` (redacting ``redacted``) updates ``plan``."""
-    walker = PropagationWalker(action, redacted)
+def propagate(plan: nodes.PlanNode, action: str, redacted: Iterable[tuple[str, str]],
+              source: str | None = None) -> Propagation:
+    """Decide how a request of kind ``action`` on ``source`` (redacting ``redacted``)
+    updates ``plan`` (``source`` None: any source may change)."""
+    walker = PropagationWalker(action, redacted, source)
     walker.walk(plan)
     return walker.result

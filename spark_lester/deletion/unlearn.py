@@ -26,22 +26,23 @@ is finished by running it again (the changes are recomputed from the tables' cur
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from spark_lester.artifacts import registry, store
 from spark_lester.artifacts.layout import FEATURES, MODEL, PREPARED, Layout
-from spark_lester.deletion import ledger
+from spark_lester.deletion import applied, ledger
 from spark_lester.deletion.change import RunChange, compute_change
 from spark_lester.deletion.merge import commit_tag, merge, stamped
 from spark_lester.deletion.model import ModelWork, compute_update, plan_model, store_model
 from spark_lester.deletion.request import DeletionRequest
 from spark_lester.deletion.source import clean_source, sources_to_clean
-from spark_lester.deletion.resolve import (affected_runs, check_columns, identify,
-                                           load_run_frames)
-from spark_lester.errors import (ErasureNotVerifiedError, LesterError, SourceChangedError,
-                                 TableChangedError)
+from spark_lester.deletion.resolve import (affected_runs, check_columns, check_targets,
+                                           identify, load_run_frames)
+from spark_lester.errors import (DeletionFailedError, ErasureNotVerifiedError, LesterError,
+                                 SourceChangedError, TableChangedError)
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -87,16 +88,22 @@ def unlearn(request: DeletionRequest | Mapping[str, Any] | str | Path, *,
                 "changes": done[-1].get("changes"), "seconds": 0.0}
     resuming = any(e["status"] in ledger.RESUMABLE for e in mine)
 
+    try:
+        check_targets(recorded, req)
+    except LesterError as err:
+        _record_failure(spark, layout, base, "resolve", err)
+        raise
     runs = affected_runs(recorded, req)
     if not runs:
-        reason = f"no recorded run read source '{req.source}'"
+        reason = f"no recorded run read source '{req.source}' and every redacted source"
         ledger.append(spark, layout, {**base, "status": ledger.NOOP, "reason": reason})
         return {**base, "status": ledger.NOOP, "reason": reason, "runs": [], "seconds": 0.0}
 
     tick = time.perf_counter()
     try:
-        with store.storage_errors(layout.root, io_only=True):
-            changes, models, own = _resolve(spark, req, runs, history, resuming)
+        with _failures(req, "resolve"), store.storage_errors(layout.root, io_only=True):
+            prior = applied.load(spark, layout, history, exclude=req.request_id)
+            changes, models, own = _resolve(spark, req, runs, history, resuming, prior)
         resuming = resuming or bool(own)
         cleanup = sources_to_clean(req, [c for c in changes if not c.empty]) \
             if req.clean_source else {}
@@ -108,8 +115,18 @@ def unlearn(request: DeletionRequest | Mapping[str, Any] | str | Path, *,
     summaries = [c.summary() for c in changes]
     started_tables = {p for e in mine if e["status"] in ledger.RESUMABLE
                       for p in (e.get("tables") or {})} | own
+    if not any(c.identified for c in changes) and not started_tables and not models:
+        reason = "the request's keys or predicate matched nothing in the source"
+        ledger.append(spark, layout, {**base, "status": ledger.NOOP, "reason": reason,
+                                      "runs": [r.run_id for r in runs], "changes": summaries})
+        return {**base, "status": ledger.NOOP, "reason": reason,
+                "runs": [r.run_id for r in runs], "changes": summaries,
+                "seconds": _since(started)}
+    # what this request changes in each run's sources: later requests start from it
+    applied.record(spark, layout, req.request_id, _source_changes(req, changes))
     if not touched and not started_tables and not models:
-        reason = "the request's rows appear in no artifact (keys matched nothing)"
+        reason = ("the request's rows appear in no artifact (recorded: later requests keep "
+                  "them changed)")
         ledger.append(spark, layout, {**base, "status": ledger.NOOP, "reason": reason,
                                       "runs": [r.run_id for r in runs], "changes": summaries})
         return {**base, "status": ledger.NOOP, "reason": reason,
@@ -127,7 +144,8 @@ def unlearn(request: DeletionRequest | Mapping[str, Any] | str | Path, *,
                      "changes": summaries}
     progress = {"step": "update"}
     try:
-        with stamped(spark, req.request_id), store.storage_errors(layout.root, io_only=True):
+        with _failures(req, progress), stamped(spark, req.request_id), \
+                store.storage_errors(layout.root, io_only=True):
             merges, model, erasure, verification, quality, seconds_to_consistent = _apply(
                 spark, req, paths, models, erase_paths, touched, config, resuming, erase,
                 timings, started, progress, cleanup,
@@ -144,6 +162,7 @@ def unlearn(request: DeletionRequest | Mapping[str, Any] | str | Path, *,
              "runs": _run_ids(touched, models), "tables": tables, "sources": sources or None,
              "changes": summaries, "model": model or None, "timings": timings,
              "verification": verification, "quality": quality,
+             "reason": "resumed an interrupted attempt" if resuming else None,
              "seconds": _since(started)}
     ledger.append(spark, layout, entry)
     result = {**entry, "seconds_to_consistent": seconds_to_consistent,
@@ -157,6 +176,49 @@ def unlearn(request: DeletionRequest | Mapping[str, Any] | str | Path, *,
             f"{len(verification['hits'])} object(s) still hold removed values.",
             request_id=req.request_id, objects=len(verification["hits"]))
     return result
+
+
+@contextmanager
+def _failures(req: DeletionRequest, step: str | dict[str, str]) -> Iterator[None]:
+    """Any failure that is not a typed ``LesterError`` (a Spark job, an engine bug) becomes a
+    ``DeletionFailedError`` naming the step, so the caller records a ``failed`` ledger row
+    and the user sees a typed error, not a traceback."""
+    from py4j.protocol import Py4JError
+    from pyspark.errors import PySparkException
+
+    try:
+        yield
+    except LesterError:
+        raise
+    except (PySparkException, Py4JError, ValueError, TypeError, KeyError, IndexError,
+            AttributeError, AssertionError, RuntimeError, ArithmeticError, OSError) as exc:
+        name = step if isinstance(step, str) else step.get("step", "?")
+        first = (str(exc).strip().splitlines() or [""])[0][:240]
+        raise DeletionFailedError(f"step '{name}' failed: {type(exc).__name__}: {first}",
+                                  request_id=req.request_id, step=name) from exc
+
+
+def _source_changes(req: DeletionRequest, changes: list[RunChange]
+                    ) -> dict[str, list[applied.SourceChange]]:
+    """Per run, the source rows this request deletes or redacts (and which columns)."""
+    out: dict[str, list[applied.SourceChange]] = {}
+    for change in changes:
+        items = []
+        for source, ids in sorted(change.changed.items()):
+            if req.action == "delete_rows":
+                if source != req.source:
+                    continue
+                columns: tuple[str, ...] = ()
+            else:
+                columns = tuple(c for s, c in req.columns if s == source)
+                if not columns:
+                    continue
+            if ids:
+                items.append(applied.SourceChange(req.request_id, source, req.action,
+                                                  columns, set(ids)))
+        if items:
+            out[change.run.run_id] = items
+    return out
 
 
 def _is_model(path: str) -> bool:
@@ -303,7 +365,8 @@ def _since(tick: float) -> float:
 
 
 def _resolve(spark: SparkSession, req: DeletionRequest, runs: list[registry.RunRecord],
-             history: list[dict[str, Any]], resuming: bool
+             history: list[dict[str, Any]], resuming: bool,
+             prior: dict[str, list[applied.SourceChange]] | None = None
              ) -> tuple[list[RunChange], list[ModelWork], set[str]]:
     """Per run: check its tables and sources, then compute its changes and plan its model
     update (the runs concurrently). Also returns the tables that already hold commits of
@@ -324,7 +387,8 @@ def _resolve(spark: SparkSession, req: DeletionRequest, runs: list[registry.RunR
     for run in runs:
         _check_sources(spark, req, run, cleaned_sources)
     with _pool(len(runs)) as pool:
-        done = [pool.submit(_resolve_run, spark, req, run, expected, resuming)
+        done = [pool.submit(_resolve_run, spark, req, run, expected, resuming,
+                            (prior or {}).get(run.run_id, []))
                 for run in runs]
         planned = [f.result() for f in done]
     changes = [change for change, _ in planned]
@@ -358,10 +422,12 @@ def _check_sources(spark: SparkSession, req: DeletionRequest, run: registry.RunR
 
 
 def _resolve_run(spark: SparkSession, req: DeletionRequest, run: registry.RunRecord,
-                 expected: dict[str, Any], resuming: bool
+                 expected: dict[str, Any], resuming: bool,
+                 prior: list[applied.SourceChange] | None = None
                  ) -> tuple[RunChange, ModelWork | None]:
     """One run's change and model work; its stored model is read while the change is
-    computed."""
+    computed. The run's sources are read in their current cleaned state: every earlier
+    request's changes (``prior``) applied."""
     from spark_lester.artifacts.model import load_model
     from spark_lester.deletion.model import feature_width
     from spark_lester.frame.pipeline import load_pipeline
@@ -373,9 +439,9 @@ def _resolve_run(spark: SparkSession, req: DeletionRequest, run: registry.RunRec
             stored = pool.submit(load_model, spark, entry["path"],
                                  d=feature_width(run.matrix_provenance))
         module = load_pipeline(run.pipeline_path)
-        frames = load_run_frames(spark, run, module)
+        frames = applied.apply_changes(load_run_frames(spark, run, module), prior or [])
         ids = identify(spark, req, run, frames)
-        change = compute_change(spark, req, run, module, frames, ids)
+        change = compute_change(spark, req, run, module, frames, ids, resuming=resuming)
         updated = _model_updated(spark, run, expected)
         work = plan_model(spark, change, req.request_id, resuming=resuming,
                           features_version=store.table_version(
@@ -415,8 +481,10 @@ def _check_table(spark: SparkSession, path: str, expected: int, req: DeletionReq
 
 def _verify(spark: SparkSession, req: DeletionRequest, needles: set[str], paths: list[str],
             config: LesterConfig, resuming: bool) -> dict[str, Any]:
-    """Scan for the removed values; a resumed request no longer knows them (they were only
-    ever in memory), so it scans for the request's patterns themselves.
+    """Scan for the removed values (and the request's patterns inside them). A resumed
+    request re-derives them from the sources (see ``compute_change``), so it too looks for
+    the values of the rows it removed, and only for those: other rows may hold text its
+    patterns match.
 
     A removed value that other, remaining rows still hold as a whole cell (a common subject
     line, a bank name) is no evidence of an incomplete erasure. Finding those takes a pass
@@ -424,14 +492,13 @@ def _verify(spark: SparkSession, req: DeletionRequest, needles: set[str], paths:
     repeated without them."""
     from spark_lester.deletion.verify import scan, still_live
 
-    result = scan(paths, needles, patterns=req.verify_patterns, config=config,
-                  match_patterns=resuming)
+    result = scan(paths, needles, patterns=req.verify_patterns, config=config)
     shared: set[str] = set()
     if not result.verified and needles:
         shared = still_live(spark, paths, needles)
         if shared:
             result = scan(paths, needles - shared, patterns=req.verify_patterns,
-                          config=config, match_patterns=resuming)
+                          config=config)
     return result.to_dict() | {"shared_values_skipped": len(shared)}
 
 

@@ -12,7 +12,9 @@ carrying the row provenance columns ``__prov_<source>``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from spark_lester.errors import PlanError
@@ -26,6 +28,24 @@ if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
 
     from spark_lester.plan.lineage import ColumnLineage
+
+
+_observed = threading.local()
+
+
+@contextmanager
+def observe_joins() -> Iterator[list[tuple[LesterFrame, LesterFrame, nodes.Join]]]:
+    """Collect ``(left, right, node)`` of every join built in this thread inside the block.
+
+    Deletion uses it to evaluate a left join's two inputs (which left rows match a deleted
+    right row), which the plan alone cannot: its nodes hold expressions as text."""
+    joins: list[tuple[LesterFrame, LesterFrame, nodes.Join]] = []
+    previous = getattr(_observed, "joins", None)
+    _observed.joins = joins
+    try:
+        yield joins
+    finally:
+        _observed.joins = previous
 
 
 def _names(value: str | Sequence[str], op: str) -> tuple[str, ...]:
@@ -168,6 +188,9 @@ class LesterFrame:
         for tmp, original in keep_right.items():
             joined = joined.withColumnRenamed(tmp, node.right_name(original) or original)
         joined = joined.drop(*[t for t in temp.values() if t not in keep_right])
+        observers = getattr(_observed, "joins", None)
+        if observers is not None:
+            observers.append((self, other, node))
         return LesterFrame(self._ordered(joined, node), node)
 
     def union(self, other: LesterFrame) -> LesterFrame:

@@ -63,15 +63,18 @@ def test_malformed_json_file_exits_2_and_changes_nothing(spark, warehouse, tmp_p
     assert _state(spark, record) == before
 
 
-def test_unknown_source_is_a_recorded_noop(spark, warehouse):
+def test_unknown_source_is_a_typed_error_and_recorded(spark, warehouse):
+    """Issue 17: a source no run read is a mistake in the request (a typo, the wrong
+    warehouse), not a request with nothing to do."""
     wh, record = warehouse
     before = _state(spark, record)
-    result = unlearn({"source": "invoices", "keys": [1], "action": "delete_rows"},
-                     warehouse=wh, spark=spark)
-    assert result["status"] == "noop" and "invoices" in result["reason"]
+    with pytest.raises(RequestError, match="invoices") as err:
+        unlearn({"request_id": "unknown-source", "source": "invoices", "keys": [1],
+                 "action": "delete_rows"}, warehouse=wh, spark=spark)
+    assert err.value.field == "source"
     assert _state(spark, record) == before
-    rows = ledger.entries(spark, Layout(wh), result["request_id"])
-    assert [r["status"] for r in rows] == ["noop"]
+    rows = ledger.entries(spark, Layout(wh), "unknown-source")
+    assert [r["status"] for r in rows] == ["failed"]
 
 
 def test_keys_matching_nothing_are_a_recorded_noop(spark, warehouse):
