@@ -69,15 +69,23 @@ _WRITE_EVENTS = {"os.remove", "os.rmdir", "os.mkdir", "os.chmod", "os.chown", "o
 #: Out-of-band lines the host reads from the stderr pipe (see :mod:`.sandbox`).
 REFUSAL_MARK = "LESTER-REFUSAL "
 END_MARK = "LESTER-END "
+#: Exit code of a run whose guard refused something (see ``sandbox.REFUSED_EXIT``).
+REFUSED_EXIT = 86
+#: Audited by the runner's own refusals outside the hook (PyTorch's disarmed entry points):
+#: the hook turns it into a refusal.
+REFUSED_EVENT = "lester.refused"
 
 
 def install_guard(workdir: str, read_roots: list[str], *, loopback: bool,  # type: ignore[no-untyped-def]
-                  allow: frozenset[str] = frozenset()):
+                  allow: frozenset[str] = frozenset(), fail_closed: bool = True):
     """Refuse process creation, ctypes, network (loopback only if ``loopback``), writes
     outside ``workdir`` and reads outside ``workdir`` and ``read_roots``.
 
-    Each refusal is also written to file descriptor 2 as a ``LESTER-REFUSAL`` line before
-    the exception is raised, so the host sees it even when the program swallows the error.
+    Each refusal is written to file descriptor 2 as a ``LESTER-REFUSAL`` line, and then the
+    process ends at once with :data:`REFUSED_EXIT` (``fail_closed``, the default): a program
+    cannot swallow a refusal, hide it by pointing descriptor 2 elsewhere for a moment, or
+    forge anything after it. With ``fail_closed=False`` (Spark's Python workers, whose death
+    Spark reports as a task failure anyway) a ``PermissionError`` is raised instead.
     Everything the hook uses is bound here, in its closure: patching ``builtins``,
     ``os.path`` or this module's sets afterwards does not change what it refuses.
 
@@ -89,6 +97,8 @@ def install_guard(workdir: str, read_roots: list[str], *, loopback: bool,  # typ
     import os as _os
 
     realpath, fsdecode, write, sep = _os.path.realpath, _os.fsdecode, _os.write, _os.sep
+    exit_now = _os._exit
+    is_a, tuple_of = isinstance, tuple
     writing_flags = _os.O_WRONLY | _os.O_RDWR | _os.O_CREAT
     permission_error, string, raw, integer = PermissionError, str, bytes, int
     work = realpath(workdir)
@@ -109,14 +119,16 @@ def install_guard(workdir: str, read_roots: list[str], *, loopback: bool,  # typ
             write(2, line.encode("utf-8", "replace"))
         except OSError:
             pass
+        if fail_closed:
+            exit_now(REFUSED_EXIT)
         raise permission_error("sandbox: " + message)
 
     def inside(path: object, allowed: tuple[str, ...]) -> bool:
-        if isinstance(path, integer):
+        if is_a(path, integer):
             return True  # an already-open descriptor
-        if isinstance(path, raw):
+        if is_a(path, raw):
             path = fsdecode(path)
-        if not isinstance(path, string):
+        if not is_a(path, string):
             return False
         real = realpath(path)
         for root in allowed:
@@ -127,23 +139,25 @@ def install_guard(workdir: str, read_roots: list[str], *, loopback: bool,  # typ
     def hook(event: str, args: tuple) -> None:
         if event in process_events:
             refuse(f"{event} is not allowed")
+        if event == REFUSED_EVENT:
+            refuse(f"{args[0] if args else 'an operation'}")
         if event == "open":
-            path, mode, flags = (tuple(args) + (None, None))[:3]
-            writing = (isinstance(mode, string) and ("w" in mode or "a" in mode or
+            path, mode, flags = (tuple_of(args) + (None, None))[:3]
+            writing = (is_a(mode, string) and ("w" in mode or "a" in mode or
                                                      "x" in mode or "+" in mode)) or (
-                isinstance(flags, integer) and flags & writing_flags)
+                is_a(flags, integer) and flags & writing_flags)
             if not inside(path, (work,) if writing else roots):
                 refuse(f"opening {path!r} is not allowed")
         elif event in write_events:
             for path in args[:2]:
-                if isinstance(path, (string, raw)) and not inside(path, (work,)):
+                if is_a(path, (string, raw)) and not inside(path, (work,)):
                     refuse(f"{event} outside the sandbox")
         elif event in ("os.listdir", "os.scandir"):
             if args and args[0] is not None and not inside(args[0], roots):
                 refuse(f"listing {args[0]!r} is not allowed")
         elif event in socket_events:
-            address = args[1] if len(args) > 1 else None
-            host = address[0] if isinstance(address, tuple) and address else address
+            address = args[1] if args[1:] else None
+            host = address[0] if is_a(address, tuple) and address else address
             if host not in loop_hosts:
                 refuse(f"network access to {host!r} is not allowed")
         elif event == "socket.getaddrinfo":
@@ -152,6 +166,19 @@ def install_guard(workdir: str, read_roots: list[str], *, loopback: bool,  # typ
 
     sys.addaudithook(hook)
     return label
+
+
+def _start(label, item: dict, position: int) -> int:  # type: ignore[no-untyped-def]
+    """Announce the program of ``item`` (``LESTER-START program N`` on descriptor 2, so the
+    host knows which programs a run reached) and label the guard's refusals with it; its
+    number is the host's (``item["id"]``), else its position in the job."""
+    number = int(item.get("id", position))
+    label(f"program {number}")
+    try:
+        os.write(2, f"\nLESTER-START program {number}\n".encode())
+    except OSError:
+        pass
+    return number
 
 
 def _read_roots(job: dict) -> list[str]:
@@ -200,8 +227,9 @@ def _disarm_torch(torch) -> None:  # type: ignore[no-untyped-def]
             named = [a for a in (*args, *kwargs.values())
                      if isinstance(a, (str, bytes, os.PathLike))]
             if named:
-                raise PermissionError(f"sandbox: torch file access to {named[0]!r} is not "
-                                      "allowed")
+                message = f"torch file access to {named[0]!r} is not allowed"
+                sys.audit(REFUSED_EVENT, message)  # the guard's refusal (fail closed)
+                raise PermissionError(f"sandbox: {message}")
             return fn(*args, **kwargs)
         return guarded
 
@@ -365,7 +393,7 @@ def run_pipeline(job: dict) -> int:
     label = install_guard(work, _read_roots(job), loopback=True)
     failures = 0
     for index, item in enumerate(job["programs"]):
-        label(f"program {index}")
+        index = _start(label, item, index)
         out_root = item["out"]
         os.makedirs(out_root, exist_ok=True)
         try:
@@ -437,7 +465,7 @@ def run_encoder(job: dict) -> int:
     label = install_guard(work, _read_roots(job), loopback=False)
     failures = 0
     for index, item in enumerate(job["programs"]):
-        label(f"program {index}")
+        index = _start(label, item, index)
         out_root = item["out"]
         make = _entry_point(item, index, "encoder")
         if make is None:
@@ -521,7 +549,7 @@ def run_model(job: dict) -> int:
     label = install_guard(work, _read_roots(job), loopback=False)
     failures = 0
     for index, item in enumerate(job["programs"]):
-        label(f"program {index}")
+        index = _start(label, item, index)
         out_root = item["out"]
         make = _entry_point(item, index, "model")
         if make is None:

@@ -28,7 +28,8 @@ if __name__ == "__main__":  # pragma: no cover - only ever runs in the sandbox
 
     def _guarded_worker(sock, authenticated):  # type: ignore[no-untyped-def]
         # A UDF arrives pickled: unpickling builds its code object (``code.__new__``).
-        install_guard(_work, _roots, loopback=True, allow=frozenset({"code.__new__"}))
+        install_guard(_work, _roots, loopback=True, allow=frozenset({"code.__new__"}),
+                      fail_closed=False)
         return _worker(sock, authenticated)
 
     daemon.worker = _guarded_worker

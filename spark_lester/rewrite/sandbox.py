@@ -74,8 +74,12 @@ RUN_UIDS = range(200_000, 900_000)
 #: The runner's out-of-band lines on stderr (see the module doc).
 REFUSAL_MARK = "LESTER-REFUSAL "
 END_MARK = "LESTER-END "
+START_MARK = "LESTER-START "
 #: At most this many refusals are kept per run (the first ones: enough to reject it).
 MAX_REFUSALS = 50
+#: The runner's exit code after a refusal: its guard ends the process at the first one
+#: (fail closed), so a program cannot swallow a refusal and go on.
+REFUSED_EXIT = 86
 #: Host folders of the JDK's configuration (``$JAVA_HOME/conf`` links into them on Debian).
 JDK_ETC = ("/etc/java-17-openjdk", "/etc/java-21-openjdk", "/etc/java-11-openjdk")
 
@@ -125,6 +129,8 @@ class SandboxResult:
     refusals: tuple[str, ...] = ()
     #: Whether the runner wrote its ``LESTER-END <nonce>`` line (only the runner does).
     finished: bool = False
+    #: The programs the runner said it started (``LESTER-START program N`` lines), in order.
+    started: tuple[int, ...] = ()
     isolation: str = "bwrap"
 
     @property
@@ -140,6 +146,9 @@ class SandboxResult:
     def describe(self) -> str:
         if self.timed_out:
             return f"killed after the wall-clock limit ({self.seconds:.1f}s)"
+        if self.returncode == REFUSED_EXIT:
+            first = f": {self.refusals[0]}" if self.refusals else ""
+            return f"ended by the guard at its first refusal{first}"
         if self.returncode is not None and self.returncode < 0:
             name = signal.Signals(-self.returncode).name
             why = ("a forbidden system call" if name == "SIGSYS"
@@ -336,6 +345,7 @@ class _Reader(threading.Thread):
         self.fd, self.scan, self.nonce, self.limit = fd, scan, nonce, limit
         self.tail = bytearray()
         self.refusals: list[str] = []
+        self.started: list[int] = []
         self.finished = False
 
     def run(self) -> None:
@@ -363,6 +373,11 @@ class _Reader(threading.Thread):
             return
         if text.strip() == END_MARK + self.nonce:
             self.finished = True
+            return
+        if text.startswith(START_MARK + "program "):
+            number = text[len(START_MARK + "program "):].strip()
+            if number.isdigit():
+                self.started.append(int(number))
             return
         self._keep(line + (b"\n" if newline else b""))
 
@@ -491,14 +506,45 @@ def run_sandboxed(argv: Sequence[str], workdir: Path, limits: Limits = Limits(),
         for reader in readers:
             reader.join(timeout=10)
     out, err = readers
+    planted = defuse(workdir)  # the run is over: nothing inside can race this
     returncode = proc.returncode
     if returncode is not None and 128 < returncode <= 128 + 64:
         returncode = 128 - returncode  # bwrap reports its child's death by signal N as 128+N
     return SandboxResult(returncode=returncode, timed_out=timed_out,
                          seconds=time.perf_counter() - start, stdout=out.text(),
                          stderr=err.text(), network=network_isolation(),
-                         refusals=tuple(redact(r) for r in err.refusals),
-                         finished=err.finished)
+                         refusals=tuple(redact(r) for r in [*err.refusals, *planted]),
+                         finished=err.finished, started=tuple(err.started))
+
+
+def defuse(workdir: Path) -> list[str]:
+    """Remove every symbolic link and every file that is not a regular file or folder
+    (FIFO, socket, device) from ``workdir``, and say what was there.
+
+    The host reads a run's outputs (``error.json``, Parquet, ``.npy``) as itself: a link
+    planted by the run would make it read a host file into a report or the next prompt.
+    Links cannot point anywhere harmful once removed, and a run cannot make hard links to
+    host files (they are not mounted in its namespace)."""
+    import stat
+
+    found: list[str] = []
+    for root, dirs, files in os.walk(workdir, followlinks=False):
+        for name in [*dirs, *files]:
+            path = os.path.join(root, name)
+            try:
+                mode = os.lstat(path).st_mode
+            except OSError:
+                continue
+            if stat.S_ISLNK(mode) or not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+                kind = "symbolic link" if stat.S_ISLNK(mode) else "special file"
+                found.append(f"the run left a {kind} at {os.path.relpath(path, workdir)}")
+                try:
+                    os.unlink(path)
+                except OSError:
+                    pass
+        dirs[:] = [d for d in dirs if os.path.isdir(os.path.join(root, d))
+                   and not os.path.islink(os.path.join(root, d))]
+    return found
 
 
 def _kill_group(pgid: int) -> None:
