@@ -6,10 +6,12 @@ NULL, NaN and the empty string are all "missing" (CSV cannot tell them apart); b
 compare as booleans; numbers (and strings that spell a number) compare as floats with a
 tolerance; dates and timestamps compare as ISO text; other strings compare exactly.
 
-Feature matrices are compared column-wise: rows are aligned (both sides encode the input in
-its order), each column of the original must be matched by a distinct column of the rewrite,
-and unmatched rewrite columns are named through the matrix provenance (which input column
-the block encodes).
+Feature matrices are compared column by column, in order: rows are aligned (both sides
+encode the input in its order) and column ``j`` of the rewrite's X must equal column ``j`` of
+the original's. A permuted X (blocks in another order, one-hot categories in another order)
+is a different X for the model that consumes it and is rejected; the feedback says where
+each misplaced column went and, through the matrix provenance, which input column the
+rewrite's block encodes.
 
 Model definitions are compared by behaviour: the ordered parameter shapes must be equal, and
 with the original's weights loaded the outputs on the same ``X`` must be equal within float32
@@ -186,15 +188,18 @@ def _show(cols: Sequence[str], row: tuple[Any, ...]) -> dict[str, Any]:
 def compare_matrices(original: np.ndarray, rewrite: np.ndarray,
                      provenance: Mapping[str, Sequence[Sequence[int]]] | None = None
                      ) -> Comparison:
-    """Compare feature matrices column-wise through matrix provenance (see module doc).
+    """Compare feature matrices column by column in order (see module doc).
 
     >>> import numpy as np
     >>> x = np.array([[1.0, 0.0, 5.0], [0.0, 1.0, 7.0]])
-    >>> compare_matrices(x, x[:, [2, 0, 1]], {"n": [[0, 1]], "c": [[1, 3]]}).equal
+    >>> compare_matrices(x, x.copy(), {"c": [[0, 2]], "n": [[2, 3]]}).equal
     True
-    >>> print(compare_matrices(x, x[:, [2, 0, 0]], {"n": [[0, 1]], "c": [[1, 3]]}).summary())
-    1 original feature column(s) have no equal column in the rewrite (original columns [1])
-    rewrite X[:, 2] (encodes 'c') matches no original column
+    >>> print(compare_matrices(x, x[:, [2, 0, 1]], {"n": [[0, 1]], "c": [[1, 3]]}).summary())
+    3 of 3 feature column(s) differ from the original's, first at X[:, 0]
+      X[:, 0] (rewrite encodes 'n'): the original's X[:, 0] is the rewrite's X[:, 1]
+      X[:, 1] (rewrite encodes 'c'): the original's X[:, 1] is the rewrite's X[:, 2]
+      X[:, 2] (rewrite encodes 'c'): the original's X[:, 2] is the rewrite's X[:, 0]
+    columns in another order: keep the original's order (of transformers, of categories)
     """
     import numpy as np
 
@@ -205,28 +210,48 @@ def compare_matrices(original: np.ndarray, rewrite: np.ndarray,
     if a.shape[0] != b.shape[0]:
         return Comparison(False, [f"row counts differ: original {a.shape[0]}, "
                                   f"rewrite {b.shape[0]}"])
-    if a.shape[1] != b.shape[1]:
-        problems.append(f"feature counts differ: original {a.shape[1]}, rewrite {b.shape[1]}")
-    free = list(range(b.shape[1]))
-    unmatched = []
-    for j in range(a.shape[1]):
-        hit = next((k for k in free if np.allclose(a[:, j], b[:, k], rtol=REL_TOL,
-                                                   atol=1e-7, equal_nan=True)), None)
-        if hit is None:
-            unmatched.append(j)
-        else:
-            free.remove(hit)
-    if unmatched:
-        problems.append(f"{len(unmatched)} original feature column(s) have no equal column "
-                        f"in the rewrite (original columns {unmatched[:10]})")
-    owner = {}
+
+    def same(x: np.ndarray, y: np.ndarray) -> bool:
+        return bool(np.allclose(x, y, rtol=REL_TOL, atol=1e-7, equal_nan=True))
+
+    owner: dict[int, str] = {}
     for col, ranges in (provenance or {}).items():
         for start, end in ranges:
             for k in range(start, end):
                 owner.setdefault(k, col)
-    for k in free[:10]:
+    if a.shape[1] != b.shape[1]:
+        problems.append(f"feature counts differ: original {a.shape[1]}, rewrite {b.shape[1]}")
+    width = min(a.shape[1], b.shape[1])
+    differing = [j for j in range(width) if not same(a[:, j], b[:, j])]
+    if differing:
+        problems.append(f"{len(differing)} of {a.shape[1]} feature column(s) differ from the "
+                        f"original's, first at X[:, {differing[0]}]")
+    moved = False
+    for j in differing[:10]:
+        label = f" (rewrite encodes {owner[j]!r})" if j in owner else ""
+        k = next((k for k in range(b.shape[1]) if k != j and same(a[:, j], b[:, k])), None)
+        if k is not None:
+            moved = True
+            problems.append(f"  X[:, {j}]{label}: the original's X[:, {j}] is the rewrite's "
+                            f"X[:, {k}]")
+        else:
+            rows = np.flatnonzero(~np.isclose(a[:, j], b[:, j], rtol=REL_TOL, atol=1e-7,
+                                              equal_nan=True))
+            i = int(rows[0]) if len(rows) else 0
+            problems.append(f"  X[:, {j}]{label}: {len(rows)} row(s) differ, e.g. row {i}: "
+                            f"original {a[i, j]:.6g}, rewrite {b[i, j]:.6g}")
+    for k in range(width, a.shape[1]):
+        if len(problems) > 12:
+            break
+        problems.append(f"  the original's X[:, {k}] is missing from the rewrite")
+    for k in range(width, b.shape[1]):
+        if len(problems) > 12:
+            break
         label = f" (encodes {owner[k]!r})" if k in owner else ""
-        problems.append(f"rewrite X[:, {k}]{label} matches no original column")
+        problems.append(f"  the rewrite's extra X[:, {k}]{label} has no place in the original")
+    if moved:
+        problems.append("columns in another order: keep the original's order (of "
+                        "transformers, of categories)")
     return Comparison(not problems, problems)
 
 

@@ -207,53 +207,91 @@ class Oracle:
     dropped: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, task: Task, *, variants: int = 3, seed: int = 0,
+    def build(cls, task: Task, *, variants: int | None = None, seed: int = 0,
               limits: Limits | None = None) -> Oracle:
         """Run the original on the samples (failure: :class:`RewriteError`) and on up to
-        ``variants`` generated variants (a failing variant is dropped)."""
-        from spark_lester.rewrite.variants import generate_variants, read_table
+        ``variants`` generated variants (default :data:`~.variants.DEFAULT_VARIANTS`; see
+        :mod:`.variants`) of every input it can read: CSV, Parquet, folders of either and
+        ``.npy`` matrices, written in the sample's format and layout.
 
+        Every variant the original runs on is kept: coverage (``coverage``, with the lines
+        each set reached first) is information only, never a reason to drop one. A variant
+        the original fails on is outside its domain: its parts (when it merges several
+        probes) are tried one by one, and whatever still fails is recorded in ``dropped``
+        with the original's error."""
+        from spark_lester.rewrite.variants import (
+            DEFAULT_VARIANTS,
+            load_input,
+            plan_variants,
+            write_input,
+        )
+
+        count = DEFAULT_VARIANTS if variants is None else variants
         root = Path(tempfile.mkdtemp(prefix="lester-oracle-"))
-        sets = {"sample": {n: Path(p).resolve() for n, p in task.inputs.items()}}
-        csv_inputs = {n: p for n, p in sets["sample"].items()
-                      if p.is_file() and p.suffix == ".csv"}
-        if variants and csv_inputs:
-            tables = {n: read_table(p) for n, p in csv_inputs.items()}
-            for i, variant in enumerate(generate_variants(tables, task.source, count=variants,
-                                                          seed=seed)):
-                folder = root / "variants" / f"variant{i + 1}"
-                files = dict(sets["sample"])
-                for name, table in variant.items():
-                    target = folder / name / csv_inputs[name].name
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    table.to_csv(target, index=False)
-                    files[name] = target
-                sets[f"variant{i + 1}"] = files
+        sample = {n: Path(p).resolve() for n, p in task.inputs.items()}
         oracle = cls(task, root, {}, {})
+        planned, readable = [], {}
+        if count > 0:
+            for name, path in sample.items():
+                try:
+                    data = load_input(name, path)
+                except Exception as exc:  # noqa: BLE001 - an unreadable input stays the sample
+                    oracle.dropped[f"input {name}"] = (f"no variants of {path.name}: "
+                                                       f"{type(exc).__name__}: {exc}")
+                    continue
+                if data is not None:
+                    readable[name] = data
+            planned = plan_variants(readable, task.source, count=count, seed=seed,
+                                    kind=task.kind)
+
+        def write(label: str, variant: Any) -> dict[str, Path]:
+            files = dict(sample)
+            for name, value in variant.data.items():
+                files[name] = write_input(readable[name], value, root / label / name)
+            return files
+
+        def attempt(label: str, files: dict[str, Path]) -> tuple[str, Any]:
+            return label, run_original(task, files, limits=limits, trace=True)
+
+        def run_variant(index: int, variant: Any) -> list[tuple[str, dict[str, Path], Any]]:
+            label = f"variant{index}-{variant.name}"
+            files = write(label, variant)
+            _, run = attempt(label, files)
+            if run[1] is None or not variant.parts:
+                return [(label, files, run)]
+            runs = [(label, files, run)]
+            for part in variant.parts:
+                part_label = f"variant{index}-{part.name}"
+                part_files = write(part_label, part)
+                runs.append((part_label, part_files, attempt(part_label, part_files)[1]))
+            return runs
+
+        result, failure, cov = run_original(task, sample, limits=limits, trace=True)
+        if failure is not None:
+            oracle.close()
+            raise RewriteError(f"the original program fails on the sample inputs: "
+                               f"{failure.message}\n{failure.details}", stage="original",
+                               hint="The original is the oracle: make it run first.")
+        runs: list[tuple[str, dict[str, Path], Any]] = [("sample", sample, (result, None, cov))]
+        for i, variant in enumerate(planned):  # one at a time: the sandboxes share one user
+            runs += run_variant(i + 1, variant)  # and its process limit
         hit: set[int] = set()
         executable: set[int] = set()
-        for name, files in sets.items():
-            result, failure, cov = run_original(task, files, limits=limits, trace=True)
-            if failure is not None:
-                if name == "sample":
-                    oracle.close()
-                    raise RewriteError(f"the original program fails on the sample inputs: "
-                                       f"{failure.message}\n{failure.details}",
-                                       stage="original",
-                                       hint="The original is the oracle: make it run first.")
-                oracle.dropped[name] = failure.message
+        first_hits: dict[str, int] = {}
+        for name, files, (output, failed, coverage) in runs:
+            if failed is not None:
+                oracle.dropped[name] = ("the original fails on it: "
+                                        f"{failed.message}").strip()[:500]
                 continue
-            if cov:
-                new = set(cov["hit"]) - hit
-                if name != "sample" and not new and len(oracle.sets) >= 2:
-                    oracle.dropped[name] = "adds no coverage"
-                    continue
-                hit |= set(cov["hit"])
-                executable |= set(cov["executable"])
             oracle.sets[name] = files
-            oracle.outputs[name] = result
+            oracle.outputs[name] = output
+            if coverage:
+                first_hits[name] = len(set(coverage["hit"]) - hit)
+                hit |= set(coverage["hit"])
+                executable |= set(coverage["executable"])
         oracle.coverage = {"lines_hit": len(hit), "lines_executable": len(executable),
-                           "missed_lines": sorted(executable - hit)[:50]}
+                           "missed_lines": sorted(executable - hit)[:50],
+                           "new_lines_per_set": first_hits}
         return oracle
 
     @property
