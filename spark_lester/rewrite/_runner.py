@@ -418,7 +418,7 @@ def run_pipeline(job: dict) -> int:
                 for name in params:
                     path = inputs[name]
                     key = (sources.get(name) or {}).get("key")
-                    reader = read_parquet if path.endswith(".parquet") else read_csv
+                    reader = read_parquet if _is_parquet(path) else read_csv
                     frames[name] = reader(name, path, key=key, spark=spark)
                 phase = "prepare"
                 result = prepare(**frames)
@@ -443,6 +443,27 @@ def run_pipeline(job: dict) -> int:
                 failures += 1
                 break
     return 0 if failures == 0 else 1
+
+
+def _is_parquet(path: str) -> bool:
+    """A ``.parquet`` file, or a folder whose data files are Parquet (written by Spark or by
+    the variant generator); a folder of CSV files is read as CSV."""
+    if os.path.isdir(path):
+        names = [n for n in sorted(os.listdir(path)) if not n.startswith((".", "_"))]
+        return bool(names) and all(n.endswith(".parquet") for n in names)
+    return path.endswith(".parquet")
+
+
+def _read_frame(path: str):  # type: ignore[no-untyped-def]
+    """One pandas frame from a file or a folder of CSV or Parquet files (in name order)."""
+    import pandas as pd
+
+    if not os.path.isdir(path):
+        return pd.read_parquet(path) if path.endswith(".parquet") else pd.read_csv(path)
+    names = [os.path.join(path, n) for n in sorted(os.listdir(path))
+             if not n.startswith((".", "_"))]
+    frames = [pd.read_parquet(n) if n.endswith(".parquet") else pd.read_csv(n) for n in names]
+    return pd.concat(frames, ignore_index=True)
 
 
 def _entry_point(item: dict, index: int, name: str) -> object:
@@ -483,8 +504,7 @@ def run_encoder(job: dict) -> int:
                 if hasattr(enc, "transformers_"):
                     raise ValueError("encoder() must return an unfitted ColumnTransformer")
                 (path,) = inputs.values()
-                frame = (pd.read_parquet(path) if path.endswith(".parquet")
-                         else pd.read_csv(path))
+                frame = _read_frame(path)
                 phase = "fit"
                 matrix = enc.fit_transform(frame)
                 if hasattr(matrix, "toarray"):

@@ -492,6 +492,36 @@ def validate_batch(items: Sequence[tuple[str, Oracle]], *, limits: Limits | None
 
 def _run_rewrites(kind: str, items: Sequence[tuple[str, Oracle]], *, limits: Limits | None
                   ) -> list[Outcome]:
+    """Run ``items`` in one sandboxed process; when the run does not end cleanly (the guard
+    ended it at a refusal, a kill, the wall-clock limit, no end line), every program it
+    reached is rejected and the ones it did not reach are run again in a fresh process and
+    folder, so one hostile program costs the others of its batch nothing but time.
+
+    Rejecting every program the run reached (not only the one running at the refusal) is
+    deliberate: an earlier program may have left a thread or a patched module behind that
+    made the refusal during a later one."""
+    outcomes: list[Outcome | None] = [None] * len(items)
+    pending = list(range(len(items)))
+    while pending:
+        result, judged = _run_once(kind, [items[i] for i in pending], limits=limits)
+        clean = (result.finished and not result.timed_out and result.returncode in (0, 1)
+                 and not [r for r in result.refusals if not r.startswith("[program ")])
+        if clean:
+            for position, outcome in zip(pending, judged, strict=True):
+                outcomes[position] = outcome
+            break
+        reached = max(result.started) + 1 if result.started else len(pending)
+        for n, position in enumerate(pending[:reached]):
+            outcomes[position] = judged[n] if n == reached - 1 or not judged[n].accepted \
+                else Outcome(False, Failure(
+                    "sandbox", "another program of the same sandboxed run was refused or "
+                    f"ended it ({result.describe()})", result.stderr[-1500:]))
+        pending = pending[reached:]
+    return [o for o in outcomes if o is not None]
+
+
+def _run_once(kind: str, items: Sequence[tuple[str, Oracle]], *, limits: Limits | None
+              ) -> tuple[SandboxResult, list[Outcome]]:
     with tempfile.TemporaryDirectory(prefix="lester-rewrite-") as tmp:
         work = Path(tmp)
         copies: dict[int, dict[str, dict[str, str]]] = {}
@@ -511,7 +541,7 @@ def _run_rewrites(kind: str, items: Sequence[tuple[str, Oracle]], *, limits: Lim
             path = work / f"rewrite_{i}.py"
             path.write_text(code, encoding="utf-8")
             program = {"program": str(path), "out": str(work / "out" / str(i)),
-                       "input_sets": copies[id(oracle)]}
+                       "input_sets": copies[id(oracle)], "id": i}
             if kind == "model":
                 program.update(weights=weights[id(oracle)], features=oracle.task.features)
             programs.append(program)
@@ -528,29 +558,47 @@ def _run_rewrites(kind: str, items: Sequence[tuple[str, Oracle]], *, limits: Lim
         if kind == "prepare":  # one Spark start, then about a second per program and set
             default = _scaled(default, sum(len(p["input_sets"]) for p in programs))
         result = run_sandboxed(PythonCommand().argv(work / "job.json"), work, limits or default)
-        return [_sandbox_verdict(result, index) or _judge(Path(p["out"]), oracle, result)
-                for index, (p, (_, oracle)) in enumerate(zip(programs, items, strict=True))]
+        return result, [_sandbox_verdict(result, index, len(programs))
+                        or _judge(Path(p["out"]), oracle, result)
+                        for index, (p, (_, oracle)) in enumerate(zip(programs, items,
+                                                                     strict=True))]
 
 
-def sandbox_failure(result: SandboxResult, index: int) -> Failure | None:
-    """Why program ``index`` of a sandboxed batch is rejected whatever its output: a refusal
-    it made (or one no program can be cleared of: a Spark worker's, or one made before the
-    programs ran), or a run that did not end with the runner's end line (a program closed or
-    replaced its error stream, or the process was killed). None when neither."""
+def sandbox_failure(result: SandboxResult, index: int, count: int | None = None
+                    ) -> Failure | None:
+    """Why program ``index`` (of ``count``) of a sandboxed batch is rejected whatever its
+    output; None when nothing speaks against it.
+
+    Rejected: a refusal tagged with its index, or one no program of the batch can be cleared
+    of (a Spark worker's, one made before or after the programs ran, one tagged with an index
+    the batch does not have); and, for every program of the batch, a run that did not end
+    cleanly: the guard ended it (it fails closed, :data:`sandbox.REFUSED_EXIT`), it was
+    killed (a limit, seccomp), it passed the wall-clock limit, or it ended without the
+    runner's end line (a program closed or replaced its error stream). The runner's own
+    exit code 1 only says that some program failed in the ordinary way (its error.json)."""
     tag = f"[program {index}] "
-    mine = [r for r in result.refusals if r.startswith(tag) or not r.startswith("[program ")]
+
+    def applies(refusal: str) -> bool:
+        if refusal.startswith(tag):
+            return True
+        match = re.match(r"\[program (\d+)\] ", refusal)
+        return match is None or (count is not None and int(match.group(1)) >= count)
+
+    mine = [r for r in result.refusals if applies(r)]
     if mine:
         shown = [r[len(tag):] if r.startswith(tag) else r for r in mine]
         return Failure("sandbox", "the rewrite attempted an operation the sandbox refuses: "
                        f"{shown[0]}", "\n".join(shown[:5]))
-    if not result.finished:
-        return Failure("sandbox", f"the sandboxed run was {result.describe()}",
-                       result.stderr[-1500:])
+    if result.refusals or result.timed_out or result.returncode not in (0, 1) \
+            or not result.finished:
+        why = ("another program of the same sandboxed run made a refused attempt"
+               if result.refusals else f"the sandboxed run was {result.describe()}")
+        return Failure("sandbox", why, result.stderr[-1500:])
     return None
 
 
-def _sandbox_verdict(result: SandboxResult, index: int) -> Outcome | None:
-    failure = sandbox_failure(result, index)
+def _sandbox_verdict(result: SandboxResult, index: int, count: int) -> Outcome | None:
+    failure = sandbox_failure(result, index, count)
     return Outcome(False, failure) if failure is not None else None
 
 

@@ -136,9 +136,6 @@ ACCEPTED_BUT_CONTAINED: dict[str, str] = {
     "prepare/gateway_processbuilder": "the JVM's ProcessBuilder is a py4j call (no audit "
         "event); the shell and the sleeper run inside the sandbox (the canary folder is not "
         "mounted, /proc shows only the run's processes) and die with its PID namespace",
-    "prepare/jvm_file_write": "java.io writes are the JVM's own system calls (no audit hook); "
-        "the canary folder is not mounted, so they fail or land in the private /tmp; the symlink "
-        "to /root is made in the working directory and points at nothing of the host's inside",
     "prepare/read_text_write_elsewhere": "spark.read.text/.write.text on the side are JVM file "
         "access (no hook) and not part of the returned plan; /etc/hostname and /etc/passwd are "
         "the sandbox's synthetic files, /proc/self/environ the scrubbed environment, the "
@@ -153,10 +150,6 @@ ACCEPTED_BUT_CONTAINED: dict[str, str] = {
         "and the double-forked sleeper dies with the PID namespace",
     "prepare/mp_spawn_context": "multiprocessing's spawn context starts its child through "
         "fork_exec (no audit event); the child is an unguarded interpreter inside the sandbox",
-    "prepare/guard_tamper_isinstance": "the guard calls builtins.isinstance at call time, so "
-        "patching it makes every absolute path look like an open descriptor: opens and "
-        "listings go through unrefused (the second line switched off); the OS boundary "
-        "holds: /proc lists only the run's processes and the canary folder is not mounted",
     "prepare/env_into_rows": "os.environ holds no key in the sandbox (scrubbed) and reading it "
         "is no audit event; /proc/self/environ is readable by design; nothing is appended",
     "prepare/attrgetter_gateway": "attrgetter reaches the py4j gateway (no audit event), the "
@@ -176,33 +169,21 @@ ACCEPTED_BUT_CONTAINED: dict[str, str] = {
 }
 
 #: Accepted although a guard saw (and refused) the attempt: failing cases (xfail, strict).
-DETECTION_GAPS: dict[str, str] = {
-    "prepare/fd2_swap_hides_refusals": "refusals are written to descriptor 2, which the "
-        "program controls: dup2 of a private pipe onto 2 while it misbehaves, then back, and "
-        "the host never reads the LESTER-REFUSAL lines but does read the end line",
-    "encoder/fd2_swap_encoder": "as prepare/fd2_swap_hides_refusals, in the encoder runner",
-    "prepare/label_spoof": "the runner's label() is a local of run_pipeline, reachable through "
-        "sys._getframe(); relabelled 'program 4242', the refusals belong to no program of the "
-        "batch and sandbox_failure() ignores refusals tagged for a program it does not have",
-    "model/label_spoof_model": "as prepare/label_spoof, in the model runner",
-    "prepare/refusal_flood": "the host keeps the first MAX_REFUSALS (50) refusal lines; 64 "
-        "forged lines tagged for a program that does not exist push the real ones out",
-    "prepare/forged_end_line": "the end-line nonce is a local of the runner's main(), "
-        "reachable through sys._getframe(): the program writes the end line itself, closes "
-        "descriptor 2 and then misbehaves unheard",
-    "model/torch_save_to_path": "torch.save(obj, path) reaches the disarmed "
-        "torch._C.PyTorchFileWriter, whose PermissionError is not reported out of band "
-        "(_disarm_torch's wrapper raises without a LESTER-REFUSAL line), so swallowing it hides it",
-    "model/torch_from_file_canary": "torch.from_file/UntypedStorage.from_file are disarmed "
-        "without an out-of-band report (as model/torch_save_to_path)",
-}
+#: Empty since the guard fails closed (ends the run at its first refusal), the host rejects
+#: refusals tagged for a program it does not have, and PyTorch's disarmed entry points report
+#: through the audit hook. They were: prepare/fd2_swap_hides_refusals, encoder/fd2_swap_encoder
+#: (descriptor 2 pointed elsewhere while misbehaving), prepare/label_spoof,
+#: model/label_spoof_model (refusals relabelled for a program the batch lacks),
+#: prepare/refusal_flood (forged lines filling the host's list), prepare/forged_end_line (the
+#: nonce read from the runner's frame), model/torch_save_to_path and
+#: model/torch_from_file_canary (disarmed torch raised without an out-of-band report).
+DETECTION_GAPS: dict[str, str] = {}
 
-#: What crossed the boundary: failing cases (xfail, strict).
-ESCAPES: dict[str, str] = {
-    "prepare/symlink_host_read": "the host follows symbolic links the sandbox planted in its "
-        "working directory: out/<i>/error.json -> a JSON file of the host, which _read_error "
-        "reads as root and copies into the failure (so into the report and the next prompt)",
-}
+#: What crossed the boundary: failing cases (xfail, strict). Empty since the host removes
+#: every symbolic link and special file a run leaves (``sandbox.defuse``) before reading
+#: anything, and reports them as refusals. It was prepare/symlink_host_read (out/<i>/error.json
+#: -> a host JSON file, read by the host and copied into the failure).
+ESCAPES: dict[str, str] = {}
 
 #: Programs in a sandboxed process of their own: they kill the run (seccomp), close or
 #: redirect its error stream, or act after the end line, which would blur who did what.
@@ -231,6 +212,8 @@ def group_of(pid: str) -> str:
     kind = pid.split("/")[0]
     if pid in SOLO:
         return f"{kind}:solo:{pid}"
+    if pid in ACCEPTED_BUT_CONTAINED:  # a batch that no guard ends: each judged alone
+        return f"{kind}:unseen"
     if pid in WORKER:
         return f"{kind}:worker"
     return f"{kind}:main"
@@ -599,12 +582,18 @@ def test_contained_and_rejected(pid, groups, canaries):
 
 
 def test_each_batch_started_few_sandboxes(groups):
-    """The main batches run every program in one process (Spark starts once per batch)."""
+    """A batch that no guard ends runs in one process (Spark starts once); a batch with
+    programs that the guard ends is run again from the first program the run did not reach,
+    so it takes at most one process per program, and every program gets a verdict."""
     for kind in KINDS:
-        result = groups(f"{kind}:main")
-        rewrite_runs = [r for r in result.runs if r.workdir.name.startswith("lester-rewrite-")]
-        assert len(rewrite_runs) == 1, kind
-        assert rewrite_runs[0].result.finished, (kind, rewrite_runs[0].result.describe())
+        for group in (f"{kind}:main", f"{kind}:unseen"):
+            result = groups(group)
+            runs = [r for r in result.runs if r.workdir.name.startswith("lester-rewrite-")]
+            assert set(result.outcomes) == set(result.programs), group
+            if group.endswith(":unseen"):
+                assert len(runs) == 1 and runs[0].result.clean, (group, runs[0].result)
+            else:
+                assert 1 <= len(runs) <= len(result.programs), group
 
 
 # ---- (c) end to end through the CLI ----------------------------------------------------------
@@ -663,11 +652,7 @@ def test_cli_rejects_hostile_program_without_leaking_the_key(kind, allowlist, ca
     assert survivors([MARKER_PREFIX]) == []
 
 
-@pytest.mark.xfail(strict=True, reason="DETECTION GAP: refusals made after the last program "
-                   "ran (atexit, __del__ at shutdown, after the end line) carry the label of the "
-                   "last program of the batch: an attacker placed first is accepted, the honest "
-                   "program after it rejected")
-def test_refusals_after_the_programs_are_blamed_on_their_author(canaries, oracles):
+def test_refusals_after_the_programs_reject_the_run(canaries, oracles):
     pid = "encoder/attack_after_end_line"
     oracle = oracles("onehot_and_scale")
     honest = {t.name: t for t in load_corpus()}["onehot_and_scale"].reference
@@ -677,5 +662,10 @@ def test_refusals_after_the_programs_are_blamed_on_their_author(canaries, oracle
                                                      limits=None)
     assert not [leak for r in runs for leak in r.leaks]
     assert survivors([MARKER_PREFIX]) == []
-    assert reference.accepted, reference.failure
-    assert not attacker.accepted
+    # A refusal after the end line ends the run (the guard fails closed): the attacker is
+    # rejected. So is the honest program of the same run: who made a refusal after the
+    # programs ran cannot be told (an earlier program's thread or finaliser), so every
+    # program the run reached is rejected. That is the price of batching; validation runs
+    # one candidate per process unless asked to batch.
+    assert not attacker.accepted and attacker.failure.stage == "sandbox"
+    assert not reference.accepted and reference.failure.stage == "sandbox"

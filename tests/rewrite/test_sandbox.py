@@ -300,3 +300,21 @@ def test_a_bare_fork_bomb_is_capped_and_leaves_nothing(tmp_path):
     result = bare(tmp_path, code, Limits(wall_s=4.0, processes=32))
     assert result.timed_out or not result.ok
     assert survivors(str(tmp_path / "p.py")) == []
+
+
+def test_the_runner_reads_a_folder_of_parquet_files_as_parquet(tmp_path):
+    import pandas as pd
+
+    from spark_lester.rewrite import _runner
+
+    folder = tmp_path / "mails"
+    folder.mkdir()
+    pd.DataFrame({"a": [1, 2]}).to_parquet(folder / "part-0.parquet")
+    pd.DataFrame({"a": [3]}).to_parquet(folder / "part-1.parquet")
+    (folder / "_SUCCESS").write_text("")
+    csvs = tmp_path / "csvs"
+    csvs.mkdir()
+    (csvs / "x.csv").write_text("a\n4\n")
+    assert _runner._is_parquet(str(folder)) and not _runner._is_parquet(str(csvs))
+    assert _runner._read_frame(str(folder))["a"].tolist() == [1, 2, 3]
+    assert _runner._read_frame(str(csvs))["a"].tolist() == [4]
