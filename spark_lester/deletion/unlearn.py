@@ -149,7 +149,10 @@ def unlearn(request: DeletionRequest | Mapping[str, Any] | str | Path, *,
             merges, model, erasure, verification, quality, seconds_to_consistent = _apply(
                 spark, req, paths, models, erase_paths, touched, config, resuming, erase,
                 timings, started, progress, cleanup,
-                started_entry=lambda: ledger.append(spark, layout, started_entry))
+                started_entry=lambda: ledger.append(spark, layout, started_entry),
+                # every run's removed values: a resumed run's tables may already hold the
+                # change (nothing left to merge), its old values may still be in the files
+                needles=set().union(*(c.needles for c in changes)))
     except LesterError as err:
         _record_failure(spark, layout, base, progress["step"], err, paths=erase_paths)
         raise
@@ -234,7 +237,7 @@ def _apply(spark: SparkSession, req: DeletionRequest, paths: dict[str, Any],
            models: list[ModelWork], erase_paths: list[str], touched: list[RunChange],
            config: LesterConfig, resuming: bool, erase: bool, timings: dict[str, float],
            started: float, progress: dict[str, str], cleanup: dict[str, Any], *,
-           started_entry: Callable[[], None]) -> tuple[Any, ...]:
+           started_entry: Callable[[], None], needles: set[str]) -> tuple[Any, ...]:
     """The steps that change tables: MERGE, model, erase, verify (``progress`` names the
     step). ``started_entry`` writes the ledger's ``started`` row, alongside the MERGEs."""
     tick = time.perf_counter()
@@ -294,7 +297,6 @@ def _apply(spark: SparkSession, req: DeletionRequest, paths: dict[str, Any],
         for path in erase_paths:
             if _is_model(path) and path not in replaced:
                 drop_earlier_versions(spark, path)
-        needles: set[str] = set().union(*(c.needles for c in touched))
         data_tables = [p for p in erase_paths if not _is_model(p)]
         # a model table this request replaced has no deletion vectors: nothing to purge
         to_purge = [p for p in erase_paths if p not in replaced]

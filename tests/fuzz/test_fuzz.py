@@ -1,0 +1,118 @@
+"""The differential fuzzer, CI profile: a fixed seed, a few generated cases (pipelines over
+every operator of the subset, 2-3 requests each), each checked after every request against
+a fresh run on cleaned inputs and by the independent erasure check (see harness.py).
+
+The long profile is ``bench/fuzz_deletion.py --cases N --seed S``. A failure found by either
+is fixed in the engine and kept here as an ``@example``."""
+
+from __future__ import annotations
+
+import itertools
+import tempfile
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, Phase, assume, example, given, settings
+
+from tests.fuzz.generate import cases
+from tests.fuzz.harness import Case, Harness, Source
+
+_counter = itertools.count()
+
+#: Seed example (hand-written): an aggregate above a join, a redaction of a linked source
+#: through the merged (array) provenance, a delete, a re-submit.
+LINKED_THROUGH_AGGREGATE = Case(
+    [Source("s0", "s0_id", [("s0_id", "INT"), ("s0_k", "STRING"), ("s0_t", "STRING")],
+            [(1, "a", "ws0aaaaaa1"), (2, "a", "ws0aaaaaa2"), (3, "b", "ws0bbbbbb3")]),
+     Source("s1", "s1_id", [("s1_id", "INT"), ("s1_k", "STRING"), ("s1_t", "STRING")],
+            [(1, "a", "ws1aaaaaa1 card 4111 1111 1111 1111"), (2, "b", "ws1bbbbbb2")])],
+    """
+    x1 = s0.join(s1, left_on=["s0_k"], right_on=["s1_k"], how="inner")
+    x2 = x1.aggregate("s0_k", {"n": F.count(F.lit(1)), "mt": F.min("s1_t")})
+    out = x2.project("f", ["n"], F.coalesce(F.col("n").cast("double"), F.lit(0.0)))
+    """, cluster="s0", requests=[
+        {"source": "s0", "keys": [1], "action": "redact_columns", "columns": ["s1.s1_t"]},
+        {"source": "s0", "keys": [3], "action": "delete_rows"},
+        {"resubmit": 0}])
+
+#: Seed example (hand-written): a keyless source with duplicate rows on the right of a left
+#: join, deleted by a predicate; a split and a union of both sides above.
+KEYLESS_RIGHT_OF_LEFT_JOIN = Case(
+    [Source("s0", "s0_id", [("s0_id", "INT"), ("s0_k", "STRING"), ("s0_v", "DOUBLE")],
+            [(1, "a", 1.5), (2, "b", 2.5), (3, None, 3.5)]),
+     Source("s1", None, [("s1_id", "INT"), ("s1_k", "STRING"), ("s1_t", "STRING")],
+            [(1, "a", "ws1aaaaaa1"), (1, "a", "ws1aaaaaa1"), (2, "b", "ws1bbbbbb2"),
+             (3, "a", "ws1aaaaaa3")])],
+    """
+    x1 = s0.join(s1, left_on=["s0_k"], right_on=["s1_k"], how="left")
+    x2_a, x2_b = x1.split(test_fraction=0.5, seed=1)
+    x2 = x2_a.union(x2_b)
+    out = x2.project("f", ["s0_v"], F.coalesce(F.col("s0_v").cast("double"), F.lit(0.0)))
+    """, cluster="s0", requests=[
+        {"source": "s1", "where": ["s1_t", "=", "ws1aaaaaa1"], "action": "delete_rows"},
+        {"source": "s1", "where": ["s1_k", "=", "b"], "action": "delete_rows"}])
+
+
+def _run(spark, root: Path, case: Case) -> None:
+    outcome = Harness(spark, root / f"case{next(_counter)}").run(case)
+    assume(outcome.skipped is None)
+    assert outcome.ok, "differences:\n" + "\n".join(outcome.differences) + \
+        "\nreproduction:\n" + case.describe()
+
+
+@pytest.fixture(scope="module")
+def fuzz_root(tmp_path_factory):
+    return tmp_path_factory.mktemp("fuzz")
+
+
+@settings(max_examples=2, derandomize=True, deadline=None, database=None,
+          phases=[Phase.explicit, Phase.generate],
+          suppress_health_check=list(HealthCheck))
+@example(case=LINKED_THROUGH_AGGREGATE)
+@example(case=KEYLESS_RIGHT_OF_LEFT_JOIN)
+@given(case=cases(max_sources=3, model_percent=0))
+def test_deletion_equals_a_rerun_on_cleaned_inputs(spark, fuzz_root, case):
+    _run(spark, fuzz_root, case)
+
+
+def test_the_fuzzers_checks_fail_on_a_planted_bug(spark, tmp_path, monkeypatch):
+    """One IVM rule broken on purpose (a left join maintained like an inner one: no closure
+    over the left rows, the right side restricted to the affected region): the comparison
+    with the re-run reports the NULL-padded row that is missing (the left row's only match
+    was dropped by the filter above, and is now deleted)."""
+    from spark_lester.deletion import propagate
+
+    monkeypatch.setattr(propagate.PropagationWalker, "visit_Join", lambda self, node: None)
+    case = Case([Source("s0", "s0_id", [("s0_id", "INT"), ("s0_k", "STRING")],
+                        [(1, "a"), (2, "z")]),
+                 Source("s1", "s1_id", [("s1_id", "INT"), ("s1_k", "STRING"),
+                                        ("s1_t", "STRING")],
+                        [(10, "a", "bad"), (11, "z", "ws1good011")])], """
+        x1 = s0.join(s1, left_on=["s0_k"], right_on=["s1_k"], how="left")
+        x2 = x1.filter(F.coalesce(F.col("s1_t"), F.lit("none")) != "bad")
+        out = x2.project("f", ["s0_id"], F.col("s0_id").cast("double"))
+    """, cluster="s0", requests=[{"source": "s1", "keys": [10], "action": "delete_rows"}])
+    outcome = Harness(spark, tmp_path).run(case)
+    assert outcome.skipped is None
+    assert any(line.startswith("request 0: prepared:") for line in outcome.differences), \
+        outcome.differences
+    monkeypatch.undo()  # the same case passes with the rule as written
+    assert Harness(spark, tmp_path / "fixed").run(case).ok
+
+
+def test_the_erasure_check_finds_a_planted_copy(tmp_path):
+    """The independent erasure check finds a removed value in raw bytes and inside a
+    compressed Parquet file (where the bytes do not show it)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from tests.fuzz.harness import erasure_hits
+
+    (tmp_path / "a" / "_delta_log").mkdir(parents=True)
+    (tmp_path / "a" / "_delta_log" / ".00000000000000000002.json.x.tmp").write_text(
+        '{"commitInfo": {"note": "wsecret123"}}')
+    pq.write_table(pa.table({"t": ["wsecret456" * 3] * 50}), tmp_path / "a" / "p.parquet",
+                   compression="zstd")
+    hits = erasure_hits(str(tmp_path), {"wsecret123", "wsecret456"})
+    assert len(hits) == 2
+    assert erasure_hits(str(tmp_path), {"wabsent000"}) == []
