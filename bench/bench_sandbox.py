@@ -108,6 +108,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path,
                         default=Path(__file__).parent / "results" / "sandbox.json")
     args = parser.parse_args()
+    load_before = os.getloadavg()[0]
     raw = measure(_raw_job, args.runs, Limits())
     pipeline = measure(_pipeline_job, args.spark_runs, Limits.for_spark())
     result = {
@@ -118,6 +119,7 @@ def main() -> None:
                                                 pipeline["overhead_s"]["median"]) < 1.0,
         "python": platform.python_version(), "machine": platform.machine(),
         "cores": os.cpu_count(),
+        "load_average_1m": {"before": load_before, "after": os.getloadavg()[0]},
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
