@@ -99,7 +99,7 @@ class Case:
     column ``label`` when ``model``), its sources and the requests, applied in order. A
     request is a request dict whose ``where`` is ``[column, op, value]`` (op one of ``=``,
     ``>``, ``<=``, ``null``), rendered as SQL for the engine and evaluated here with
-    pandas; ``{"resubmit": i}`` re-submits request ``i``."""
+    pandas; ``{"resubmit": i}`` re-submits the ``i``-th request that is not a re-submit."""
 
     sources: list[Source]
     body: str
@@ -453,7 +453,8 @@ def normalized_rows(spark: Any, path: str) -> Counter:
                 v = tuple(round(float(x), 4) + 0.0 for x in v)
             items.append((c, _norm(v)))
         if merged:
-            monos = sorted(tuple((c, m[c]) for c in prov) for m in monomials(d))
+            monos = sorted((tuple((c, m[c]) for c in prov) for m in monomials(d)),
+                           key=lambda mono: [(c, v is None, v or 0) for c, v in mono])
             items.append(("__provenance", tuple(monos)))
         else:
             items.extend((c, d[c]) for c in prov)
