@@ -37,6 +37,18 @@ if ! command -v bwrap >/dev/null 2>&1; then
   fi
 fi
 
+# The HTML report of `spark-lester analyze` is checked in headless Chromium (Debian's chromium
+# package); without it those tests are skipped.
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "dev.sh: installing chromium (browser test of the HTML report) with apt-get" >&2
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium) >/dev/null \
+      || echo "dev.sh: could not install chromium; the browser test of the HTML report will be skipped" >&2
+  else
+    echo "dev.sh: chromium is missing (apt-get install chromium); the browser test of the HTML report will be skipped" >&2
+  fi
+fi
+
 jars_want=$(cat pom.xml | sha256sum | cut -c1-16)
 if [ "$(cat .jars/.lester-stamp 2>/dev/null)" != "$jars_want" ]; then
   command -v mvn >/dev/null || { echo "dev.sh: Maven (mvn) is required to fetch the JVM jars" >&2; exit 2; }

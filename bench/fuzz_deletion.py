@@ -1,24 +1,29 @@
 """The differential deletion fuzzer, long profile (the CI profile is tests/fuzz/test_fuzz.py).
 
-    .venv/bin/python bench/fuzz_deletion.py --cases 500 --seed 1 --s3-share 0.2 \\
-        --fault-share 0.1
+    .venv/bin/python bench/fuzz_deletion.py --cases 700 --seed 1 --s3-share 0.3 \\
+        --fault-share 0.25
 
 Case ``i`` is generated from seed ``S * 1_000_003 + i`` (tests/fuzz/generate.py): 2-4
 sources, a pipeline over the subset's operators, 2-3 requests. Each request is checked
 against a fresh run on cleaned inputs and by the independent erasure check (see
 tests/fuzz/harness.py). A share of the cases keeps its warehouse on moto's S3 server through
-``s3a://``; a share applies its first request through a ``spark-lester delete`` child killed
-with SIGKILL at a drawn step, then re-submits it (the final state must equal the re-run's,
-the re-submit must say it resumed when the kill came after its ``started`` row).
+``s3a://``; a share applies its first changing request through a ``spark-lester delete``
+child killed with SIGKILL at a drawn step, then re-submits it (the final state must equal
+the re-run's, the re-submit must say it resumed when the kill came after its ``started``
+row; a child that fails where the same request then succeeds in-process is a failure).
 
-Writes ``bench/results/fuzz.json``: cases run and skipped (a generated pipeline that cannot
-run, e.g. no training row), failures with their reproductions, counts per operator, per
-request kind, on S3, with faults, seconds.
+Every case is appended to ``bench/results/fuzz_cases.jsonl`` as it finishes, with the hash of
+the code under test (``spark_lester/``, ``tests/fuzz/``, this file): a long profile can be
+run in pieces (``--start``) and is summed over the cases of the *current* code only.
+``bench/results/fuzz.json`` is that sum: cases run and skipped (a generated pipeline that
+cannot run, e.g. no training row), failures with their reproductions, counts per operator,
+per request kind, on S3, with faults, the models' rho against retrained ones, seconds.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import platform
@@ -37,35 +42,90 @@ from spark_lester.config import LesterConfig  # noqa: E402
 from spark_lester.session import get_spark  # noqa: E402
 from tests.fuzz.generate import random_case  # noqa: E402
 from tests.fuzz.harness import Harness  # noqa: E402
+from tests.s3server import start_moto  # noqa: E402
 
-KILL_STEPS = ("merge:", "model:", "erase:")
-
-
-def start_s3():
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
-    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    return server, f"http://{host}:{port}"
+#: Where a child is killed: after the first step of a kind, or after its k-th step of any
+#: kind (``#k``; merge, encoder, registry, model, clean_source, erase: see
+#: ``deletion.unlearn.after_step``). ``model:`` only for cases with a model.
+KILL_STEPS = ("merge:", "erase:", "#1", "#2", "#2")
+#: The request kinds a child is killed in (the first of a case's requests that has one).
+CHANGING = ("delete_keys", "delete_where", "redact_own", "redact_linked")
 
 
-def faulty_submit(harness: Harness, folder: Path, at: str, env: dict[str, str], log: dict):
-    """The first request through a child killed at ``at``, then re-submitted here."""
+#: Engine packages no case imports (the LLM rewrite and the repository analyzer): left out of
+#: the code hash, so work on them does not void a long run; ``main`` checks that none of
+#: them was imported.
+UNUSED = ("rewrite", "analyze")
+
+
+def code_hash() -> str:
+    """sha256 of the code a case exercises: the engine (less :data:`UNUSED`), the harness
+    and this file."""
+    digest = hashlib.sha256()
+    engine = [f for f in (ROOT / "spark_lester").rglob("*.py")
+              if f.relative_to(ROOT / "spark_lester").parts[0] not in UNUSED]
+    files = sorted([*engine, *(ROOT / "tests" / "fuzz").glob("*.py"), Path(__file__).resolve()])
+    for f in files:
+        digest.update(str(f.relative_to(ROOT)).encode() + b"\0" + f.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def summarize(lines: list[dict], seed: int, code: str) -> dict:
+    """The summary of the cases of ``seed`` run on ``code`` (the last line of a case wins)."""
+    cases = {}
+    for line in lines:
+        if line["code"] == code and line["seed_base"] == seed:
+            cases[line["case"]] = line
+    ran = [c for c in cases.values() if not c["skipped"]]
+    ops, kinds = Counter(), Counter()
+    for c in ran:
+        ops.update(c["ops"])
+        kinds.update(c["kinds"])
+    rhos = sorted(r for c in ran for r in c.get("rhos", []))
+    return {
+        "seed": seed, "code": code, "cases_generated": len(cases), "cases_run": len(ran),
+        "cases_skipped": len(cases) - len(ran),
+        "failures": [{k: c[k] for k in ("case", "seed", "s3", "fault", "differences",
+                                         "reproduction")} for c in ran if not c["ok"]],
+        "failed": sum(1 for c in ran if not c["ok"]),
+        "per_operator": dict(sorted(ops.items())),
+        "per_request_kind": dict(sorted(kinds.items())),
+        "on_s3": sum(c["s3"] for c in ran), "with_faults": sum(c["fault"] for c in ran),
+        "killed": sum(c["killed"] for c in ran),
+        "killed_after_step": dict(sorted(Counter(c.get("kill_step") or "?" for c in ran
+                                                 if c["killed"]).items())),
+        "model_rho": {"requests": len(rhos), "max": rhos[-1] if rhos else None,
+                      "median": rhos[len(rhos) // 2] if rhos else None},
+        "seconds": round(sum(c["seconds"] for c in cases.values()), 1),
+        "case_seconds_median": sorted(c["seconds"] for c in ran)[len(ran) // 2] if ran else None,
+    }
+
+
+def faulty_submit(harness: Harness, folder: Path, at: str, env: dict[str, str], log: dict, *,
+                  nth: int = 1):
+    """The ``nth`` request through a child killed at ``at``, then re-submitted here."""
     from tests.fuzz.faults import forget_cached_logs, killed_delete
 
     calls = {"n": 0}
 
     def submit(body, wh):
         calls["n"] += 1
-        if calls["n"] == 1:
+        if calls["n"] == nth:
             code = killed_delete(body, wh, at, folder, env=env)
-            log["killed"] = code == -9
+            log.update(killed=code == -9, kill_at=at, child_exit=code)
+            note = folder / "kill_step.txt"
+            log["kill_step"] = note.read_text() if note.exists() else None
             forget_cached_logs(harness.spark)
-            result = harness._unlearn(body, wh)
+            try:
+                result = harness._unlearn(body, wh)
+            except Exception:
+                if code not in (0, -9):  # refused here as in the child: say it was refused
+                    log["child_exit"] = f"{code} (refused here too)"
+                raise
+            if code not in (0, -9):
+                tail = (folder / "child.log").read_text()[-1500:]
+                raise AssertionError(f"the child exited {code}, but the same request then "
+                                     f"gave {result['status']} in-process: {tail}")
             log["resumed"] = bool(result.get("resumed"))
             if log["killed"] and result["status"] == "completed" and not result.get("resumed"):
                 raise AssertionError("the re-submit after a kill did not say it resumed")
@@ -78,15 +138,20 @@ def faulty_submit(harness: Harness, folder: Path, at: str, env: dict[str, str], 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--cases", type=int, default=20)
+    parser.add_argument("--start", type=int, default=0,
+                        help="first case index (to run a long profile in pieces)")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--s3-share", type=float, default=0.2)
-    parser.add_argument("--fault-share", type=float, default=0.1)
+    parser.add_argument("--s3-share", type=float, default=0.3)
+    parser.add_argument("--fault-share", type=float, default=0.25)
     parser.add_argument("--max-seconds", type=float, default=None,
                         help="stop after this long (the cases run so far are written)")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "fuzz.json"))
+    parser.add_argument("--cases-log",
+                        default=str(ROOT / "bench" / "results" / "fuzz_cases.jsonl"))
     args = parser.parse_args()
+    code = code_hash()
 
-    server, endpoint = start_s3() if args.s3_share > 0 else (None, None)
+    server, endpoint = start_moto() if args.s3_share > 0 else (None, None)
     if endpoint:  # the verification scan (pyarrow) and child processes read it from here
         os.environ["SPARK_LESTER_S3_ENDPOINT"] = endpoint
     config = LesterConfig.from_env(master="local[2]", shuffle_partitions=2,
@@ -100,54 +165,59 @@ def main() -> None:
         s3.create_bucket(Bucket="fuzz")
     root = Path(tempfile.mkdtemp(prefix="lester-fuzz-"))
     started = time.perf_counter()
-    ops, kinds = Counter(), Counter()
-    failures, run, skipped, on_s3, with_faults, killed = [], 0, 0, 0, 0, 0
-    for i in range(args.cases):
+    log_path = Path(args.cases_log)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    for i in range(args.start, args.start + args.cases):
         if args.max_seconds and time.perf_counter() - started > args.max_seconds:
             break
         seed = args.seed * 1_000_003 + i
         case = random_case(seed)
         pick = random.Random(seed)
         use_s3 = endpoint is not None and pick.random() < args.s3_share
-        fault = pick.random() < args.fault_share and bool(case.requests) and \
-            "resubmit" not in case.requests[0]
+        target = next((n for n, r in enumerate(case.requests) if r.get("_kind") in CHANGING),
+                      None)  # the request the child is killed in: one that changes tables
+        fault = pick.random() < args.fault_share and target is not None
         harness = Harness(spark, root / f"case{i}",
                           warehouse=f"s3a://fuzz/case{i}/wh" if use_s3 else None, s3=s3)
         log: dict = {}
         submit = None
         if fault:
             env = {"SPARK_LESTER_S3_ENDPOINT": endpoint} if use_s3 else {}
+            steps = KILL_STEPS + (("model:",) if case.model else ())
             submit = faulty_submit(harness, root / f"case{i}" / "child",
-                                   pick.choice(KILL_STEPS), env, log)
+                                   pick.choice(steps), env, log, nth=target + 1)
+        tick = time.perf_counter()
+        rhos: list[float] = []
         try:
             outcome = harness.run(case, submit=submit)
-            differences, outcome_skipped = outcome.differences, outcome.skipped
+            differences, skipped, rhos = outcome.differences, outcome.skipped, outcome.rhos
         except Exception as exc:  # noqa: BLE001 - a crash of the engine is a failure too
             differences = [f"crash: {type(exc).__name__}: {exc}",
                            traceback.format_exc(limit=6)]
-            outcome_skipped = None
-        if outcome_skipped:
-            skipped += 1
-            continue
-        run += 1
-        on_s3 += use_s3
-        with_faults += fault
-        killed += bool(log.get("killed"))
-        ops.update(set(case.ops))
-        kinds.update(r.get("_kind", "?") for r in case.requests)
-        if differences:
-            failures.append({"case": i, "seed": seed, "s3": use_s3, "fault": fault,
-                             "differences": differences[:10],
-                             "reproduction": json.loads(case.describe())})
-        print(f"case {i}: {'FAIL' if differences else 'ok'} ops={sorted(set(case.ops))} "
-              f"s3={use_s3} fault={fault} ({time.perf_counter() - started:.0f}s)", flush=True)
-    result = {"seed": args.seed, "cases_requested": args.cases, "cases_run": run,
-              "cases_skipped": skipped, "failures": failures, "failed": len(failures),
-              "per_operator": dict(sorted(ops.items())),
-              "per_request_kind": dict(sorted(kinds.items())),
-              "on_s3": on_s3, "with_faults": with_faults, "killed": killed,
-              "seconds": round(time.perf_counter() - started, 1),
-              "machine": {"cpus": os.cpu_count(), "python": platform.python_version()}}
+            skipped = None
+        line = {"case": i, "seed": seed, "seed_base": args.seed, "code": code,
+                "skipped": skipped, "ok": not differences, "s3": use_s3, "fault": fault,
+                "killed": bool(log.get("killed")), "kill_at": log.get("kill_at"),
+                "kill_step": log.get("kill_step"), "child_exit": log.get("child_exit"),
+                "ops": sorted(set(case.ops)),
+                "kinds": [r.get("_kind", "?") for r in case.requests],
+                "rhos": rhos,  # json writes an infinite rho as Infinity (and reads it)
+                "seconds": round(time.perf_counter() - tick, 2),
+                "differences": differences[:10],
+                "reproduction": json.loads(case.describe()) if differences else None}
+        with log_path.open("a") as fh:
+            fh.write(json.dumps(line, default=str) + "\n")
+        print(f"case {i}: {'skip' if skipped else 'FAIL' if differences else 'ok'} "
+              f"ops={line['ops']} s3={use_s3} fault={fault} "
+              f"({time.perf_counter() - started:.0f}s)", flush=True)
+    imported = sorted(m for m in sys.modules
+                      if m.split(".")[:2] in (["spark_lester", u] for u in UNUSED))
+    if imported:
+        raise SystemExit(f"the cases imported {imported}: take them out of UNUSED")
+    lines = [json.loads(x) for x in log_path.read_text().splitlines() if x.strip()]
+    result = summarize(lines, args.seed, code)
+    result["machine"] = {"cpus": os.cpu_count(), "python": platform.python_version(),
+                         "load_average": os.getloadavg()}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=1, default=str) + "\n")
     print(json.dumps({k: v for k, v in result.items() if k != "failures"}, indent=1))

@@ -5,7 +5,7 @@ from spark_lester.config import LesterConfig
 from spark_lester.deletion.request import DeletionRequest
 from spark_lester.deletion.unlearn import unlearn
 from spark_lester.errors import LesterError
-from spark_lester.frame import LesterFrame, read_csv, read_delta, read_parquet
+from spark_lester.frame import LesterFrame, read_csv, read_delta, read_parquet, track
 from spark_lester.queries import fairness_report, used_rows
 from spark_lester.session import get_spark
 
@@ -20,6 +20,7 @@ __all__ = [
     "read_delta",
     "read_parquet",
     "run",
+    "track",
     "unlearn",
     "used_rows",
 ]

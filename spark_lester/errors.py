@@ -86,6 +86,11 @@ class UnsupportedOperationError(PlanError, NotImplementedError):
     """A walker met a plan node (or an op met an argument kind) it has no rule for."""
 
 
+class NotInSubsetError(UnsupportedOperationError, AttributeError):
+    """A tracked frame was asked for a PySpark DataFrame method outside the tracked subset
+    (also an ``AttributeError``, so ``hasattr`` answers False)."""
+
+
 class LineageMismatchError(PlanError):
     """Declared column lineage disagrees with Spark's analyzed plan."""
 

@@ -15,17 +15,10 @@ sys.path.insert(0, str(project_root()))  # the examples/ folder is importable in
 @pytest.fixture(scope="session")
 def s3_endpoint():
     """moto's S3 server on loopback (a real S3 API), with dummy credentials."""
-    import os
+    from tests.s3server import start_moto
 
-    from moto.server import ThreadedMotoServer
-
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
-    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
+    server, endpoint = start_moto()
+    yield endpoint
     server.stop()
 
 

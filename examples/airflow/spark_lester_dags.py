@@ -1,28 +1,37 @@
 """spark_lester on EMR, driven by Airflow (Amazon provider): a scheduled pipeline run and
-deletion requests applied as they arrive.
+deletion requests applied as they arrive. One file for Airflow 2.10 and 3.x.
 
 ``spark_lester_pipeline`` (daily, 03:00 UTC) starts an ephemeral EMR 7 cluster with the
 bootstrap action that installs the bundle (`spark-lester package --upload CODE_URI`), runs the
 running example's pipeline as a step (`spark-lester run` through emr/steps/lester_step.py),
 waits for it, and terminates the cluster (auto-termination guards an orphan).
 
-``spark_lester_deletions`` (every 15 minutes) waits for deletion requests to land under
-``REQUESTS_INCOMING`` (S3KeySensor, deferrable), starts a cluster that applies each of them in
-order (`spark-lester delete`, which also unlearns the model), and moves the applied requests
-to ``REQUESTS_DONE``. One run at a time: Delta on S3 is written from one driver at a time.
+``spark_lester_deletions`` (every 15 minutes) lists the deletion requests waiting under
+``REQUESTS_INCOMING``; with none it ends at once (the later tasks are skipped, no cluster is
+started). Otherwise a cluster applies each request in arrival order (`spark-lester delete`,
+which also unlearns the model), and the applied requests move to ``REQUESTS_DONE``. One run at
+a time: Delta on S3 is written from one driver at a time.
 
-The step command lines are those of emr/steps/run_pipeline.json and apply_deletion.json; the
-buckets are those created by terraform/ (outputs code_uri, warehouse_uri, log_uri). This file
-is an example: it is analyzed by `spark-lester analyze`, never imported by the tests.
+The cluster is a setup task and its termination the matching teardown: the cluster is
+terminated whenever it was created, whatever happened in between, and the DAG run's state is
+that of the work (a failed step fails the run; the teardown does not hide it).
+
+Set the constants below to the Terraform outputs (code_uri, warehouse_uri, log_uri, the role
+names, a subnet tagged for-use-with-amazon-emr-managed-policies=true). The step command lines
+are those of emr/steps/run_pipeline.json and apply_deletion.json. tests/airflow runs both DAGs
+with ``dag.test()`` under Airflow 2.10 and 3 against moto's EMR and S3.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from airflow import DAG
-from airflow.datasets import Dataset
-from airflow.decorators import task
+try:  # Airflow 3: the authoring interface is airflow.sdk
+    from airflow.sdk import DAG, Asset, task
+except ImportError:  # Airflow 2.10
+    from airflow import DAG
+    from airflow.datasets import Dataset as Asset
+    from airflow.decorators import task
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.providers.amazon.aws.operators.emr import (
     EmrAddStepsOperator,
@@ -30,8 +39,8 @@ from airflow.providers.amazon.aws.operators.emr import (
     EmrTerminateJobFlowOperator,
 )
 from airflow.providers.amazon.aws.sensors.emr import EmrStepSensor
-from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
 
+EMR_RELEASE = "emr-7.12.0"  # spark_lester.aws.versions.EMR_RELEASE (tests compare)
 CODE_URI = "s3://acme-lester-code/spark_lester/0.1.0"
 WAREHOUSE = "s3://acme-lester-artifacts/warehouse"
 RESULTS = "s3://acme-lester-artifacts/step-results"
@@ -42,9 +51,12 @@ MAILS = "s3://acme-raw-zone/mail/mails/"
 REQUESTS_BUCKET = "acme-lester-artifacts"
 REQUESTS_INCOMING = "deletion-requests/incoming/"
 REQUESTS_DONE = "deletion-requests/done/"
+SUBNET_ID = "subnet-0123456789abcdef0"
+SERVICE_ROLE = "lester-emr-service"
+INSTANCE_PROFILE = "lester-emr-ec2"
 
 STEP_SCRIPT = f"{CODE_URI}/emr/steps/lester_step.py"
-warehouse = Dataset(WAREHOUSE)
+warehouse = Asset(WAREHOUSE)
 
 default_args = {
     "owner": "ml-platform",
@@ -56,7 +68,7 @@ default_args = {
 # RunJobFlow request of the ephemeral clusters (what `spark-lester emr submit` sends).
 JOB_FLOW_OVERRIDES = {
     "Name": "spark-lester",
-    "ReleaseLabel": "emr-7.9.0",
+    "ReleaseLabel": EMR_RELEASE,
     "LogUri": LOG_URI,
     "Applications": [{"Name": "Hadoop"}, {"Name": "Spark"}],
     "Instances": {
@@ -66,6 +78,7 @@ JOB_FLOW_OVERRIDES = {
             {"Name": "core", "InstanceRole": "CORE", "Market": "ON_DEMAND",
              "InstanceType": "m5.xlarge", "InstanceCount": 2},
         ],
+        "Ec2SubnetId": SUBNET_ID,
         "KeepJobFlowAliveWhenNoSteps": True,
         "TerminationProtected": False,
     },
@@ -88,8 +101,8 @@ JOB_FLOW_OVERRIDES = {
                            "SPARK_LESTER_PLATFORM": "emr"}}]},
     ],
     "AutoTerminationPolicy": {"IdleTimeout": 3600},
-    "JobFlowRole": "lester-emr-ec2",
-    "ServiceRole": "lester-emr-service",
+    "JobFlowRole": INSTANCE_PROFILE,
+    "ServiceRole": SERVICE_ROLE,
     "VisibleToAllUsers": True,
     "Tags": [{"Key": "for-use-with-amazon-emr-managed-policies", "Value": "true"}],
 }
@@ -98,6 +111,7 @@ JOB_FLOW_OVERRIDES = {
 SUBMIT = ["spark-submit", "--deploy-mode", "client", "--master", "yarn", "--driver-memory", "4g",
           STEP_SCRIPT]
 
+
 RUN_STEPS = [
     {
         "Name": "spark-lester run running_example",
@@ -105,7 +119,7 @@ RUN_STEPS = [
         "HadoopJarStep": {
             "Jar": "command-runner.jar",
             "Args": SUBMIT + ["--result-uri", RESULTS + "/{{ ds_nodash }}/run.json",
-                              "run", PIPELINE,
+                              "run", PIPELINE, "--name", "running_example",
                               "--source", "customers=" + CUSTOMERS,
                               "--source", "mails=" + MAILS,
                               "--warehouse", WAREHOUSE],
@@ -139,24 +153,26 @@ with DAG(
     default_args=default_args,
     tags=["spark_lester", "emr"],
 ) as pipeline_dag:
+
     create = EmrCreateJobFlowOperator(task_id="create_cluster",
                                       job_flow_overrides=JOB_FLOW_OVERRIDES)
     add_steps = EmrAddStepsOperator(
         task_id="run_pipeline",
-        job_flow_id="{{ task_instance.xcom_pull(task_ids='create_cluster') }}",
+        job_flow_id=create.output,
         steps=RUN_STEPS,
     )
+    # EmrAddStepsOperator's template_ext is (".json",): a templated string ending in .json
+    # (the result URI) would be read as the path of a template file (TemplateNotFound).
+    add_steps.template_ext = ()
     wait = EmrStepSensor(
         task_id="wait_for_run",
-        job_flow_id="{{ task_instance.xcom_pull(task_ids='create_cluster') }}",
+        job_flow_id=create.output,
         step_id="{{ task_instance.xcom_pull(task_ids='run_pipeline')[0] }}",
         outlets=[warehouse],
     )
-    terminate = EmrTerminateJobFlowOperator(
-        task_id="terminate_cluster",
-        job_flow_id="{{ task_instance.xcom_pull(task_ids='create_cluster') }}",
-        trigger_rule="all_done",
-    )
+    terminate = EmrTerminateJobFlowOperator(task_id="terminate_cluster",
+                                            job_flow_id=create.output)
+    terminate.as_teardown(setups=create)
     create >> add_steps >> wait >> terminate
 
 
@@ -170,22 +186,16 @@ with DAG(
     default_args=default_args,
     tags=["spark_lester", "emr", "gdpr"],
 ) as deletions_dag:
-    arrived = S3KeySensor(
-        task_id="wait_for_requests",
-        bucket_name=REQUESTS_BUCKET,
-        bucket_key=REQUESTS_INCOMING + "*.json",
-        wildcard_match=True,
-        deferrable=True,
-        poke_interval=60,
-        timeout=14 * 60,
-        soft_fail=True,
-    )
 
-    @task
+    @task.short_circuit
     def pending_requests() -> list[str]:
-        """The request files waiting under the incoming prefix, oldest first."""
-        keys = S3Hook().list_keys(bucket_name=REQUESTS_BUCKET, prefix=REQUESTS_INCOMING) or []
-        return sorted(k for k in keys if k.endswith(".json"))
+        """The request files waiting under the incoming prefix, in arrival order (oldest
+        first). None waiting: an empty list, and every later task is skipped."""
+        pages = S3Hook().get_conn().get_paginator("list_objects_v2").paginate(
+            Bucket=REQUESTS_BUCKET, Prefix=REQUESTS_INCOMING)
+        files = [f for page in pages for f in page.get("Contents", [])
+                 if f["Key"].endswith(".json")]
+        return [f["Key"] for f in sorted(files, key=lambda f: (f["LastModified"], f["Key"]))]
 
     @task
     def deletion_steps(keys: list[str]) -> list[dict]:
@@ -206,19 +216,17 @@ with DAG(
         task_id="create_cluster", job_flow_overrides=JOB_FLOW_OVERRIDES)
     apply = EmrAddStepsOperator(
         task_id="apply_requests",
-        job_flow_id="{{ task_instance.xcom_pull(task_ids='create_cluster') }}",
+        job_flow_id=create_deletion_cluster.output,
         steps=deletion_steps(keys),
     )
     wait_applied = EmrStepSensor(
         task_id="wait_for_last_request",
-        job_flow_id="{{ task_instance.xcom_pull(task_ids='create_cluster') }}",
+        job_flow_id=create_deletion_cluster.output,
         step_id="{{ task_instance.xcom_pull(task_ids='apply_requests')[-1] }}",
         outlets=[warehouse],
     )
-    stop = EmrTerminateJobFlowOperator(
-        task_id="terminate_cluster",
-        job_flow_id="{{ task_instance.xcom_pull(task_ids='create_cluster') }}",
-        trigger_rule="all_done",
-    )
-    arrived >> keys >> create_deletion_cluster >> apply >> wait_applied >> stop
+    stop = EmrTerminateJobFlowOperator(task_id="terminate_cluster",
+                                       job_flow_id=create_deletion_cluster.output)
+    stop.as_teardown(setups=create_deletion_cluster)
+    keys >> create_deletion_cluster >> apply >> wait_applied >> stop
     wait_applied >> archive_requests(keys)

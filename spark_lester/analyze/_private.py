@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from collections.abc import Iterator
@@ -9,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from spark_lester.analyze.locations import Location, normalize_uri, overlaps
+from spark_lester.analyze.locations import _FILE_SUFFIX, Location, normalize_uri, overlaps
 
 #: Files larger than this are reported and skipped (generated code, data dumps).
 MAX_FILE_BYTES = 2_000_000
@@ -32,22 +33,27 @@ class Findings:
     operations: list[dict[str, Any]] = field(default_factory=list)
     launches: list[str] = field(default_factory=list)
     aliases: list[tuple[str, str]] = field(default_factory=list)  # (table uri, storage uri)
+    # .sql, engine, db, conn[, where: the store the code names, e.g. {"cluster": ..., "region": ...}]
+    sql_runs: list[tuple[Any, ...]] = field(default_factory=list)
 
-    def add(self, role: str, raw: Any, line: int | None = None, via: str | None = None) -> str | None:
+    def add(self, role: str, raw: Any, line: int | None = None, via: str | None = None,
+            confidence: str | None = None) -> str | None:
         if isinstance(raw, list):
             for item in raw:
-                self.add(role, item, line, via)
+                self.add(role, item, line, via, confidence)
             return None
         if not isinstance(raw, str) or not raw.strip():
             return None
         uri = normalize_uri(raw)
-        self.locations.append(Location(role, uri, raw, line, via))
+        self.locations.append(Location(role, uri, raw, line, via, confidence))
         return uri
 
     def op(self, op: str, detail: str = "", line: int | None = None) -> None:
         self.operations.append({"op": op, "detail": detail[:120], "line": line})
 
-    def launch(self, uri: str) -> None:
+    def launch(self, uri: Any) -> None:
+        if not isinstance(uri, str) or not uri.strip():
+            return
         uri = normalize_uri(uri)
         if uri not in self.launches:
             self.launches.append(uri)
@@ -58,6 +64,7 @@ class Findings:
         for u in other.launches:
             self.launch(u)
         self.aliases += other.aliases
+        self.sql_runs += other.sql_runs
 
 
 def role_from_name(name: str, default: str = "input") -> str:
@@ -85,12 +92,15 @@ def finalize_roles(locations: list[Location]) -> list[Location]:
     first: dict[str, Location] = {}
     for loc in locations:
         roles.setdefault(loc.uri, set()).add(loc.role)
-        first.setdefault(loc.uri, loc)
+        base = first.setdefault(loc.uri, loc)
+        if base is not loc and not _where(base) and _where(loc):  # the store as the code names it
+            first[loc.uri] = dataclasses.replace(base, **_where(loc))
     written = [u for u, rs in roles.items() if "output" in rs or "interim" in rs]
     read = [u for u, rs in roles.items() if "input" in rs]
     for w in written:  # written at one path and read at an overlapping one: staged data
         for r in read:
-            if w != r and overlaps(w, r) and not w.startswith(("glue://", "athena://", "redshift://")):
+            if w != r and overlaps(w, r) and not w.startswith(("glue://", "athena://", "redshift://")) \
+                    and not (_is_file(w) and _is_file(r)):  # two files of one folder are two datasets
                 roles[w].add("interim")
                 roles[r].add("interim")
     out: list[Location] = []
@@ -101,8 +111,16 @@ def finalize_roles(locations: list[Location]) -> list[Location]:
         if "interim" in rs:
             rs -= {"input", "output"}
         for role in sorted(rs):
-            out.append(Location(role, uri, base.raw, base.line, base.via))
+            out.append(dataclasses.replace(base, role=role))
     return out
+
+
+def _where(loc: Location) -> dict[str, Any]:
+    return {k: v for k in ("cluster", "region", "port", "namenode") if (v := getattr(loc, k)) is not None}
+
+
+def _is_file(uri: str) -> bool:
+    return bool(_FILE_SUFFIX.search(uri.rsplit("/", 1)[-1]))
 
 
 def is_binary(data: bytes) -> bool:
@@ -120,7 +138,7 @@ def read_text(path: Path) -> str:
     return data.decode("utf-8", errors="replace")
 
 
-def walk_files(root: Path, problems: list[dict[str, str]]) -> Iterator[Path]:
+def walk_files(root: Path, problems: list[dict[str, Any]]) -> Iterator[Path]:
     """Every file under ``root`` in a stable order, following directory symlinks once.
 
     Symlink loops and unreadable directories are recorded in ``problems``, never raised.
@@ -132,17 +150,17 @@ def walk_files(root: Path, problems: list[dict[str, str]]) -> Iterator[Path]:
         try:
             st = directory.stat()
         except OSError as err:
-            problems.append({"file": _rel(directory, root), "error": f"unreadable: {err}"})
+            problems.append({"file": _rel(directory, root), "line": None, "error": f"unreadable: {err}"})
             continue
         key = (st.st_dev, st.st_ino)
         if key in seen:
-            problems.append({"file": _rel(directory, root), "error": "symlink loop; skipped"})
+            problems.append({"file": _rel(directory, root), "line": None, "error": "symlink loop; skipped"})
             continue
         seen.add(key)
         try:
             entries = sorted(os.scandir(directory), key=lambda e: e.name)
         except OSError as err:
-            problems.append({"file": _rel(directory, root), "error": f"unreadable: {err}"})
+            problems.append({"file": _rel(directory, root), "line": None, "error": f"unreadable: {err}"})
             continue
         subdirs = []
         for entry in entries:
@@ -154,9 +172,9 @@ def walk_files(root: Path, problems: list[dict[str, str]]) -> Iterator[Path]:
                 elif entry.is_file(follow_symlinks=True):
                     yield path
                 elif entry.is_symlink():
-                    problems.append({"file": _rel(path, root), "error": "broken symlink; skipped"})
+                    problems.append({"file": _rel(path, root), "line": None, "error": "broken symlink; skipped"})
             except OSError as err:
-                problems.append({"file": _rel(path, root), "error": f"unreadable: {err}"})
+                problems.append({"file": _rel(path, root), "line": None, "error": f"unreadable: {err}"})
         stack.extend(reversed(subdirs))
 
 

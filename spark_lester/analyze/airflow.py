@@ -23,15 +23,25 @@ locations through :func:`operator_findings` (shared with dag-factory YAML).
 from __future__ import annotations
 
 import ast
+import dataclasses
 import re
 from typing import Any
 
 from spark_lester.analyze._private import Findings, finalize_roles, role_from_name
-from spark_lester.analyze.emr_steps import args_findings, cluster_findings, split_command, steps_findings
-from spark_lester.analyze.locations import looks_like_location, table_uri
+from spark_lester.analyze.astro_sdk import astro_findings, is_astro_call
+from spark_lester.analyze.dialects import SQLGLOT_DIALECTS, sql_engine, table_location
+from spark_lester.analyze.embedded import embedded_scripts
+from spark_lester.analyze.emr_steps import (
+    args_findings,
+    cluster_findings,
+    split_command,
+    steps_findings,
+)
+from spark_lester.analyze.locations import looks_like_location, normalize_uri, table_uri
+from spark_lester.analyze.openlineage import _REDSHIFT_HOST
 from spark_lester.analyze.pipeline import Pipeline
 from spark_lester.analyze.pyspark import pyspark
-from spark_lester.analyze.resolve import Placeholder, Resolver, call_name
+from spark_lester.analyze.resolve import FileText, ModuleLookup, Placeholder, Resolver, call_name
 from spark_lester.analyze.sql import sql_tables
 
 _DAG_CALLS = frozenset({"DAG", "models.DAG", "airflow.DAG", "airflow.models.DAG"})
@@ -70,6 +80,24 @@ def _plain(node: ast.AST | None, r: Resolver) -> Any:
     if isinstance(node, ast.Dict):
         return {r.value(k): _plain(v, r) for k, v in zip(node.keys, node.values, strict=False) if k is not None}
     return r.value(node)
+
+
+def _call_kwargs(call: ast.Call, r: Resolver) -> dict[str, ast.AST]:
+    """Keyword arguments of a call by name, ``**mapping`` expanded where it is a dict literal.
+
+    ``DAG("d", default_args=args, **dag_args)`` with ``dag_args = {"schedule_interval": ...}``
+    gets its schedule from ``dag_args``; explicit keywords win, as in Python.
+    """
+    out: dict[str, ast.AST] = {}
+    for k in call.keywords:
+        if k.arg is None:
+            target = r.lookup(k.value.id, k.value) if isinstance(k.value, ast.Name) else k.value
+            if isinstance(target, ast.Dict):
+                for key, value in zip(target.keys, target.values, strict=False):
+                    if isinstance(key, ast.Constant) and isinstance(key.value, str):
+                        out.setdefault(key.value, value)
+    out.update({k.arg: k.value for k in call.keywords if k.arg})
+    return out
 
 
 def _kw(call: ast.Call, name: str) -> ast.AST | None:
@@ -112,6 +140,11 @@ def _s3(bucket: Any, key: Any) -> str | None:
     return f"s3://{bucket}/{key.lstrip('/')}" if isinstance(key, str) and key else f"s3://{bucket}"
 
 
+def _d(value: Any) -> dict[str, Any]:
+    """``value`` if it is a dict, else an empty one: arguments may be unresolved placeholders."""
+    return value if isinstance(value, dict) else {}
+
+
 def _generic(f: Findings, value: Any, key: str, line: int | None, default: str = "input") -> None:
     if isinstance(value, str):
         if looks_like_location(value):
@@ -124,22 +157,22 @@ def _generic(f: Findings, value: Any, key: str, line: int | None, default: str =
             _generic(f, v, key, line, default)
 
 
-def _sql_findings(f: Findings, sql: Any, scheme: str, database: Any, line: int | None, via: str) -> None:
+def _sql_findings(f: Findings, sql: Any, scheme: str, database: Any, line: int | None, via: str,
+                  conn: str | None = None) -> None:
     texts = sql if isinstance(sql, list) else [sql]
+    db = database if isinstance(database, str) and not isinstance(database, Placeholder) else None
     for text in texts:
         if not isinstance(text, str):
             continue
-        if text.strip().endswith(".sql") and "\n" not in text:
-            f.launch(text.strip())
+        path = text.path if isinstance(text, FileText) else text.strip() if (
+            text.strip().endswith(".sql") and "\n" not in text) else None
+        if path:  # a .sql file: its tables are named by this operator's engine
+            f.launch(path)
+            f.sql_runs.append((normalize_uri(path), scheme, db, conn))
             continue
-        t = sql_tables(text, "athena" if scheme == "athena" else "redshift" if scheme == "redshift" else None)
-        db = database if isinstance(database, str) else "{database}" if scheme == "redshift" else None
+        t = sql_tables(text, SQLGLOT_DIALECTS.get(scheme))
         def uri(name: str) -> str:
-            if scheme == "redshift" and name.count(".") == 1:
-                return table_uri("redshift", f"{db}.{name}")
-            if scheme == "redshift" and name.count(".") == 0:
-                return table_uri("redshift", f"{db}.public.{name}")
-            return table_uri(scheme, name, database=db)
+            return table_location(name, scheme, database=db, conn=conn)
         for name in t.reads:
             f.add("input", uri(name), line, via)
         for name in t.writes:
@@ -154,11 +187,75 @@ def _sql_findings(f: Findings, sql: Any, scheme: str, database: Any, line: int |
             f.op(op, detail, line)
 
 
-def operator_findings(op: str, kw: dict[str, Any], line: int | None = None) -> tuple[Findings, dict[str, Any]]:
-    """Locations, launched scripts and configuration of one operator from its arguments."""
+#: Arguments that name the Redshift cluster (or Serverless workgroup) an operator runs on.
+_CLUSTER_ARGS = ("cluster_identifier", "workgroup_name")
+#: Arguments that name an operator's AWS region.
+_REGION_ARGS = ("region", "region_name", "aws_region")
+_CONN_ARGS = ("redshift_conn_id", "conn_id")
+
+
+def _known(value: Any) -> str | None:
+    """``value`` if the code names it (a literal or a resolved constant), else ``None``."""
+    if isinstance(value, str) and not isinstance(value, Placeholder) and value.strip() and "{" not in value:
+        return value.strip()
+    return None
+
+
+def redshift_where(kw: dict[str, Any], connections: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """What an operator's arguments say about the Redshift store it runs on.
+
+    ``cluster`` from ``cluster_identifier``/``workgroup_name``, ``region`` from
+    ``region``/``region_name``/``aws_region``; where neither names the cluster, the connection
+    (``redshift_conn_id``/``conn_id``) does when ``connections`` holds its host as a Redshift
+    endpoint (``cluster.id.region.redshift.amazonaws.com``). Nothing is guessed.
+
+    >>> redshift_where({"cluster_identifier": "dwh", "region": "eu-west-1", "database": "dev"})
+    {'cluster': 'dwh', 'region': 'eu-west-1'}
+    >>> redshift_where({"redshift_conn_id": "rs"}, {"rs": {"host": "dwh.c1x.us-east-1.redshift.amazonaws.com"}})
+    {'cluster': 'dwh', 'region': 'us-east-1'}
+    >>> redshift_where({"redshift_conn_id": "redshift_default"})
+    {}
+    """
+    where: dict[str, Any] = {}
+    cluster = next((c for k in _CLUSTER_ARGS if (c := _known(kw.get(k)))), None)
+    region = next((c for k in _REGION_ARGS if (c := _known(kw.get(k)))), None)
+    conn = next((c for k in _CONN_ARGS if (c := _known(kw.get(k)))), None)
+    defined = (connections or {}).get(conn or "")
+    if defined:
+        m = _REDSHIFT_HOST.match(str(defined.get("host") or ""))
+        if m and not cluster:
+            cluster, region = m.group(1).lower(), region or m.group(2).lower()
+        port = defined.get("port")
+        if cluster and isinstance(port, int) and port != 5439:
+            where["port"] = port
+    if cluster:
+        where["cluster"] = cluster
+    if region:
+        where["region"] = region
+    return dict(sorted(where.items()))
+
+
+def _stamp(f: Findings, where: dict[str, Any]) -> None:
+    """Give the Redshift tables in ``f`` the store ``where`` names."""
+    if not where:
+        return
+    for i, loc in enumerate(f.locations):
+        if loc.uri.startswith("redshift://"):
+            f.locations[i] = dataclasses.replace(loc, **where)
+    f.sql_runs = [(*run[:4], where) if run[1] == "redshift" else run for run in f.sql_runs]
+
+
+def operator_findings(op: str, kw: dict[str, Any], line: int | None = None, *,
+                      connections: dict[str, dict[str, Any]] | None = None) -> tuple[Findings, dict[str, Any]]:
+    """Locations, launched scripts and configuration of one operator from its arguments.
+
+    ``connections`` maps connection ids the repository defines to their ``host``/``port``.
+    """
     f = Findings()
     config: dict[str, Any] = {}
     short = op.split(".")[-1]
+    if short.endswith("Async") and len(short) > 5:  # deferrable twins: S3KeySensorAsync, ...
+        short = short[:-5]
     if short in ("EmrAddStepsOperator",):
         steps_findings(kw.get("steps"), f, line=line)
         if isinstance(kw.get("steps"), list):
@@ -167,14 +264,16 @@ def operator_findings(op: str, kw: dict[str, Any], line: int | None = None) -> t
         _, cluster = cluster_findings(kw.get("job_flow_overrides"), f, line=line)
         config["emr_cluster"] = cluster
     elif short in ("EmrServerlessStartJobOperator", "EmrContainerOperator", "EmrEksOperator"):
-        driver = (kw.get("job_driver") or {}).get("sparkSubmit") or (kw.get("job_driver") or {}).get("sparkSubmitJobDriver") or {}
+        job_driver = _d(kw.get("job_driver"))
+        driver = _d(job_driver.get("sparkSubmit") or job_driver.get("sparkSubmitJobDriver"))
         entry = driver.get("entryPoint")
         if isinstance(entry, str):
             f.add("code", entry, line, "entryPoint")
             f.launch(entry)
-        args_findings(driver.get("entryPointArguments") or [], f, line=line, via="entryPointArguments")
-        overrides = kw.get("configuration_overrides") or {}
-        mon = (overrides.get("monitoringConfiguration") or {}).get("s3MonitoringConfiguration") or {}
+        args = driver.get("entryPointArguments")
+        args_findings(args if isinstance(args, (list, str)) else [], f, line=line, via="entryPointArguments")
+        overrides = _d(kw.get("configuration_overrides"))
+        mon = _d(_d(overrides.get("monitoringConfiguration")).get("s3MonitoringConfiguration"))
         if isinstance(mon.get("logUri"), str):
             f.add("log", mon["logUri"], line, "logUri")
         config["emr_serverless"] = {k: kw[k] for k in ("application_id", "execution_role_arn", "virtual_cluster_id") if k in kw}
@@ -183,16 +282,18 @@ def operator_findings(op: str, kw: dict[str, Any], line: int | None = None) -> t
         if isinstance(script, str):
             f.add("code", script, line, "script_location")
             f.launch(script)
-        for k, v in (kw.get("script_args") or {}).items():
+        for k, v in _d(kw.get("script_args")).items():
             if isinstance(v, str) and looks_like_location(v):
                 f.add(role_from_name(str(k)), v, line, f"script_args {k}")
         config["glue_job"] = {k: kw[k] for k in ("job_name", "iam_role_name", "create_job_kwargs",
                                                  "num_of_dpus", "concurrent_run_limit", "s3_bucket") if k in kw}
     elif short in ("GlueCrawlerOperator", "AwsGlueCrawlerOperator"):
-        conf = kw.get("config") or {}
-        for target in ((conf.get("Targets") or {}).get("S3Targets") or []):
+        conf = _d(kw.get("config"))
+        targets = _d(conf.get("Targets")).get("S3Targets")
+        for target in targets if isinstance(targets, list) else []:
             if isinstance(target, dict) and isinstance(target.get("Path"), str):
-                f.add("input", target["Path"], line, "crawler S3Targets")
+                path = target["Path"]  # the API accepts "bucket/prefix" without the scheme
+                f.add("input", path if "://" in path else "s3://" + path.lstrip("/"), line, "crawler S3Targets")
         config["glue_crawler"] = {k: conf.get(k) for k in ("Name", "DatabaseName", "Role") if k in conf}
     elif short in ("AthenaOperator", "AWSAthenaOperator"):
         _sql_findings(f, kw.get("query"), "athena", kw.get("database"), line, "athena query")
@@ -201,11 +302,15 @@ def operator_findings(op: str, kw: dict[str, Any], line: int | None = None) -> t
             f.add("interim", out, line, "output_location")
         config["athena"] = {k: kw[k] for k in ("database", "workgroup") if k in kw}
     elif short in ("RedshiftSQLOperator", "RedshiftDataOperator", "RedshiftSqlOperator"):
-        _sql_findings(f, kw.get("sql"), "redshift", kw.get("database"), line, "redshift sql")
-    elif short in ("SQLExecuteQueryOperator", "PostgresOperator", "SqlOperator", "SparkSqlOperator"):
-        conn = str(kw.get("conn_id") or kw.get("postgres_conn_id") or "")
-        scheme = "redshift" if "redshift" in conn.lower() else "glue"
-        _sql_findings(f, kw.get("sql"), scheme, kw.get("database"), line, "sql")
+        _sql_findings(f, kw.get("sql"), "redshift", kw.get("database"), line, "redshift sql",
+                      kw.get("redshift_conn_id") if isinstance(kw.get("redshift_conn_id"), str) else None)
+    elif short in ("SQLExecuteQueryOperator", "PostgresOperator", "SqlOperator", "SparkSqlOperator",
+                   "MySqlOperator", "SnowflakeOperator", "TrinoOperator", "MsSqlOperator", "OracleOperator"):
+        conn = next((kw[k] for k in ("conn_id", "postgres_conn_id", "mysql_conn_id", "snowflake_conn_id",
+                                     "trino_conn_id", "mssql_conn_id", "oracle_conn_id", "redshift_conn_id")
+                     if isinstance(kw.get(k), str)), None)
+        engine = sql_engine(short, conn)
+        _sql_findings(f, kw.get("sql"), engine, kw.get("database") or kw.get("schema"), line, "sql", conn)
     elif short == "S3ToRedshiftOperator":
         f.add("input", _s3(kw.get("s3_bucket"), kw.get("s3_key")), line, "s3_key")
         db = kw.get("database") if isinstance(kw.get("database"), str) else "{database}"
@@ -246,6 +351,13 @@ def operator_findings(op: str, kw: dict[str, Any], line: int | None = None) -> t
         f.add("output", _s3(kw.get("s3_bucket_name"), kw.get("s3_key_prefix")), line, "s3_key_prefix")
     elif short in ("LocalFilesystemToS3Operator",):
         f.add("output", _s3(kw.get("dest_bucket"), kw.get("dest_key")), line, "dest_key")
+    elif short in ("LivyOperator",):
+        app = kw.get("file")
+        if isinstance(app, str):
+            f.add("code", app, line, "file")
+            f.launch(app)
+        livy_args = kw.get("args")
+        args_findings(livy_args if isinstance(livy_args, list) else [], f, line=line, via="args")
     elif short in ("SparkSubmitOperator",):
         app = kw.get("application")
         if isinstance(app, str):
@@ -263,6 +375,8 @@ def operator_findings(op: str, kw: dict[str, Any], line: int | None = None) -> t
             if key not in ("op_kwargs", "op_args", "params", "templates_dict", "env", "arguments",
                            "outlets", "inlets", "task_id", "doc_md") and isinstance(value, str):
                 _generic(f, value, key, line)
+    if any(loc.uri.startswith("redshift://") for loc in f.locations) or any(r[1] == "redshift" for r in f.sql_runs):
+        _stamp(f, redshift_where(kw, connections))
     return f, config
 
 
@@ -298,12 +412,71 @@ class _Dag:
         self.tasks: dict[str, dict[str, Any]] = {}
         self.findings = Findings()
         self.edges: list[tuple[str, str]] = []
+        self.problems: list[dict[str, Any]] = []
 
 
-def airflow(source: str | ast.AST, file: str = "<dag>") -> list[Pipeline]:
+def _connections(tree: ast.AST, r: Resolver) -> dict[str, dict[str, Any]]:
+    """Airflow connections the file defines literally: ``Connection(conn_id=..., host=..., port=...)``,
+    ``Connection(conn_id=..., uri="redshift://user:pw@host:port/db")`` and
+    ``os.environ["AIRFLOW_CONN_<ID>"] = "<uri>"``; conn id -> ``{"host": ..., "port": ...}``."""
+    out: dict[str, dict[str, Any]] = {}
+
+    def from_uri(uri: Any) -> dict[str, Any]:
+        m = re.match(r"^[\w+.-]+://(?:[^@/]*@)?([^:/?]+)(?::(\d+))?", _known(uri) or "")
+        return {"host": m.group(1), "port": int(m.group(2)) if m.group(2) else None} if m else {}
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and call_name(node).split(".")[-1] == "Connection":
+            kw = {k.arg: r.value(k.value) for k in node.keywords if k.arg}
+            conn = _known(kw.get("conn_id"))
+            found = from_uri(kw.get("uri")) if "uri" in kw else {"host": _known(kw.get("host")), "port": kw.get("port")}
+            if conn and found.get("host"):
+                out[conn] = found
+        elif isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Subscript):
+            key = r.value(node.targets[0].slice)
+            if call_name(node.targets[0].value) in ("os.environ", "environ") and isinstance(key, str) \
+                    and key.startswith("AIRFLOW_CONN_") and (found := from_uri(r.value(node.value))):
+                out[key[len("AIRFLOW_CONN_"):].lower()] = found
+    return out
+
+
+def _task(node: ast.Call, name: str, is_flow: bool, tree: ast.AST, r: Resolver,
+          task: dict[str, Any], connections: dict[str, dict[str, Any]] | None = None) -> Findings:
+    """The findings of one task (an operator call or a ``@task`` call); fills ``task``."""
+    short = name.split(".")[-1]
+    if is_flow:
+        func = _find_function(tree, short)
+        return pyspark(func, r) if func is not None else Findings()
+    kwargs = {k.arg: _plain(k.value, r) for k in node.keywords if k.arg}
+    f, config = operator_findings(name, kwargs, node.lineno)
+    if connections:  # a connection the file defines may name the Redshift cluster
+        _stamp(f, redshift_where(kwargs, connections))
+    if config:
+        task["config"] = config
+    for key in ("retries", "sla", "execution_timeout", "retry_delay", "pool", "trigger_rule"):
+        if key in kwargs:
+            task[key] = kwargs[key]
+    callable_ = _kw(node, "python_callable")
+    if isinstance(callable_, ast.Name):
+        func = _find_function(tree, callable_.id)
+        task["python_callable"] = callable_.id
+        if func is not None:  # its parameters are the operator's op_kwargs / op_args
+            r.bind(func, _callable_arguments(node, func, r))
+            try:
+                f.extend(pyspark(func, r))
+            finally:
+                r.unbind(func)
+    for ds in _datasets(kwargs.get("outlets")):
+        f.add("output", ds, node.lineno, "outlets")
+    for ds in _datasets(kwargs.get("inlets")):
+        f.add("input", ds, node.lineno, "inlets")
+    return f
+
+
+def airflow(source: str | ast.AST, file: str = "<dag>", *, modules: ModuleLookup | None = None) -> list[Pipeline]:
     """Every DAG defined in one Python file, as pipelines."""
     tree = ast.parse(source) if isinstance(source, str) else source
-    r = Resolver(tree)
+    r = Resolver(tree, file=file, modules=modules)
     dags: dict[int, _Dag] = {}
     dag_vars: dict[str, int] = {}
     # 1. DAG definitions
@@ -342,6 +515,7 @@ def airflow(source: str | ast.AST, file: str = "<dag>") -> list[Pipeline]:
     groups: dict[str, set[str]] = {}
     used_ids: dict[str, int] = {}
     only = next(iter(dags)) if len(dags) == 1 else None
+    connections = _connections(tree, r)
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call):
             continue
@@ -349,14 +523,15 @@ def airflow(source: str | ast.AST, file: str = "<dag>") -> list[Pipeline]:
         short = name.split(".")[-1]
         is_op = _kw(node, "task_id") is not None and (short[:1].isupper() or short.endswith(("Operator", "Sensor")))
         is_flow = short in taskflow and isinstance(node.func, ast.Name | ast.Attribute)
-        if not (is_op or is_flow):
+        is_astro = not is_op and not is_flow and is_astro_call(node)
+        if not (is_op or is_flow or is_astro):
             continue
         group = _group_of(node, r)
         if is_op:
             tid = r.text(_kw(node, "task_id"))
         else:
             override = _kw(node, "task_id")
-            base = r.text(override) if override is not None else taskflow[short]
+            base = r.text(override) if override is not None else short if is_astro else taskflow[short]
             n = used_ids.get(base, 0)
             used_ids[base] = n + 1
             tid = base if n == 0 else f"{base}__{n}"
@@ -369,32 +544,12 @@ def airflow(source: str | ast.AST, file: str = "<dag>") -> list[Pipeline]:
             continue
         dag = dags[dag_key]
         node_task[id(node)] = full
-        kwargs = {k.arg: _plain(k.value, r) for k in node.keywords if k.arg}
-        if is_flow:
-            func = _find_function(tree, short)
-            task: dict[str, Any] = {"task_id": full, "operator": "@task", "line": node.lineno}
-            if func is not None:
-                sub = pyspark(func, r)
-                dag.findings.extend(_attribute(sub, full))
-        else:
-            f, config = operator_findings(name, kwargs, node.lineno)
-            task = {"task_id": full, "operator": short, "line": node.lineno}
-            if config:
-                task["config"] = config
-            for key in ("retries", "sla", "execution_timeout", "retry_delay", "pool", "trigger_rule"):
-                if key in kwargs:
-                    task[key] = kwargs[key]
-            callable_ = _kw(node, "python_callable")
-            if isinstance(callable_, ast.Name):
-                func = _find_function(tree, callable_.id)
-                task["python_callable"] = callable_.id
-                if func is not None:
-                    f.extend(pyspark(func, r))
-            for ds in _datasets(kwargs.get("outlets")):
-                f.add("output", ds, node.lineno, "outlets")
-            for ds in _datasets(kwargs.get("inlets")):
-                f.add("input", ds, node.lineno, "inlets")
-            dag.findings.extend(_attribute(f, full))
+        task: dict[str, Any] = {"task_id": full, "operator": "@task" if is_flow else short, "line": node.lineno}
+        try:
+            found = astro_findings(node, r) if is_astro else _task(node, name, is_flow, tree, r, task, connections)
+            dag.findings.extend(_attribute(found, full))
+        except Exception as err:  # noqa: BLE001 - one odd task must not cost the DAG (nor the report)
+            dag.problems.append({"line": node.lineno, "error": f"task {full}: {type(err).__name__}: {str(err)[:200]}"})
         if group:
             task["group"] = group
         dag.tasks[full] = task
@@ -410,6 +565,10 @@ def airflow(source: str | ast.AST, file: str = "<dag>") -> list[Pipeline]:
             gid = _group_id(node.context_expr, r)
             full_gid = ".".join(x for x in (_group_of(node.context_expr, r), gid) if x)
             var_refs[node.optional_vars.id] = [f"group:{full_gid}"]
+    for node, found in embedded_scripts(tree, r):  # a Glue/Spark job carried as a string
+        dag_key = _dag_of(node, r, dags, dag_vars) or only
+        if dag_key is not None:
+            dags[dag_key].findings.extend(found)
     # 4. edges
     edges: list[tuple[str, str]] = []
     seen_shift: set[int] = set()
@@ -444,7 +603,8 @@ def airflow(source: str | ast.AST, file: str = "<dag>") -> list[Pipeline]:
     out: list[Pipeline] = []
     for dag in sorted(dags.values(), key=lambda d: d.line):
         p = Pipeline(file=file, kind="airflow_dag", dag_id=dag.dag_id)
-        kwargs = {k.arg: k.value for k in dag.call.keywords if k.arg} if dag.call else {}
+        p.problems = dag.problems
+        kwargs = _call_kwargs(dag.call, r) if dag.call else {}
         default_args = _plain(kwargs.get("default_args"), r) or {}
         if not isinstance(default_args, dict):
             default_args = {}
@@ -472,6 +632,8 @@ def airflow(source: str | ast.AST, file: str = "<dag>") -> list[Pipeline]:
         p.operations = dag.findings.operations
         p.launches = list(dag.findings.launches)
         p.aliases = [list(a) for a in dag.findings.aliases]
+        if dag.findings.sql_runs:
+            p.config["sql_runs"] = [list(x) for x in dag.findings.sql_runs]
         p.tasks = sorted(dag.tasks.values(), key=lambda t: t.get("line") or 0)
         p.edges = [list(e) for e in dict.fromkeys(edges) if e[0] in dag.tasks and e[1] in dag.tasks]
         for t in p.tasks:
@@ -495,10 +657,42 @@ def _jsonable(value: Any) -> Any:
 def _attribute(f: Findings, task: str) -> Findings:
     for i, loc in enumerate(f.locations):
         if loc.via is None or not loc.via.startswith(task):
-            f.locations[i] = type(loc)(loc.role, loc.uri, loc.raw, loc.line, f"{task}: {loc.via or ''}".rstrip(": "))
+            f.locations[i] = dataclasses.replace(loc, via=f"{task}: {loc.via or ''}".rstrip(": "))
     for o in f.operations:
         o["task"] = task
     return f
+
+
+def _callable_arguments(call: ast.Call, func: ast.AST, r: Resolver) -> dict[str, ast.AST]:
+    """Parameter -> argument expression for a ``python_callable`` from ``op_kwargs``/``op_args``."""
+    out: dict[str, ast.AST] = {}
+    params = [a.arg for a in func.args.posonlyargs + func.args.args] if isinstance(func, ast.FunctionDef) else []
+    op_args = _kw(call, "op_args")
+    if isinstance(op_args, ast.Name):
+        op_args = r.lookup(op_args.id, op_args)
+    if isinstance(op_args, (ast.List, ast.Tuple)):
+        out.update(zip(params, op_args.elts, strict=False))
+    op_kwargs = _kw(call, "op_kwargs")
+    if isinstance(op_kwargs, ast.Name):
+        op_kwargs = r.lookup(op_kwargs.id, op_kwargs)
+    if isinstance(op_kwargs, ast.Dict):
+        for k, v in zip(op_kwargs.keys, op_kwargs.values, strict=False):
+            if isinstance(k, ast.Constant) and isinstance(k.value, str):
+                out[k.value] = v
+    elif isinstance(op_kwargs, ast.Call) and call_name(op_kwargs) == "dict":
+        out.update({k.arg: k.value for k in op_kwargs.keywords if k.arg})
+    # Airflow hands the callable its context too: templates_dict and params, by name or in **kwargs
+    context = {key: node for key in ("templates_dict", "params") if (node := _kw(call, key)) is not None}
+    for key, node in context.items():
+        if key in params:
+            out.setdefault(key, node)
+    kwarg = func.args.kwarg if isinstance(func, ast.FunctionDef) else None
+    if kwarg is not None:
+        extra = {k: v for k, v in {**context, **out}.items() if k not in params and isinstance(v, ast.expr)}
+        if extra:
+            out[kwarg.arg] = ast.Dict(keys=[ast.Constant(k) for k in extra],
+                                      values=[v for v in extra.values() if isinstance(v, ast.expr)])
+    return out
 
 
 def _find_function(tree: ast.AST, name: str) -> ast.AST | None:

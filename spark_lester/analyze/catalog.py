@@ -18,6 +18,7 @@ lineage between pipelines (one writes what another reads). Files that cannot be 
 from __future__ import annotations
 
 import ast
+import dataclasses
 import json
 import time
 from collections import defaultdict
@@ -28,10 +29,15 @@ import yaml
 
 from spark_lester.analyze._private import Findings, finalize_roles, read_text, walk_files
 from spark_lester.analyze.airflow import airflow
-from spark_lester.analyze.dagfactory import dagfactory
+from spark_lester.analyze.dagfactory import dagfactory, defaults_chain, is_dagfactory
+from spark_lester.analyze.dialects import table_location
+from spark_lester.analyze.embedded import embedded_scripts
 from spark_lester.analyze.emr_steps import emr_steps
+from spark_lester.analyze.evidence import launch_match, weak_reason
+from spark_lester.analyze.fallback import fallback
 from spark_lester.analyze.glue import glue
 from spark_lester.analyze.locations import dataset_key, table_uri
+from spark_lester.analyze.modules import ModuleIndex
 from spark_lester.analyze.ownership import (
     author_probabilities,
     codeowners_for,
@@ -40,7 +46,7 @@ from spark_lester.analyze.ownership import (
 )
 from spark_lester.analyze.pipeline import Pipeline
 from spark_lester.analyze.pyspark import pyspark
-from spark_lester.analyze.resolve import Resolver
+from spark_lester.analyze.resolve import ModuleLookup, Resolver
 from spark_lester.analyze.sql import REDSHIFT_HINT, sql_tables
 from spark_lester.analyze.summary import describe
 from spark_lester.errors import AnalyzeError
@@ -58,38 +64,45 @@ def analyze(path: str | Path, *, git: bool = True, progress: bool = False) -> di
         raise AnalyzeError("does not exist", path=str(path), hint="Pass the root of a repository.")
     root = root.resolve()
     started = time.perf_counter()
-    problems: list[dict[str, str]] = []
+    problems: list[dict[str, Any]] = []
     if root.is_file():
         files, base = [root], root.parent
     else:
         files, base = list(walk_files(root, problems)), root
     pipelines: list[Pipeline] = []
     skipped = 0
+    modules = ModuleIndex(base, files)
     bar = _progress(files, progress)
     for file in bar:
         rel = file.relative_to(base).as_posix() if file.is_relative_to(base) else str(file)
         if not file.name.lower().endswith(SOURCE_SUFFIXES):
             skipped += 1
             continue
-        try:
-            pipelines += analyze_file(file, rel)
-        except AnalyzeError as err:
-            problems.append({"file": rel, "error": str(err)})
-        except RecursionError:
-            problems.append({"file": rel, "error": "too deeply nested to analyze; skipped"})
+        found, problem = analyze_isolated(file, rel, modules)
+        pipelines += found
+        if problem:
+            problems.append(problem)
+        for p in found:
+            problems += [{"file": rel, **x, "error": f"{rel}: {x['error']}"} for x in p.problems]
     if hasattr(bar, "close"):
         bar.close()
-    _link_launches(pipelines, {f.relative_to(base).as_posix() for f in files if f.is_relative_to(base)})
+    weak_launches = _link_launches(pipelines, {f.relative_to(base).as_posix() for f in files if f.is_relative_to(base)})
     _owners(pipelines, base, git)
     for p in pipelines:
         if p.summary is None:
-            p.summary = describe(p)
+            try:
+                p.summary = describe(p)
+            except Exception as err:  # noqa: BLE001 - a summary is optional; the catalog entry is not
+                problems.append({"file": p.file, "line": None,
+                                 "error": f"{p.file}: no summary ({type(err).__name__}: {str(err)[:200]})"})
     datasets = _datasets(pipelines)
+    lineage, weak = _lineage(pipelines, datasets)
     return {
         "root": str(root),
         "pipelines": [p.to_dict() for p in pipelines],
         "datasets": datasets,
-        "lineage": _lineage(pipelines, datasets),
+        "lineage": lineage,
+        "weak_lineage": weak + weak_launches,
         "problems": problems,
         "stats": {"files": len(files), "skipped": skipped, "pipelines": len(pipelines),
                   "problems": len(problems), "seconds": round(time.perf_counter() - started, 3)},
@@ -104,7 +117,47 @@ def _progress(files: list[Path], enabled: bool) -> Any:
     return tqdm(files, desc="analyze", unit="file", disable=len(files) < 50)
 
 
-def analyze_file(file: Path, rel: str) -> list[Pipeline]:
+def analyze_isolated(file: Path, rel: str, modules: ModuleLookup | None = None
+                     ) -> tuple[list[Pipeline], dict[str, Any] | None]:
+    """The pipelines of one file and the problem it raised, if any; never raises.
+
+    Whatever goes wrong in one file (it does not parse, an extractor meets a value it does not
+    expect) is reported with the file, the line and the error; the text is then read by the
+    token fallback, whose locations carry ``confidence="low"``.
+    """
+    try:
+        return analyze_file(file, rel, modules), None
+    except RecursionError:
+        problem: dict[str, Any] = {"file": rel, "line": None, "error": "too deeply nested to analyze"}
+    except AnalyzeError as err:
+        problem = {"file": rel, "line": getattr(err, "line", None), "error": str(err)}
+    except Exception as err:  # noqa: BLE001 - an analyzer bug on odd input must not cost the report
+        problem = {"file": rel, "line": _failing_line(err),
+                   "error": f"{rel}: analyzer error {type(err).__name__}: {str(err)[:200]}"}
+    try:
+        found = fallback(read_text(file), rel)
+    except Exception:  # noqa: BLE001 - binary, too large, or unreadable: already reported
+        found = []
+    if found:
+        problem["fallback"] = f"{sum(len(p.locations) for p in found)} locations from the token fallback"
+    return found, problem
+
+
+def _failing_line(err: BaseException) -> int | None:
+    """The source line the analyzer was looking at when it failed (a syntax node in a frame)."""
+    line = None
+    tb = err.__traceback__
+    while tb is not None:
+        for name in ("node", "call", "stmt"):
+            value = tb.tb_frame.f_locals.get(name)
+            lineno = getattr(value, "lineno", None) if isinstance(value, ast.AST) else None
+            if isinstance(lineno, int) and lineno:
+                line = lineno
+        tb = tb.tb_next
+    return line
+
+
+def analyze_file(file: Path, rel: str, modules: ModuleLookup | None = None) -> list[Pipeline]:
     """The pipelines defined in one file (empty when it has none); AnalyzeError if unreadable."""
     try:
         text = read_text(file)
@@ -112,7 +165,7 @@ def analyze_file(file: Path, rel: str) -> list[Pipeline]:
         raise AnalyzeError(str(err), path=rel) from None
     suffix = file.suffix.lower()
     if suffix == ".py":
-        return _python(text, rel)
+        return _python(text, rel, modules)
     if suffix == ".sql":
         return _sql_file(text, rel)
     if suffix in (".yml", ".yaml"):
@@ -120,7 +173,9 @@ def analyze_file(file: Path, rel: str) -> list[Pipeline]:
             doc = yaml.safe_load(text)
         except yaml.YAMLError as err:
             raise AnalyzeError(f"YAML does not parse: {str(err).splitlines()[0]}", path=rel) from None
-        return dagfactory(doc, rel)
+        if not is_dagfactory(doc):
+            return []
+        return dagfactory(doc, rel, defaults_chain(file.parent, _base_of(file, rel)))
     if suffix == ".json":
         try:
             doc = json.loads(text)
@@ -137,6 +192,14 @@ def analyze_file(file: Path, rel: str) -> list[Pipeline]:
     return []
 
 
+def _base_of(file: Path, rel: str) -> Path:
+    """The analyzed root a file was found under, from its path relative to it."""
+    parts = Path(rel).parts
+    if Path(rel).is_absolute() or len(parts) > len(file.parents):
+        return file.parent
+    return file.parents[len(parts) - 1] if parts else file.parent
+
+
 def _imports(tree: ast.AST) -> set[str]:
     mods: set[str] = set()
     for node in ast.walk(tree):
@@ -147,19 +210,21 @@ def _imports(tree: ast.AST) -> set[str]:
     return mods
 
 
-def _python(text: str, rel: str) -> list[Pipeline]:
+def _python(text: str, rel: str, modules: ModuleLookup | None = None) -> list[Pipeline]:
     try:
         tree = ast.parse(text, filename=rel)
     except SyntaxError as err:
-        raise AnalyzeError(f"syntax error at line {err.lineno}: {err.msg}", path=rel) from None
+        error = AnalyzeError(f"syntax error at line {err.lineno}: {err.msg}", path=rel)
+        error.line = err.lineno  # type: ignore[attr-defined]
+        raise error from None
     except ValueError as err:  # null bytes and similar
         raise AnalyzeError(f"cannot parse: {err}", path=rel) from None
     mods = _imports(tree)
     if "airflow" in mods:
-        dags = airflow(tree, rel)
+        dags = airflow(tree, rel, modules=modules)
         if dags:
             return dags
-    r = Resolver(tree)
+    r = Resolver(tree, file=rel, modules=modules)
     f = Findings()
     kind = "python"
     if "awsglue" in mods:
@@ -168,6 +233,8 @@ def _python(text: str, rel: str) -> list[Pipeline]:
     if "pyspark" in mods or "delta" in mods:
         kind = "pyspark" if kind == "python" else kind
     f.extend(pyspark(tree, r))
+    for _node, found in embedded_scripts(tree, r):
+        f.extend(found)
     if kind == "python" and any((loc.via or "").startswith(("read.", "write.", "sql", "spark.table"))
                                 for loc in f.locations):
         kind = "pyspark"
@@ -209,24 +276,66 @@ def _sql_file(text: str, rel: str) -> list[Pipeline]:
     return [p]
 
 
-def _link_launches(pipelines: list[Pipeline], files: set[str]) -> None:
-    """Replace launched script URIs by repository files with the same name, where unique."""
+def _link_launches(pipelines: list[Pipeline], files: set[str]) -> list[dict[str, str]]:
+    """Replace launched script URIs by the repository file they name; weak matches are returned.
+
+    A file links when its name and at least one folder above it match the launched URI (the
+    longest common suffix wins); a file-name-only match stays a URI and becomes a weak candidate.
+    """
     by_name: dict[str, list[str]] = defaultdict(list)
     for f in files:
         by_name[PurePosixPath(f).name].append(f)
+    names = {p.file: p.name for p in pipelines}
+    weak: list[dict[str, str]] = []
+    retarget: list[tuple[Any, ...]] = []
     for p in pipelines:
         linked = []
         for uri in p.launches:
             name = PurePosixPath(uri.split("://", 1)[-1]).name
-            candidates = by_name.get(name, [])
-            if len(candidates) > 1:  # prefer the longest common path suffix
-                tail = uri.split("://", 1)[-1].split("/")
-                candidates = sorted(candidates, key=lambda c: -sum(
-                    1 for a, b in zip(reversed(c.split("/")), reversed(tail), strict=False) if a == b))[:1]
-            linked.append(candidates[0] if candidates else uri)
+            tail = uri.split("://", 1)[-1].split("/")
+            candidates = sorted(by_name.get(name, []), key=lambda c: (-sum(
+                1 for a, b in zip(reversed(c.split("/")), reversed(tail), strict=False) if a == b), c))
+            best = candidates[0] if candidates else None
+            reason = launch_match(uri, best, p.file) if best else None
+            if best and reason is None:
+                linked.append(best)
+                for run_uri, engine, database, conn, *where in p.config.get("sql_runs", []):
+                    if run_uri == uri:
+                        retarget.append((best, engine, database, conn, *where))
+                continue
+            linked.append(uri)
+            for c in candidates if best else []:
+                weak.append({"from": p.name, "to": names.get(c, c), "via": "launches", "uri": uri,
+                             "reason": reason or "same file name only"})
         p.launches = list(dict.fromkeys(linked))
         if linked:
             p.config.setdefault("launch_uris", [u for u in p.launches])
+    by_file = {p.file: p for p in pipelines}
+    for file, engine, database, conn, *where in retarget:  # a .sql file's tables live where its runner runs it
+        if file in by_file and by_file[file].kind == "sql":
+            _retarget(by_file[file], engine, database, conn, where[0] if where else None)
+    return weak
+
+
+def _retarget(p: Pipeline, engine: str, database: str | None, conn: str | None,
+              where: dict[str, Any] | None = None) -> None:
+    def move(uri: str) -> str:
+        for scheme in ("glue://", "redshift://"):
+            if uri.startswith(scheme) and (scheme == "glue://" or engine == "redshift"):
+                name = uri[len(scheme):]
+                if scheme == "redshift://" and name.startswith("{database}."):
+                    name = name[len("{database}."):]
+                return table_location(name, engine, database=database, conn=conn)
+        return uri
+
+    if engine == "glue":
+        return
+    p.locations = [dataclasses.replace(loc, uri=move(loc.uri)) for loc in p.locations]
+    if engine == "redshift" and where:  # the cluster and region its runner names
+        p.locations = [dataclasses.replace(loc, **where) if loc.uri.startswith("redshift://") else loc
+                       for loc in p.locations]
+    p.aliases = [[move(a), b] for a, b in p.aliases]
+    p.config["engine"] = engine
 
 
 def _owners(pipelines: list[Pipeline], root: Path, git: bool) -> None:
@@ -281,18 +390,55 @@ def _datasets(pipelines: list[Pipeline]) -> list[dict[str, Any]]:
     return sorted(groups.values(), key=lambda g: g["id"])
 
 
-def _lineage(pipelines: list[Pipeline], datasets: list[dict[str, Any]]) -> list[dict[str, str]]:
-    """Edges writer -> reader between pipelines through shared datasets, and DAG -> script."""
+def _lineage(pipelines: list[Pipeline], datasets: list[dict[str, Any]]
+             ) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+    """Edges writer -> reader through shared datasets and DAG -> script; and weak candidates.
+
+    An edge needs evidence (see :mod:`spark_lester.analyze.evidence`): the writer and the reader
+    use a location of the dataset whose concrete parts identify it. Matches that rest only on
+    placeholders, unqualified table names or local paths are returned as weak candidates.
+    """
+    uris: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))  # dataset -> name -> uris
+    member = {u: g["id"] for g in datasets for u in g["uris"]}
+    for p in pipelines:
+        for loc in p.locations:
+            if loc.uri in member:
+                uris[member[loc.uri]][p.name].add(loc.uri)
     edges: list[dict[str, str]] = []
+    weak: list[dict[str, str]] = []
     for g in datasets:
         for w in g["writers"]:
             for r in g["readers"]:
-                if w != r:
+                if w == r:
+                    continue
+                reasons = _edge_reasons(uris[g["id"]][w], uris[g["id"]][r])
+                if not reasons:
                     edges.append({"from": w, "to": r, "via": g["id"]})
+                else:
+                    weak.append({"from": w, "to": r, "via": g["id"], "reason": "; ".join(sorted(reasons))})
     names = {p.file: p.name for p in pipelines}
     for p in pipelines:
         for launched in p.launches:
             if launched in names:
                 edges.append({"from": p.name, "to": names[launched], "via": "launches"})
     unique = {(e["from"], e["to"], e["via"]): e for e in edges}
-    return list(unique.values())
+    weak_unique = {(e["from"], e["to"], e["via"]): e for e in weak if (e["from"], e["to"], e["via"]) not in unique}
+    return list(unique.values()), list(weak_unique.values())
+
+
+def _edge_reasons(written: set[str], read: set[str]) -> set[str]:
+    """Why the writer's and the reader's locations do not show they are one dataset (empty: they do)."""
+    reasons: set[str] = set()
+    for w in written:
+        for r in read:
+            if dataset_key(w) != dataset_key(r) and (written & read or len(written | read) > 2):
+                continue  # compare like with like when the pipelines share a location
+            why = weak_reason(w) or weak_reason(r)
+            if why is None:
+                return set()
+            reasons.add(why)
+    if not reasons:  # linked only through an alias (a table and its LOCATION): both sides must be evidence
+        if all(weak_reason(u) is None for u in written | read):
+            return set()
+        reasons = {x for u in written | read if (x := weak_reason(u))}
+    return reasons

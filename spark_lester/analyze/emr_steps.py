@@ -35,6 +35,8 @@ _SUBMIT_OPTS = frozenset({"--deploy-mode", "--master", "--conf", "--class", "--n
 
 
 _JINJA = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.S)
+#: s3-dist-cp / distcp flags naming the two sides of a copy.
+_COPY_FLAGS = frozenset({"--src", "--dest"})
 #: ``NAME=VALUE`` argument (``--source mails=s3://raw/mails/``); VALUE may be a location.
 _NAMED_VALUE = re.compile(r"^[A-Za-z_][\w.-]*=(.+)$", re.S)
 
@@ -55,20 +57,30 @@ def split_command(command: str) -> list[str]:
     return [re.sub(r"\x00(\d+)\x00", lambda m: saved[int(m.group(1))], w) for w in words]
 
 
-def args_findings(args: list[Any], f: Findings | None = None, *, line: int | None = None,
+def args_findings(args: list[Any] | str, f: Findings | None = None, *, line: int | None = None,
                   via: str = "args") -> Findings:
     """Locations in a command line (a list of arguments or one shell string)."""
     f = f or Findings()
     if isinstance(args, str):
         args = split_command(args)
+    elif not isinstance(args, (list, tuple)):  # an unresolved or odd value: no arguments to read
+        return f
     flat: list[str] = []
     for a in args:
         if isinstance(a, str):
-            flat.extend(a.split("=", 1) if a.startswith("--") and "=" in a and "://" in a else [a])
+            split = a.startswith("--") and "=" in a and ("://" in a or a.split("=", 1)[0] in _COPY_FLAGS)
+            flat.extend(a.split("=", 1) if split else [a])
+    copying = any(t.rsplit("/", 1)[-1] in ("s3-dist-cp", "distcp") for t in flat)
     prev = ""
     script_seen = False
     positional: list[str] = []  # locations after the script without a flag before them
     for tok in flat:
+        if copying and prev in _COPY_FLAGS and not looks_like_location(tok.strip("'\"")):
+            path = tok.strip("'\"")  # s3-dist-cp --dest=/movie: a path of the cluster's HDFS
+            if path.startswith("/"):
+                f.add(role_from_name(prev, "input"), "hdfs://" + path, line, via)
+            prev = tok
+            continue
         if prev in ("--py-files", "--jars", "--files"):
             for part in tok.split(","):
                 if looks_like_location(part):
@@ -104,6 +116,10 @@ def args_findings(args: list[Any], f: Findings | None = None, *, line: int | Non
     return f
 
 
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def steps_findings(steps: Any, f: Findings | None = None, *, line: int | None = None) -> Findings:
     """Findings from a list of EMR step definitions."""
     f = f or Findings()
@@ -114,8 +130,11 @@ def steps_findings(steps: Any, f: Findings | None = None, *, line: int | None = 
     for step in steps:
         if not isinstance(step, dict):
             continue
-        jar = step.get("HadoopJarStep") or {}
+        jar = step.get("HadoopJarStep")
+        jar = jar if isinstance(jar, dict) else {}
         args = jar.get("Args") or step.get("Args") or []
+        if not isinstance(args, (list, str)):
+            args = []
         f.op("emr_step", str(step.get("Name", "")), line)
         if isinstance(jar.get("Jar"), str) and looks_like_location(jar["Jar"]):
             f.add("code", jar["Jar"], line, "HadoopJarStep.Jar")
@@ -135,12 +154,13 @@ def cluster_findings(overrides: Any, f: Findings | None = None, *, line: int | N
             config[key] = overrides[key]
     if isinstance(overrides.get("LogUri"), str):
         f.add("log", overrides["LogUri"], line, "LogUri")
-    for action in overrides.get("BootstrapActions") or []:
-        path = ((action or {}).get("ScriptBootstrapAction") or {}).get("Path")
+    for action in _list(overrides.get("BootstrapActions")):
+        bootstrap = action.get("ScriptBootstrapAction") if isinstance(action, dict) else None
+        path = bootstrap.get("Path") if isinstance(bootstrap, dict) else None
         if isinstance(path, str):
             f.add("code", path, line, "BootstrapActions")
-    for conf in overrides.get("Configurations") or []:
-        props = (conf or {}).get("Properties") or {}
+    for conf in _list(overrides.get("Configurations")):
+        props = conf.get("Properties") if isinstance(conf, dict) else None
         for key, value in props.items() if isinstance(props, dict) else []:
             if isinstance(value, str) and looks_like_location(value):
                 f.add(role_from_name(key, "interim"), value, line, f"Configurations {key}")
@@ -158,7 +178,7 @@ def emr_steps(document: Any) -> tuple[Findings, dict[str, Any]] | None:
                                        or "Steps" in document and isinstance(document["Steps"], list)):
         f, config = cluster_findings(document)
         if "Steps" in document:
-            config["steps"] = [s.get("Name") for s in document["Steps"] if isinstance(s, dict)]
+            config["steps"] = [s.get("Name") for s in _list(document["Steps"]) if isinstance(s, dict)]
         return f, config
     if isinstance(document, dict) and isinstance(document.get("Command"), dict) and "ScriptLocation" in document["Command"]:
         # a Glue CreateJob request
@@ -166,7 +186,8 @@ def emr_steps(document: Any) -> tuple[Findings, dict[str, Any]] | None:
         script = document["Command"]["ScriptLocation"]
         f.add("code", script, None, "Command.ScriptLocation")
         f.launch(script)
-        for key, value in (document.get("DefaultArguments") or {}).items():
+        defaults = document.get("DefaultArguments")
+        for key, value in (defaults if isinstance(defaults, dict) else {}).items():
             if isinstance(value, str) and looks_like_location(value):
                 f.add(role_from_name(key), value, None, key)
         config = {k: document[k] for k in ("Name", "GlueVersion", "WorkerType", "NumberOfWorkers",

@@ -17,6 +17,7 @@ links the table and its S3 path as one dataset. Built-in transforms become opera
 from __future__ import annotations
 
 import ast
+from typing import Any
 
 from spark_lester.analyze._private import Findings
 from spark_lester.analyze.locations import table_uri
@@ -40,11 +41,17 @@ def _kwargs(node: ast.Call, r: Resolver, positional: tuple[str, ...] = ()) -> di
     return out
 
 
+def _lower(opts: dict[Any, Any]) -> dict[str, Any]:
+    """Option names as Glue reads them: ``dbTable`` and ``dbtable`` are one option."""
+    return {str(k).lower(): v for k, v in opts.items()}
+
+
 def _jdbc_uri(ctype: object, opts: dict[str, object], connection: object = None) -> str | None:
+    opts = _lower(opts)
     url = opts.get("url")
     table = opts.get("dbtable")
     if not isinstance(url, str):
-        name = connection or opts.get("connectionName") or opts.get("connection_name")
+        name = connection or opts.get("connectionname") or opts.get("connection_name")
         if not isinstance(name, str):
             return None
         url = f"jdbc:{ctype or 'glue'}:{{connection {name}}}"
@@ -89,11 +96,13 @@ def glue(tree: ast.AST, r: Resolver) -> Findings:
                     f.add("interim", tmp, line, "redshift_tmp_dir")
             elif kind == "jdbc":
                 kw = _kwargs(node, r, pos + ("catalog_connection", "connection_options"))
-                opts = kw.get("connection_options") if isinstance(kw.get("connection_options"), dict) else {}
+                given = kw.get("connection_options")
+                opts = _lower(given) if isinstance(given, dict) else {}
                 conn = kw.get("catalog_connection")
-                if isinstance(conn, str) and "redshift" in conn.lower() and isinstance(opts.get("dbtable"), str):
+                dbtable = opts.get("dbtable")
+                if isinstance(conn, str) and "redshift" in conn.lower() and isinstance(dbtable, str):
                     db = opts.get("database") if isinstance(opts.get("database"), str) else "{database}"
-                    table = opts["dbtable"] if "." in opts["dbtable"] else f"public.{opts['dbtable']}"
+                    table = dbtable if "." in dbtable else f"public.{dbtable}"
                     uri = table_uri("redshift", f"{db}.{table}")
                 else:
                     uri = _jdbc_uri("glue", opts, conn)  # type: ignore[arg-type]
@@ -154,6 +163,17 @@ def _options_io(f: Findings, role: str, kw: dict[str, object], line: int, via: s
     opts = kw.get("connection_options")
     if not isinstance(opts, dict):
         return
+    opts = _lower(opts)
+    tmp = opts.get("redshifttmpdir") or opts.get("tempdir")
+    if isinstance(tmp, str) and tmp:
+        f.add("interim", tmp, line, "redshiftTmpDir")
+    if isinstance(ctype, str) and ctype.lower() == "redshift" and isinstance(opts.get("dbtable"), str):
+        db = opts.get("database") if isinstance(opts.get("database"), str) else "{database}"
+        rs_table = str(opts["dbtable"])
+        uri = f.add(role, table_uri("redshift", f"{db}.{rs_table if '.' in rs_table else 'public.' + rs_table}"),
+                    line, via)
+        f.op("read" if role == "input" else "write", str(uri), line)
+        return
     if ctype in ("s3", None) or (isinstance(ctype, str) and ctype.startswith("s3")):
         paths = opts.get("paths") if role == "input" else opts.get("path")
         if paths is None:
@@ -163,11 +183,11 @@ def _options_io(f: Findings, role: str, kw: dict[str, object], line: int, via: s
              f"{kw.get('format') or ''} {paths if isinstance(paths, str) else ' '.join(map(str, paths or []))}".strip(),
              line)
     elif isinstance(ctype, str) and ctype.lower() in _JDBC_TYPES:
-        uri = _jdbc_uri(ctype, opts, opts.get("connectionName"))
+        uri = _jdbc_uri(ctype, opts, opts.get("connectionname"))
         if uri:
             f.add(role, uri, line, via)
             f.op("read" if role == "input" else "write", uri, line)
     elif ctype == "dynamodb":
-        table = opts.get("dynamodb.input.tableName") or opts.get("dynamodb.output.tableName")
+        table = opts.get("dynamodb.input.tablename") or opts.get("dynamodb.output.tablename")
         if isinstance(table, str):
             f.add(role, f"dynamodb://{table}", line, via)

@@ -3,7 +3,9 @@
 A pipeline is affected when one of its inputs (or interim locations) overlaps the leaked
 location or an alias of it (a Glue table and its S3 path), directly or through data an
 affected pipeline wrote; a DAG is affected when it launches an affected script. Each hit
-says how far it is from the leak, through which location, and whom to contact.
+says how far it is from the leak, through which location, and whom to contact; a downstream
+hit reached only through a location that is no evidence of shared data (an unresolved bucket,
+a local path: see :mod:`spark_lester.analyze.evidence`) carries the reason under ``weak``.
 
 >>> cat = {"pipelines": [
 ...   {"file": "a.py", "dag_id": None, "kind": "pyspark", "owners": [{"name": "ana", "source": "git"}],
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from spark_lester.analyze.evidence import weak_reason
 from spark_lester.analyze.locations import dataset_key, normalize_uri, overlaps
 
 
@@ -57,6 +60,9 @@ def impact(catalog: dict[str, Any], location: str) -> list[dict[str, Any]]:
             seen[name] = {"pipeline": name, "file": p["file"], "dag_id": p.get("dag_id"),
                           "kind": p.get("kind"), "distance": distance, "via": uri,
                           "path": path + [name], "owners": p.get("owners", [])}
+            weak = weak_reason(uri) if distance else None  # downstream hops need the same evidence as lineage
+            if weak:
+                seen[name]["weak"] = weak
             for loc in p.get("locations", []):
                 if loc["role"] in ("output", "interim"):
                     for alias in _aliases(catalog, loc["uri"]):

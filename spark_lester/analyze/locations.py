@@ -41,6 +41,12 @@ class Location:
     raw: str
     line: int | None = None
     via: str | None = None  # the call or operator argument it came from
+    confidence: str | None = None  # "low" when found by the token fallback, not the syntax tree
+    # What the code says about the store, for dataset naming (OpenLineage); None where it says nothing.
+    cluster: str | None = None  # Redshift cluster identifier or Serverless workgroup
+    region: str | None = None  # AWS region name of the store
+    port: int | None = None  # when not the engine's default
+    namenode: str | None = None  # "host:port" of an hdfs:/// path
 
     def __post_init__(self) -> None:
         if self.role not in ROLES:

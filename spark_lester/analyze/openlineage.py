@@ -1,19 +1,34 @@
 """OpenLineage JobEvents and DatasetEvents for a catalog, validated against the spec offline.
 
-Datasets are named as the OpenLineage naming spec says: S3 ``s3://{bucket}`` + key path;
-Glue ``arn:aws:glue:{region}:{account}`` + ``table/{database}/{table}``; Athena
-``awsathena://athena.{region}.amazonaws.com`` + ``{catalog}.{database}.{table}``; Redshift
-``redshift://{cluster}.{region}:{port}`` + ``{database}.{schema}.{table}``; Postgres/MySQL
-``postgres://{host}:{port}``/``mysql://{host}:{port}`` + ``{database}.{schema}.{table}``;
-HDFS ``hdfs://{namenode}:{port}`` + path. Unknown parts (region, account, cluster) stay as
-``{placeholders}``. Jobs carry ``jobType``, ``ownership``, ``sourceCodeLocation`` and
+Datasets are named as the OpenLineage naming spec (https://openlineage.io/docs/spec/naming)
+says: S3 ``s3://{bucket}`` + path; Glue ``arn:aws:glue:{region}:{account}`` +
+``table/{database}/{table}``; Athena ``awsathena://athena.{region}.amazonaws.com`` +
+``{catalog}.{database}.{table}``; Redshift ``redshift://{cluster}.{region}:{port}`` +
+``{database}.{schema}.{table}``; Postgres/MySQL ``postgres://{host}:{port}`` /
+``mysql://{host}:{port}`` + ``{database}.{schema}.{table}`` / ``{database}.{table}``; HDFS
+``hdfs://{namenode}:{port}`` + path. A file store's dataset is the folder above partitions,
+placeholders and globs (``orders/dt={{ ds }}`` is the dataset ``orders``).
+
+No part of a name is invented: where a location leaves the bucket, host, database, region,
+account, cluster or namenode unknown, it is not emitted as a dataset but listed, with the
+reason and what to supply, in the job's ``spark_lester_unresolvedDatasets`` facet (schema
+vendored beside the spec's) and by :func:`unnamed_locations`. Region and account come from
+the caller (``--region``/``--account``); a location may also carry ``region``, ``account``,
+``cluster``, ``port`` or ``namenode`` keys when the code names them (a JDBC URL's Redshift
+endpoint does). Jobs carry ``jobType``, ``ownership``, ``sourceCodeLocation`` and
 ``documentation`` facets; a dataset event links a Glue table to its S3 location with a
 ``symlinks`` facet. The JSON schemas are vendored in ``analyze/schemas`` (see its README).
 
 >>> dataset_name("s3a://acme-raw/orders/dt=2024-01-01/")
-('s3://acme-raw', 'orders/dt={dt}')
+('s3://acme-raw', 'orders')
 >>> dataset_name("glue://crm.customers", region="eu-west-1", account="123456789012")
 ('arn:aws:glue:eu-west-1:123456789012', 'table/crm/customers')
+>>> dataset_name("jdbc:redshift://dwh.abc123.eu-west-1.redshift.amazonaws.com:5439/prod?dbtable=sales.orders")
+('redshift://dwh.eu-west-1:5439', 'prod.sales.orders')
+>>> dataset_name("glue://crm.customers")
+Traceback (most recent call last):
+...
+spark_lester.errors.AnalyzeError: glue://crm.customers: the Glue catalog's region and account are unknown ...
 """
 
 from __future__ import annotations
@@ -21,11 +36,13 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 from spark_lester.analyze.locations import normalize_uri
 from spark_lester.errors import AnalyzeError
@@ -34,52 +51,169 @@ PRODUCER = "https://github.com/spark-lester/spark_lester/tree/main/spark_lester/
 CORE_SCHEMA = "https://openlineage.io/spec/2-1-0/OpenLineage.json"
 #: Older core versions the vendored facet schemas refer to; all resolve to the vendored core.
 CORE_ALIASES = ("1-0-1", "1-0-2", "1-0-3", "2-0-0", "2-0-2")
+UNRESOLVED_FACET = "spark_lester_unresolvedDatasets"
 FACET_SCHEMAS = {
     "jobType": ("JobTypeJobFacet.json", "https://openlineage.io/spec/facets/2-0-4/JobTypeJobFacet.json#/$defs/JobTypeJobFacet"),
     "ownership": ("OwnershipJobFacet.json", "https://openlineage.io/spec/facets/1-0-0/OwnershipJobFacet.json#/$defs/OwnershipJobFacet"),
     "sourceCodeLocation": ("SourceCodeLocationJobFacet.json", "https://openlineage.io/spec/1-0-1/SourceCodeLocationJobFacet.json#/$defs/SourceCodeLocationJobFacet"),
     "documentation": ("DocumentationJobFacet.json", "https://openlineage.io/spec/facets/1-0-0/DocumentationJobFacet.json#/$defs/DocumentationJobFacet"),
+    UNRESOLVED_FACET: ("UnresolvedDatasetsJobFacet.json", "https://github.com/spark-lester/spark_lester/blob/main/spark_lester/analyze/schemas/UnresolvedDatasetsJobFacet.json#/$defs/UnresolvedDatasetsJobFacet"),
 }
 SYMLINKS_SCHEMA = "https://openlineage.io/spec/facets/1-0-1/SymlinksDatasetFacet.json#/$defs/SymlinksDatasetFacet"
 _INTEGRATION = {"airflow_dag": ("AIRFLOW", "DAG"), "dagfactory": ("AIRFLOW", "DAG"),
                 "glue_job": ("GLUE", "JOB"), "pyspark": ("SPARK", "JOB"), "sql": ("SQL", "QUERY"),
                 "emr_steps": ("EMR", "JOB"), "python": ("PYTHON", "JOB")}
+_TABLE_SCHEMES = ("glue://", "athena://", "redshift://")
+_PLACEHOLDER = re.compile(r"\{|\}|\$")
+_PARTITION = re.compile(r"^[A-Za-z_][\w\-]*=")
+_GLOB = re.compile(r"[*?\[]")
+_DEFAULT_PORTS = {"postgres": 5432, "mysql": 3306, "redshift": 5439, "sqlserver": 1433}
+#: Redshift endpoints: provisioned ``cluster.id.region.redshift.amazonaws.com`` and serverless
+#: ``workgroup.account.region.redshift-serverless.amazonaws.com``.
+_REDSHIFT_HOST = re.compile(r"^([a-z0-9-]+)\.[a-z0-9]+\.([a-z]{2}(?:-gov)?-[a-z]+-\d)\.redshift(?:-serverless)?\.amazonaws\.com$", re.I)
+_AWS_REGION = re.compile(r"^[a-z]{2}(?:-gov)?-[a-z]+-\d$")
+_ACCOUNT = re.compile(r"^\d{12}$")
 
 
-def dataset_name(uri: str, *, region: str = "{region}", account: str = "{account_id}",
-                 cluster: str = "{cluster}") -> tuple[str, str]:
-    """The OpenLineage (namespace, name) of a normalised location."""
+class _Unnamed(Exception):
+    """Internal: why a location has no OpenLineage name (becomes a facet entry or an AnalyzeError)."""
+
+
+def _known(value: Any) -> str | None:
+    return value if isinstance(value, str) and value and not _PLACEHOLDER.search(value) else None
+
+
+def _store_path(path: str) -> str:
+    """The dataset part of a file-store path: cut at partitions, placeholders and globs."""
+    kept = []
+    for seg in (s for s in path.split("/") if s):
+        if _PARTITION.match(seg) or _PLACEHOLDER.search(seg) or _GLOB.search(seg):
+            break
+        kept.append(seg)
+    else:
+        return "/".join(kept)
+    if not kept:
+        raise _Unnamed(f"the path starts with an unresolved part ({path!r}): no dataset to name")
+    return "/".join(kept)
+
+
+def _aws(kind: str, region: str | None, account: str | None = None, *, need_account: bool = True) -> None:
+    missing = [n for n, v in (("region", region), ("account", account if need_account else "x")) if not v]
+    if missing:
+        one = len(missing) == 1
+        raise _Unnamed(f"the {kind}'s {' and '.join(missing)} {'is' if one else 'are'} unknown and the "
+                       f"OpenLineage name contains {'it' if one else 'them'} (pass --{' and --'.join(missing)})")
+    if not _AWS_REGION.match(region or ""):
+        raise _Unnamed(f"{region!r} is not an AWS region name")
+    if need_account and not _ACCOUNT.match(account or ""):
+        raise _Unnamed(f"{account!r} is not a 12-digit AWS account id")
+
+
+def _jdbc(uri: str, ctx: Mapping[str, Any]) -> tuple[str, str]:
+    m = re.match(r"jdbc:(\w+)://([^/?;]*)(?:/([^?;]*))?(?:[?;](.*))?$", uri)
+    if not m:
+        raise _Unnamed("not a JDBC URL of the form jdbc:engine://host:port/database (no naming rule for it)")
+    engine, hostport, db, params = m.groups()
+    opts = {k.lower(): v for k, v in parse_qsl((params or "").replace(";", "&"))}
+    table, db = opts.get("dbtable") or ctx.get("table"), db or opts.get("databasename")
+    engine = "postgres" if engine == "postgresql" else engine
+    if engine not in _DEFAULT_PORTS:
+        raise _Unnamed(f"no OpenLineage naming rule is implemented for jdbc:{engine}")
+    host, _, port = hostport.partition(":")
+    if not _known(host):
+        raise _Unnamed("the database host is unresolved")
+    port = port or str(_DEFAULT_PORTS[engine])
+    if not _known(table):
+        raise _Unnamed("the JDBC options name no table (dbtable), or it is unresolved")
+    if not _known(db) and not (engine == "mysql" and "." in table):
+        raise _Unnamed("the JDBC URL names no database")
+    parts = table.split(".")
+    if engine == "mysql":
+        name = table if len(parts) == 2 else f"{db}.{table}"
+    else:
+        name = {1: f"{db}.public.{table}" if engine != "sqlserver" else f"{db}.dbo.{table}",
+                2: f"{db}.{table}"}.get(len(parts), table)
+    if engine == "redshift":
+        rs = _REDSHIFT_HOST.match(host)
+        cluster, region = (rs.groups() if rs else (_known(ctx.get("cluster")), _known(ctx.get("region"))))
+        if not cluster or not region:
+            raise _Unnamed("the Redshift host is not an AWS endpoint and no cluster/region is known")
+        return f"redshift://{cluster.lower()}.{region}:{port}", name
+    return f"{engine}://{host}:{port}", name
+
+
+def _naming(uri: str, ctx: Mapping[str, Any]) -> tuple[str, str]:
+    """(namespace, name) of a normalised location, or :class:`_Unnamed` with the reason."""
     uri = normalize_uri(uri)
-    if uri.startswith("glue://"):
-        db, _, table = uri[7:].partition(".")
-        return f"arn:aws:glue:{region}:{account}", f"table/{db}/{table}" if table else f"table/default/{db}"
-    if uri.startswith("athena://"):
-        return f"awsathena://athena.{region}.amazonaws.com", f"awsdatacatalog.{uri[9:]}"
-    if uri.startswith("redshift://"):
-        return f"redshift://{cluster}.{region}:5439", uri[11:]
-    if uri.startswith("jdbc:"):
-        m = re.match(r"jdbc:(\w+)://([^/?;]+)(?:/([^?;]*))?(?:[?;](.*))?$", uri)
-        if m:
-            engine, hostport, db, params = m.groups()
-            table = dict(p.split("=", 1) for p in re.split(r"[&;]", params or "") if "=" in p).get("dbtable", "")
-            engine = "postgres" if engine == "postgresql" else engine
-            if engine == "mysql":
-                name = ".".join(x for x in (db, table) if x)
-            else:
-                name = ".".join(x for x in (db, table if "." in table else (f"public.{table}" if table else "")) if x)
-            return f"{engine}://{hostport}", name or (db or "")
-        base, _, rest = uri.partition("?")
-        table = rest.partition("dbtable=")[2]
-        return base, table or base
+    region, account = _known(ctx.get("region")), _known(ctx.get("account"))
+    if uri.lower().startswith("jdbc:"):
+        return _jdbc(uri, ctx)
     m = re.match(r"^([a-z0-9+.\-]+)://([^/]*)/?(.*)$", uri)
-    if m:
-        scheme, authority, path = m.groups()
-        if scheme == "file" or (scheme == "hdfs" and not authority):
-            return ("file" if scheme == "file" else "hdfs://{namenode}:8020"), "/" + path
-        if scheme == "dynamodb":
-            return f"arn:aws:dynamodb:{region}:{account}", f"table/{authority}"
-        return f"{scheme}://{authority}", path or "/"
-    return "unresolved", uri
+    if not m and uri.startswith("/") and not _PLACEHOLDER.search(uri.split("/")[1] if "/" in uri[1:] else uri):
+        raise _Unnamed("a path without a scheme resolves against the cluster's default file system "
+                       "(fs.defaultFS: HDFS on EMR, local in local mode), which the code does not name")
+    if not m:
+        raise _Unnamed("an unresolved placeholder: the store is unknown")
+    scheme, authority, path = m.groups()
+    if scheme in ("glue", "athena", "redshift"):
+        parts = authority.split(".")
+        if any(not _known(p) for p in parts) or not parts[-1]:
+            raise _Unnamed("the table name or its database is unresolved")
+        if scheme == "glue":
+            _aws("Glue catalog", region, account)
+            db, table = (["default"] + parts)[-2:]
+            return f"arn:aws:glue:{region}:{account}", f"table/{db}/{table}"
+        if scheme == "athena":
+            _aws("Athena service", region, need_account=False)
+            full = {1: ["awsdatacatalog", "default"], 2: ["awsdatacatalog"]}.get(len(parts), []) + parts
+            return f"awsathena://athena.{region}.amazonaws.com", ".".join(full)
+        cluster = _known(ctx.get("cluster"))
+        if not cluster:
+            raise _Unnamed("the Redshift cluster is unknown (the code does not name it)")
+        _aws("Redshift cluster", region, need_account=False)
+        if len(parts) != 3:
+            raise _Unnamed("a Redshift table needs database.schema.table")
+        return f"redshift://{cluster.lower()}.{region}:{ctx.get('port') or 5439}", authority
+    if scheme == "file":
+        if not path or _PLACEHOLDER.search(path):
+            raise _Unnamed("the local path is unresolved")
+        return "file", "/" + path
+    if scheme == "hdfs":
+        namenode = authority or _known(ctx.get("namenode"))
+        if not _known(namenode):
+            raise _Unnamed("hdfs:/// uses the cluster's default namenode, which the code does not name "
+                           "(pass namenode=host:port)")
+        host, _, port = namenode.partition(":")
+        return f"hdfs://{host}:{port or 8020}", "/" + _store_path(path)
+    if scheme == "dynamodb":
+        _aws("DynamoDB table", region, account)
+        if not _known(authority):
+            raise _Unnamed("the table name is unresolved")
+        return f"arn:aws:dynamodb:{region}:{account}", f"table/{authority}"
+    if not _known(authority):
+        raise _Unnamed(f"the {scheme} bucket or host is an unresolved placeholder")
+    return f"{scheme}://{authority}", _store_path(path) or "/"
+
+
+def dataset_name(uri: str, *, region: str | None = None, account: str | None = None,
+                 **where: Any) -> tuple[str, str]:
+    """The OpenLineage (namespace, name) of a normalised location.
+
+    ``where`` adds what the code says about the store (``cluster``, ``port``, ``namenode``).
+    Raises :class:`~spark_lester.errors.AnalyzeError` when naming would need a part that is
+    unknown; the message says which.
+    """
+    try:
+        return _naming(uri, {"region": region, "account": account, **where})
+    except _Unnamed as why:
+        raise AnalyzeError(f"{uri}: {why}", hint="It is left out of the OpenLineage events and listed "
+                           f"in the job's {UNRESOLVED_FACET} facet.") from None
+
+
+def _context(loc: Mapping[str, Any], region: str | None, account: str | None) -> dict[str, Any]:
+    ctx = {"region": region, "account": account}
+    ctx.update({k: loc[k] for k in ("region", "account", "cluster", "port", "namenode") if loc.get(k)})
+    return ctx
 
 
 def _facet(kind: str, **fields: Any) -> dict[str, Any]:
@@ -111,9 +245,20 @@ def _owner_urn(name: str) -> str:
     return f"team:{name.lstrip('@')}" if name.startswith("@") and "/" in name else f"user:{name.lstrip('@')}"
 
 
-def job_events(catalog: dict[str, Any], *, namespace: str = "spark_lester", region: str = "{region}",
-               account: str = "{account_id}", event_time: str | None = None) -> list[dict[str, Any]]:
-    """One JobEvent per pipeline, inputs and outputs named by the OpenLineage spec."""
+def _named(loc: Mapping[str, Any], region: str | None, account: str | None) -> tuple[str, str] | str:
+    """(namespace, name) of one location as a pipeline uses it, or the reason it has none."""
+    try:
+        return _naming(loc["uri"], _context(loc, region, account))
+    except _Unnamed as why:
+        return str(why)
+
+
+def job_events(catalog: dict[str, Any], *, namespace: str = "spark_lester", region: str | None = None,
+               account: str | None = None, event_time: str | None = None) -> list[dict[str, Any]]:
+    """One JobEvent per pipeline, inputs and outputs named by the OpenLineage spec.
+
+    Locations without a spec name go to the ``spark_lester_unresolvedDatasets`` job facet.
+    """
     when = event_time or datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
     root = catalog.get("root", ".")
     git = _git(root)
@@ -136,14 +281,26 @@ def job_events(catalog: dict[str, Any], *, namespace: str = "spark_lester", regi
             facets["ownership"] = _facet("ownership", owners=owners)
         if p.get("summary"):
             facets["documentation"] = _facet("documentation", description=p["summary"])
-        inputs, outputs = [], []
+        inputs: list[dict[str, str]] = []
+        outputs: list[dict[str, str]] = []
+        unresolved: list[dict[str, Any]] = []
         for loc in p.get("locations", []):
-            ns, name = dataset_name(loc["uri"], region=region, account=account)
-            ds = {"namespace": ns, "name": name}
+            if loc["role"] not in ("input", "interim", "output"):
+                continue
+            named = _named(loc, region, account)
+            if isinstance(named, str):
+                entry = {"location": loc["uri"], "role": loc["role"], "reason": named}
+                if isinstance(loc.get("line"), int):
+                    entry["line"] = loc["line"]
+                unresolved.append(entry)
+                continue
+            ds = {"namespace": named[0], "name": named[1]}
             if loc["role"] in ("input", "interim") and ds not in inputs:
                 inputs.append(ds)
             if loc["role"] in ("output", "interim") and ds not in outputs:
                 outputs.append(ds)
+        if unresolved:
+            facets[UNRESOLVED_FACET] = _facet(UNRESOLVED_FACET, datasets=unresolved)
         events.append({
             "eventTime": when, "producer": PRODUCER, "schemaURL": f"{CORE_SCHEMA}#/$defs/JobEvent",
             "job": {"namespace": namespace, "name": p.get("dag_id") or p["file"], "facets": facets},
@@ -152,27 +309,57 @@ def job_events(catalog: dict[str, Any], *, namespace: str = "spark_lester", regi
     return events
 
 
-def dataset_events(catalog: dict[str, Any], *, region: str = "{region}", account: str = "{account_id}",
+def _uri_contexts(catalog: dict[str, Any]) -> dict[str, Mapping[str, Any]]:
+    """Per location URI, the first location dict that says most about its store."""
+    out: dict[str, Mapping[str, Any]] = {}
+    for p in catalog.get("pipelines", []):
+        for loc in p.get("locations", []):
+            uri = loc["uri"]
+            if uri not in out or len(_context(loc, None, None)) > len(_context(out[uri], None, None)):
+                out[uri] = loc
+    return out
+
+
+def dataset_events(catalog: dict[str, Any], *, region: str | None = None, account: str | None = None,
                    event_time: str | None = None) -> list[dict[str, Any]]:
-    """One DatasetEvent per dataset; tables with a known storage location get ``symlinks``."""
+    """One DatasetEvent per nameable dataset; its other names (a table's storage) are ``symlinks``."""
     when = event_time or datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+    where = _uri_contexts(catalog)
     events = []
     for g in catalog.get("datasets", []):
-        uris = list(dict.fromkeys(g.get("uris", []) + g.get("aliases", [])))
-        storage = [u for u in uris if not u.startswith(("glue://", "athena://", "redshift://"))]
-        tables = [u for u in uris if u.startswith(("glue://", "athena://", "redshift://"))]
-        primary = (storage or tables or [g["id"]])[0]
-        ns, name = dataset_name(primary, region=region, account=account)
+        uris = list(dict.fromkeys(g.get("uris", []) + g.get("aliases", []) or [g["id"]]))
+        uris.sort(key=lambda u: u.startswith(_TABLE_SCHEMES))  # storage first, stable otherwise
+        names = []
+        for u in uris:
+            named = _named({**where.get(u, {}), "uri": u}, region, account)
+            if not isinstance(named, str) and named not in [n for n, _ in names]:
+                names.append((named, u.startswith(_TABLE_SCHEMES)))
+        if not names:
+            continue
+        (ns, name), _ = names[0]
         dataset: dict[str, Any] = {"namespace": ns, "name": name}
-        others = [u for u in uris if u != primary]
-        if others:
+        if names[1:]:
             dataset["facets"] = {"symlinks": {
                 "_producer": PRODUCER, "_schemaURL": SYMLINKS_SCHEMA,
-                "identifiers": [dict(zip(("namespace", "name"), dataset_name(u, region=region, account=account),
-                                         strict=True), type="TABLE" if u in tables else "LOCATION") for u in others]}}
+                "identifiers": [{"namespace": n[0], "name": n[1], "type": "TABLE" if table else "LOCATION"}
+                                for n, table in names[1:]]}}
         events.append({"eventTime": when, "producer": PRODUCER,
                        "schemaURL": f"{CORE_SCHEMA}#/$defs/DatasetEvent", "dataset": dataset})
     return events
+
+
+def unnamed_locations(catalog: dict[str, Any], *, region: str | None = None,
+                      account: str | None = None) -> list[dict[str, Any]]:
+    """Every read or write the events leave out for want of a spec name: file, line, reason."""
+    out = []
+    for p in catalog.get("pipelines", []):
+        for loc in p.get("locations", []):
+            if loc["role"] in ("input", "interim", "output"):
+                named = _named(loc, region, account)
+                if isinstance(named, str):
+                    out.append({"file": p["file"], "line": loc.get("line"), "location": loc["uri"],
+                                "role": loc["role"], "reason": named})
+    return out
 
 
 def openlineage(catalog: dict[str, Any], **kwargs: Any) -> list[dict[str, Any]]:

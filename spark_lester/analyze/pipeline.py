@@ -33,6 +33,7 @@ class Pipeline:
     aliases: list[list[str]] = field(default_factory=list)
     history: dict[str, Any] | None = None
     default_args_owner: list[str] = field(default_factory=list)
+    problems: list[dict[str, Any]] = field(default_factory=list)  # parts that could not be analyzed
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:

@@ -18,6 +18,8 @@ I/O that pipelines mix in (pandas ``read_*``/``to_*``, boto3 S3 calls) is recogn
 from __future__ import annotations
 
 import ast
+import itertools
+import re
 
 from spark_lester.analyze._private import Findings
 from spark_lester.analyze.locations import looks_like_location, table_uri
@@ -39,6 +41,8 @@ _OPS = {
     "dropna": "clean", "explode": "explode", "repartition": "repartition",
     "sample": "sample", "limit": "limit",
 }
+_TEMP_VIEW_CALLS = frozenset({"createOrReplaceTempView", "createTempView", "registerTempTable",
+                              "createGlobalTempView", "createOrReplaceGlobalTempView", "registerDataFrameAsTable"})
 _UDF_CALLS = frozenset({"udf", "F.udf", "functions.udf", "pandas_udf", "F.pandas_udf",
                         "spark.udf.register"})
 _PANDAS_READ = frozenset({"read_csv", "read_parquet", "read_json", "read_excel", "read_orc",
@@ -96,17 +100,157 @@ def _jdbc(url: object, table: object) -> str | None:
 def pyspark(tree: ast.AST, r: Resolver) -> Findings:
     """All Spark, pandas and boto3 data I/O and DataFrame operations in ``tree``."""
     f = Findings()
+    temps = temp_views(tree, r)
     for node in ast.walk(tree):
         n_ops = len(f.operations)
-        _visit(f, node, r)
+        _visit(f, node, r, temps)
         for o in f.operations[n_ops:]:
             o["_end"] = (getattr(node, "end_lineno", 0), getattr(node, "end_col_offset", 0))
     # Calls of one chain share a line; inner calls end first and so happened first.
     f.operations.sort(key=lambda o: (o["line"] or 0, o.pop("_end", (0, 0))))
+    _inline_helpers(f, tree, r, temps)
     return f
 
 
-def _visit(f: Findings, node: ast.AST, r: Resolver) -> None:
+#: Call sites of one helper that are inlined; past this the helper keeps its placeholders.
+MAX_CALL_SITES = 10
+
+
+def _inline_helpers(f: Findings, tree: ast.AST, r: Resolver, temps: frozenset[str]) -> None:
+    """One level of inlining: a helper's reads and writes once per call site with its arguments.
+
+    ``def load(path): spark.read.parquet(path)`` called as ``load("s3://raw/a")`` and
+    ``load("s3://raw/b")`` reads both paths; without call sites (or past
+    :data:`MAX_CALL_SITES`) the helper keeps its ``{path}`` placeholder.
+    """
+    helpers = {n.name: n for n in ast.walk(r.tree) if isinstance(n, ast.FunctionDef)
+               and (n.args.args or n.args.posonlyargs or n.args.kwonlyargs)}
+    if not helpers:
+        return
+    sites: dict[str, list[ast.Call]] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in helpers:
+            func = helpers[node.func.id]
+            if r.function_of(node) is not func and id(func) not in r.bindings:
+                sites.setdefault(func.name, []).append(node)
+    for name, calls in sites.items():
+        func = helpers[name]
+        if len(calls) > MAX_CALL_SITES:
+            continue
+        bound = Findings()
+        for call in calls:
+            # an argument as unknown as the parameter itself adds nothing: keep {param}
+            r.bind(func, {k: v for k, v in _arguments(func, call).items()
+                          if not isinstance(r.value(v), Placeholder)})
+            try:
+                for node in ast.walk(func):
+                    _visit(bound, node, r, temps)
+            finally:
+                r.unbind(func)
+        if not bound.locations:
+            continue
+        first, last = func.lineno, getattr(func, "end_lineno", func.lineno)
+        f.locations = [loc for loc in f.locations if not (loc.line and first <= loc.line <= last)]
+        known = {(loc.role, loc.uri) for loc in f.locations}
+        for loc in bound.locations:
+            if (loc.role, loc.uri) not in known:
+                known.add((loc.role, loc.uri))
+                f.locations.append(loc)
+
+
+def _arguments(func: ast.FunctionDef, call: ast.Call) -> dict[str, ast.AST]:
+    params = [a.arg for a in func.args.posonlyargs + func.args.args]
+    out: dict[str, ast.AST] = dict(zip(params, [a for a in call.args if not isinstance(a, ast.Starred)],
+                                       strict=False))
+    out.update({k.arg: k.value for k in call.keywords if k.arg})
+    return out
+
+
+def temp_views(tree: ast.AST, r: Resolver) -> frozenset[str]:
+    """Names registered as session views (``df.createOrReplaceTempView("v")``): no catalog tables.
+
+    >>> from spark_lester.analyze.resolve import Resolver
+    >>> t = ast.parse("df.createOrReplaceTempView('people')\\nspark.sql('CREATE TEMP VIEW v AS SELECT 1')")
+    >>> sorted(temp_views(t, Resolver(t)))
+    ['people', 'v']
+    """
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute) or not node.args:
+            continue
+        if node.func.attr in _TEMP_VIEW_CALLS:
+            name = r.value(node.args[0])
+            if isinstance(name, str):
+                names.add(name.lower())
+        elif node.func.attr == "sql":
+            text = r.value(node.args[0])
+            if isinstance(text, str) and re.search(r"\bTEMP(ORARY)?\s+VIEW\b", text, re.I):
+                names.update(v.lower() for v in sql_tables(text, "spark").temp_views)
+    return frozenset(names)
+
+
+#: Words of a configuration key naming the component that writes, or reads, the path it holds.
+_CONFIG_WRITERS = frozenset({"loader", "writer", "sink", "output", "dest", "destination", "target", "exporter"})
+_CONFIG_READERS = frozenset({"extractor", "reader", "publisher", "source", "input"})
+#: Words of a configuration key saying that its value is a path.
+_CONFIG_PATH_WORDS = frozenset({"path", "dir", "directory", "folder", "file", "location", "uri", "prefix"})
+#: Words of a configuration key whose path is a secret, not data (``key_path``, ``credentials_file``).
+_CONFIG_SECRET_WORDS = frozenset({"credential", "credentials", "cred", "creds", "cert", "keyfile", "keytab",
+                                  "secret", "token", "password", "ssl"})
+_LOCAL_PATH = re.compile(r"^/[^\s/{}]+(/[^\s]*)?$")
+_STAGING_DIR = re.compile(r"[?&;]s3_staging_dir=(s3a?://[^&;\s]+)", re.IGNORECASE)
+
+
+def _key_words(key: str) -> list[str]:
+    return [w for w in re.split(r"[^a-z0-9]+", re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", key).lower()) if w]
+
+
+def _config_dict(f: Findings, node: ast.Dict, r: Resolver) -> None:
+    """Paths handed from one component of a job to another through one configuration mapping.
+
+    ETL frameworks configure a job with a flat mapping of dotted keys, the component first:
+    ``{"loader.csv.node_dir_path": "/tmp/x/nodes", "publisher.neo4j.node_files_dir":
+    "/tmp/x/nodes"}``: the loader writes the folder and the publisher reads it back, so it
+    is interim. A key counts when it names a path (``path``, ``dir``, ``file``...) and a
+    component whose direction is known (loader/writer/sink... write; extractor/reader/
+    publisher/source... read) and no secret (``key_path``, ``credentials_file``); its value
+    must be a storage URI or an absolute local path.
+    Athena's ``s3_staging_dir=`` in a connection string is where query results are written
+    and read back.
+
+    >>> r = Resolver(ast.parse("d = '/var/tmp/x/nodes/'" + chr(10) + "c = {f'loader.fs.{L.NODE_DIR_PATH}': d, "
+    ...     "f'publisher.db.{P.NODE_FILES_DIR}': d, 'extractor.conn': 'athena://h:443/?s3_staging_dir=s3://res/'}"))
+    >>> f = Findings()
+    >>> _config_dict(f, r.tree.body[1].value, r)
+    >>> sorted((loc.role, loc.uri) for loc in f.locations)
+    [('input', '/var/tmp/x/nodes'), ('interim', 's3://res'), ('output', '/var/tmp/x/nodes')]
+    """
+    for k, v in zip(node.keys, node.values, strict=False):
+        if k is None:
+            continue
+        value = r.value(v)
+        if not isinstance(value, str) or isinstance(value, Placeholder):
+            continue
+        staged = _STAGING_DIR.search(value)
+        if staged:
+            f.add("interim", staged.group(1), v.lineno, "s3_staging_dir")
+            continue
+        words = _key_words(r.text(k))
+        if not _CONFIG_PATH_WORDS.intersection(words) or _CONFIG_SECRET_WORDS.intersection(words) or any(
+                a == "key" and b in _CONFIG_PATH_WORDS for a, b in itertools.pairwise(words)):
+            continue
+        role = next(("output" if w in _CONFIG_WRITERS else "input" for w in words
+                     if w in _CONFIG_WRITERS or w in _CONFIG_READERS), None)
+        if role is None or not (looks_like_location(value) or _LOCAL_PATH.match(value)):
+            continue
+        f.add(role, value, v.lineno, "config " + ".".join(words[:2]))
+        f.op("write" if role == "output" else "read", value, v.lineno)
+
+
+def _visit(f: Findings, node: ast.AST, r: Resolver, temps: frozenset[str] = frozenset()) -> None:
+    if isinstance(node, ast.Dict):
+        _config_dict(f, node, r)
+        return
     if isinstance(node, ast.FunctionDef):
         for dec in node.decorator_list:
             name = call_name(dec) if isinstance(dec, ast.Call) else call_name(dec)
@@ -125,10 +269,12 @@ def _visit(f: Findings, node: ast.AST, r: Resolver) -> None:
         f.op("udf", ast.unparse(node.args[0])[:60] if node.args else "", line)
         return
     if method == "sql" and node.args and not attrs[:1] == ["F"]:
-        _sql(f, r.text(node.args[0]), line)
+        _sql(f, r.text(node.args[0]), line, temps=temps)
         return
-    is_reader = "read" in attrs or "readStream" in attrs
-    is_writer = "write" in attrs or "writeStream" in attrs or "writeTo" in attrs
+    # The nearest of read/write in the chain decides: spark.read.csv(a).write.parquet(b) writes b.
+    near = next((a for a in attrs if a in ("read", "readStream", "write", "writeStream", "writeTo")), "")
+    is_reader = near in ("read", "readStream")
+    is_writer = near in ("write", "writeStream", "writeTo")
     if method in _READ_METHODS and is_reader:
         _reader(f, node, r, method)
     elif method in _WRITE_METHODS and is_writer:
@@ -262,8 +408,11 @@ def _table(f: Findings, role: str, arg: ast.AST | None, r: Resolver, line: int, 
     return uri
 
 
-def _sql(f: Findings, text: str, line: int, *, reads_only: bool = False) -> None:
+def _sql(f: Findings, text: str, line: int, *, reads_only: bool = False,
+         temps: frozenset[str] = frozenset()) -> None:
     t = sql_tables(text, "spark")
+    t.reads = [n for n in t.reads if n.lower() not in temps and n.lower().removeprefix("global_temp.") not in temps]
+    t.writes = [n for n in t.writes if n.lower() not in temps]
     for name in t.reads:
         f.add("input", table_uri("glue", name), line, "sql")
     if not reads_only:

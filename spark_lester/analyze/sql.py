@@ -22,10 +22,13 @@ from sqlglot import exp
 logging.getLogger("sqlglot").setLevel(logging.ERROR)  # "falling back to Command" chatter
 
 _JINJA = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.S)
-_FMT_PLACEHOLDER = re.compile(r"\{(\w[\w.]*)\}")
+_FMT_PLACEHOLDER = re.compile(r"\$?\{(\w[\w.]*)\}")  # {db}.{table}, ${table_name}
 _COPY = re.compile(r"\bCOPY\s+([\w.\"{}]+)(?:\s*\([^)]*\))?\s+FROM\s+'([^']+)'", re.I)
 _UNLOAD = re.compile(r"\bUNLOAD\s*\(.*?\)\s*TO\s+'([^']+)'", re.I | re.S)
 _UNLOAD_FROM = re.compile(r"\bFROM\s+([\w.\"]+)", re.I)
+_DIRECTORY = re.compile(r"\bINSERT\s+OVERWRITE\s+(?:LOCAL\s+)?DIRECTORY\s+'([^']+)'", re.I)
+#: Objects that are not tables: CREATE DATABASE/SCHEMA/FUNCTION/PROCEDURE write no dataset.
+_NOT_TABLES = frozenset({"DATABASE", "SCHEMA", "FUNCTION", "PROCEDURE", "MACRO", "INDEX", "SEQUENCE"})
 _DIALECTS = ("spark", "athena", "redshift", None)
 _PATH_FORMATS = frozenset({"delta", "parquet", "json", "csv", "orc", "avro", "text"})
 #: Statements only Redshift has: a .sql file with these is Redshift SQL.
@@ -42,6 +45,7 @@ class SqlTables:
     s3_reads: list[str] = field(default_factory=list)
     s3_writes: list[str] = field(default_factory=list)
     operations: list[tuple[str, str]] = field(default_factory=list)
+    temp_views: list[str] = field(default_factory=list)  # session-scoped names, not catalog tables
     error: str | None = None
 
 
@@ -57,9 +61,9 @@ def _protect(sql: str) -> tuple[str, dict[str, str]]:
 
     text = _JINJA.sub(sub, sql)
 
-    def sub_fmt(m: re.Match[str]) -> str:  # python-format leftovers: {db}.{table}
+    def sub_fmt(m: re.Match[str]) -> str:  # python-format leftovers {db}.{table}, template ${table}
         key = f"__fmt{len(saved)}__"
-        saved[key] = m.group(0)
+        saved[key] = "{" + m.group(1) + "}"
         return key
 
     return _FMT_PLACEHOLDER.sub(sub_fmt, text), saved
@@ -88,7 +92,13 @@ def sql_tables(sql: str, dialect: str | None = None) -> SqlTables:
         inner = _UNLOAD_FROM.search(m.group(0))
         if inner:
             result.reads.append(_restore(inner.group(1).replace('"', ""), saved))
-    body = ";".join(c for c in protected.split(";") if not (_COPY.search(c) or _UNLOAD.search(c)))
+    for m in _DIRECTORY.finditer(protected):  # Spark/Hive: INSERT OVERWRITE DIRECTORY '/path' ...
+        result.s3_writes.append(_restore(m.group(1), saved))
+        inner = re.search(r"\bFROM\s+([\w.`\"]+)", protected[m.end():].split(";")[0], re.I)
+        if inner:
+            result.reads.append(_restore(inner.group(1).strip('`"'), saved))
+    body = ";".join(c for c in protected.split(";")
+                    if not (_COPY.search(c) or _UNLOAD.search(c) or _DIRECTORY.search(c)))
     if not body.strip().strip(";").strip():
         return result
     statements = None
@@ -104,21 +114,48 @@ def sql_tables(sql: str, dialect: str | None = None) -> SqlTables:
     for stmt in statements:
         if stmt is not None:
             _statement(stmt, result, saved)
-    result.reads = list(dict.fromkeys(result.reads))
-    result.writes = list(dict.fromkeys(result.writes))
+    temps = {t.lower() for t in result.temp_views}
+    result.reads = [t for t in dict.fromkeys(result.reads) if t.lower() not in temps]
+    result.writes = [t for t in dict.fromkeys(result.writes) if t.lower() not in temps]
     return result
+
+
+def _is_temporary(stmt: exp.Create) -> bool:
+    props = stmt.args.get("properties")
+    return bool(props and any(isinstance(p, exp.TemporaryProperty) for p in props.expressions))
 
 
 def _statement(stmt: exp.Expression, result: SqlTables, saved: dict[str, str]) -> None:
     ctes = {c.alias_or_name for c in stmt.find_all(exp.CTE)}
     written: list[exp.Table] = []
     target = None
-    if isinstance(stmt, (exp.Insert, exp.Create, exp.Merge)):
+    kind = str(stmt.args.get("kind") or "").upper()
+    if isinstance(stmt, exp.Create) and kind in _NOT_TABLES:
+        return
+    if isinstance(stmt, exp.Create) and kind == "VIEW" and _is_temporary(stmt):
+        if isinstance(stmt.this, exp.Table):  # a session view: its name is no catalog table
+            result.temp_views.append(_name(stmt.this, saved))
+            written.append(stmt.this)
+    elif isinstance(stmt, (exp.Insert, exp.Create, exp.Merge, exp.LoadData)):
         target = stmt.this
         if isinstance(target, exp.Schema):
             target = target.this
-    elif isinstance(stmt, (exp.Update, exp.Delete)):
-        target = stmt.this
+        if isinstance(stmt, exp.LoadData) and isinstance(stmt.args.get("inpath"), exp.Literal):
+            result.s3_reads.append(_restore(stmt.args["inpath"].name, saved))
+    elif isinstance(stmt, (exp.Update, exp.Delete, exp.Alter, exp.Drop, exp.TruncateTable)):
+        if isinstance(stmt, exp.Drop) and kind not in ("TABLE", "VIEW", ""):
+            return
+        if isinstance(stmt, exp.Drop):  # DROP TABLE a, b: every one is changed
+            for t in stmt.args.get("tables") or ([stmt.this] if isinstance(stmt.this, exp.Table) else []):
+                if isinstance(t, exp.Table):
+                    written.append(t)
+                    result.writes.append(_name(t, saved))
+        else:
+            target = stmt.this if not isinstance(stmt, exp.TruncateTable) else (stmt.expressions or [None])[0]
+        for action in stmt.args.get("actions") or []:
+            if isinstance(action, exp.AlterRename) and isinstance(action.this, exp.Table):
+                written.append(action.this)
+                result.writes.append(_name(action.this, saved))
     if isinstance(target, exp.Table):
         written.append(target)
         result.writes.append(_name(target, saved))

@@ -1,10 +1,10 @@
 """What a pipeline does, in a short paragraph: offline from the static facts, or by an LLM.
 
 :func:`describe` renders the operations and locations found statically; it needs nothing
-but the pipeline. :func:`llm_summary` asks an OpenAI-compatible endpoint (through
-:class:`ChatClient`, a thin ``urllib`` wrapper, so no SDK is required) and accepts the
-answer only if every location it names was found statically (:func:`check_locations`);
-otherwise it raises :class:`~spark_lester.errors.SummaryRejectedError`.
+but the pipeline. :func:`llm_summary` asks an OpenAI-compatible endpoint through the project's
+one LLM client (:class:`spark_lester.rewrite.client.LLMClient`, see :func:`client_from_env`)
+and accepts the answer only if every location it names was found statically
+(:func:`check_locations`); otherwise it raises :class:`~spark_lester.errors.SummaryRejectedError`.
 
 >>> from spark_lester.analyze.pipeline import Pipeline
 >>> from spark_lester.analyze.locations import Location
@@ -20,16 +20,15 @@ otherwise it raises :class:`~spark_lester.errors.SummaryRejectedError`.
 from __future__ import annotations
 
 import json
-import os
 import re
-import urllib.error
-import urllib.request
 from collections import Counter
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from spark_lester.analyze.locations import normalize_uri, overlaps
 from spark_lester.analyze.pipeline import Pipeline
-from spark_lester.errors import RemoteServiceError, SummaryRejectedError
+from spark_lester.errors import SummaryRejectedError
 
 _KIND_NAMES = {"airflow_dag": "Airflow DAG", "dagfactory": "dag-factory DAG", "glue_job": "Glue job",
                "pyspark": "PySpark job", "sql": "SQL script", "emr_steps": "EMR step definition",
@@ -98,38 +97,22 @@ def check_locations(text: str, allowed: list[str]) -> list[str]:
     return list(dict.fromkeys(unknown))
 
 
-class ChatClient:
-    """A minimal OpenAI-compatible chat client (``POST {base_url}/chat/completions``).
+def client_from_env(**overrides: Any) -> Any:
+    """The rewrite package's :class:`~spark_lester.rewrite.client.LLMClient`, configured from
+    ``SPARK_LESTER_LLM_*`` and ``OPENAI_API_KEY`` (read there, never logged), plain answers only.
 
-    Configuration comes from arguments or ``SPARK_LESTER_LLM_BASE_URL``,
-    ``SPARK_LESTER_LLM_MODEL`` and ``OPENAI_API_KEY``; the key is read here and never logged.
+    ``overrides`` are :class:`~spark_lester.rewrite.client.LLMSettings` fields (``model``,
+    ``base_url``, ...). Requires the ``rewrite`` extra (``openai``).
     """
+    from spark_lester.rewrite.client import LLMClient, LLMSettings
 
-    def __init__(self, base_url: str | None = None, model: str | None = None, api_key: str | None = None,
-                 timeout: float = 60.0) -> None:
-        self.base_url = (base_url or os.environ.get("SPARK_LESTER_LLM_BASE_URL") or "https://api.openai.com/v1").rstrip("/")
-        self.model = model or os.environ.get("SPARK_LESTER_LLM_MODEL") or "gpt-4o-mini"
-        self._key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY", "")
-        self.timeout = timeout
+    return LLMClient(LLMSettings.from_env(**{"structured": "off", **overrides}))
 
-    def complete(self, messages: list[dict[str, str]], *, temperature: float = 0.0) -> str:
-        body = json.dumps({"model": self.model, "messages": messages, "temperature": temperature}).encode()
-        req = urllib.request.Request(f"{self.base_url}/chat/completions", data=body, method="POST",
-                                     headers={"Content-Type": "application/json",
-                                              "Authorization": f"Bearer {self._key}"})
-        try:
-            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
-                payload = json.loads(resp.read().decode("utf-8"))
-        except urllib.error.HTTPError as err:
-            raise RemoteServiceError(f"HTTP {err.code}", service="llm",
-                                     retryable=err.code in (408, 429) or err.code >= 500) from None
-        except (urllib.error.URLError, TimeoutError, OSError) as err:
-            raise RemoteServiceError(f"unreachable: {err}", service="llm", retryable=True) from None
-        try:
-            return str(payload["choices"][0]["message"]["content"]).strip()
-        except (KeyError, IndexError, TypeError):
-            raise RemoteServiceError("malformed response (no choices[0].message.content)",
-                                     service="llm") from None
+
+def ask(client: Any, messages: Sequence[Mapping[str, str]]) -> str:
+    """The text of ``client.complete(messages)``: an ``LLMClient`` completion, or a plain string."""
+    answer = client.complete(list(messages))
+    return str(getattr(answer, "text", answer)).strip()
 
 
 def _prompt(p: Pipeline, source: str | None) -> list[dict[str, str]]:
@@ -148,10 +131,10 @@ def _prompt(p: Pipeline, source: str | None) -> list[dict[str, str]]:
 def llm_summary(p: Pipeline, client: Any, *, source: str | None = None) -> str:
     """An LLM summary of ``p``; rejected if it names a location not found statically.
 
-    ``client`` is anything with ``complete(messages) -> str`` (a :class:`ChatClient`, or the
-    rewrite package's client).
+    ``client`` is an :class:`~spark_lester.rewrite.client.LLMClient` (:func:`client_from_env`);
+    its :class:`~spark_lester.errors.LLMError` says whether a retry can help.
     """
-    text = client.complete(_prompt(p, source))
+    text = ask(client, _prompt(p, source))
     unknown = check_locations(text, p.uris())
     if unknown:
         raise SummaryRejectedError(unknown, path=p.file)
@@ -171,8 +154,6 @@ def add_llm_summaries(catalog: dict[str, Any], client: Any) -> dict[str, Any]:
         source = None
         if root:
             try:
-                from pathlib import Path
-
                 source = (Path(root) / entry["file"]).read_text(encoding="utf-8", errors="replace")
             except OSError:
                 source = None

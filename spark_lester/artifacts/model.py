@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from spark_lester.artifacts import store
 from spark_lester.errors import DimensionMismatchError, ModelError, PlanError
-from spark_lester.plan.columns import SPLIT
+from spark_lester.plan.columns import ROW_ID, SPLIT
 
 if TYPE_CHECKING:
     from types import ModuleType
@@ -71,10 +71,16 @@ def model_settings(module: ModuleType) -> dict[str, Any] | None:
 
 
 def training_data(features: DataFrame, label: str) -> DataFrame:
-    """The rows a run's model is trained on: the train split of X/y."""
+    """The rows a run's model is trained on: the train split of X/y, ordered by row id.
+
+    The order of the rows is the order of the sums in training (and in the statistics and
+    refinement passes): in file order, the model's last bits would follow the partitioning
+    the features table was written with.
+    """
     from spark_lester.features.encode import FEATURES
 
-    return features.where(features[SPLIT] == "train").select(FEATURES, label)
+    return features.where(features[SPLIT] == "train").orderBy(ROW_ID) \
+        .select(FEATURES, label)
 
 
 def train_model(features: DataFrame, label: str | None, settings: Mapping[str, Any]

@@ -17,7 +17,7 @@ from spark_lester.artifacts.layout import Layout
 from spark_lester.errors import RunNotFoundError
 
 if TYPE_CHECKING:
-    from pyspark.sql import SparkSession
+    from pyspark.sql import DataFrame, SparkSession
 
 #: Columns of the registry table; JSON-valued fields are stored as strings.
 _JSON_FIELDS = ("sources", "tables", "plan", "lineage", "matrix_provenance", "feature_columns",
@@ -66,15 +66,31 @@ class RunRecord:
 
 def record_run(spark: SparkSession, layout: Layout, run: RunRecord) -> None:
     """Append ``run`` to the registry (creating the table on first use)."""
+    df = _row_frame(spark, run)
+    with store.storage_errors(layout.runs):
+        df.write.format("delta").mode("append").save(layout.runs)
+
+
+def _row_frame(spark: SparkSession, run: RunRecord) -> DataFrame:
+    """``run`` as a one-row DataFrame of the registry's schema."""
     from pyspark.sql import Row
 
     values = asdict(run)
     for key in _JSON_FIELDS:
         values[key] = json.dumps(values[key], sort_keys=True, default=str)
     values["encoder"] = bytearray(run.encoder) if run.encoder is not None else None
-    df = spark.createDataFrame([Row(**values)], schema=_SCHEMA)
+    return spark.createDataFrame([Row(**values)], schema=_SCHEMA)
+
+
+def replace_run(spark: SparkSession, layout: Layout, run: RunRecord) -> None:
+    """Replace the registry row of ``run.run_id`` with ``run`` (a deletion stores the
+    downdated encoder; the erasure then purges the files of the old row)."""
+    from delta.tables import DeltaTable
+
+    df = _row_frame(spark, run)
     with store.storage_errors(layout.runs):
-        df.write.format("delta").mode("append").save(layout.runs)
+        (DeltaTable.forPath(spark, layout.runs).alias("t")
+         .merge(df.alias("s"), "t.run_id = s.run_id").whenMatchedUpdateAll().execute())
 
 
 def list_runs(spark: SparkSession, layout: Layout, *, pipeline: str | None = None

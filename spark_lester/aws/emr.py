@@ -11,7 +11,7 @@ stderr from the log bucket), :class:`ClusterTerminatedError`, :class:`WaitTimeou
 ...                    bundle_uri="s3://code/spark_lester/0.1.0")
 >>> request = cluster_request(spec, steps=[], configurations=[])
 >>> request["ReleaseLabel"], request["Instances"]["KeepJobFlowAliveWhenNoSteps"]
-('emr-7.9.0', False)
+('emr-7.12.0', False)
 >>> request["BootstrapActions"][0]["ScriptBootstrapAction"]["Path"]
 's3://code/spark_lester/0.1.0/emr/bootstrap/install_lester.sh'
 """
@@ -28,6 +28,7 @@ from typing import Any
 
 from spark_lester.aws._private import aws_call
 from spark_lester.aws.s3 import join_uri, read_text, tail
+from spark_lester.aws.versions import EMR_RELEASE
 from spark_lester.errors import (
     ClusterTerminatedError,
     ConfigError,
@@ -38,7 +39,7 @@ from spark_lester.errors import (
 
 BOOTSTRAP_SCRIPT = "emr/bootstrap/install_lester.sh"
 CONFIGURATIONS = "emr/configurations.json"
-DEFAULT_RELEASE = "emr-7.9.0"
+DEFAULT_RELEASE = EMR_RELEASE
 STEP_DONE = frozenset({"COMPLETED", "CANCELLED", "FAILED", "INTERRUPTED"})
 STEP_BAD = frozenset({"CANCELLED", "FAILED", "INTERRUPTED"})
 CLUSTER_ENDED = frozenset({"TERMINATING", "TERMINATED", "TERMINATED_WITH_ERRORS"})

@@ -58,6 +58,7 @@ CODE_URI = "{code_uri}"
 CLUSTER_PYTHON = "/usr/bin/python3.11"
 
 _DATA_SUFFIXES_OK = (".py", ".pyi", ".pyc", ".typed", ".pth")
+_COMPILED = re.compile(r"\.(so(\.\d+)*|pyd|dylib|dll)$")
 _READS_OWN_FILES = re.compile(r"__file__|getsourcefile")
 
 
@@ -169,10 +170,10 @@ def requirement_closure(requires: Iterable[str], *,
                         exclude: frozenset[str] = CLUSTER_PROVIDED,
                         extras: Iterable[str] = ()) -> list[Pin]:
     """Every distribution ``requires`` pulls in (markers evaluated for this interpreter;
-    the top-level requirements of the named ``extras`` included, extras of dependencies
-    off), pinned to the installed version; ``exclude`` and their own dependencies are left
-    out. Raises when a dependency is not installed or does not satisfy its specifier: the
-    bundle must hold what was tested.
+    the requirements of the named ``extras`` of spark_lester included, and of every extra a
+    requirement asks for, e.g. ``cuda-toolkit[cudart]``), pinned to the installed version;
+    ``exclude`` and their own dependencies are left out. Raises when a dependency is not
+    installed or does not satisfy its specifier: the bundle must hold what was tested.
 
     >>> [p.name for p in requirement_closure(["tqdm", 'xxhash; extra == "fast"'])]
     ['tqdm']
@@ -182,17 +183,22 @@ def requirement_closure(requires: Iterable[str], *,
     from packaging.requirements import Requirement
     from packaging.utils import canonicalize_name
 
-    wanted = ["", *extras]
     seen: dict[str, Pin] = {}
-    todo = [(Requirement(r), "spark_lester") for r in requires]
+    # Extras are followed wherever they are asked for: spark_lester's own (``extras``) and
+    # those a dependency requests of another (torch needs cuda-toolkit[cudart,cublas,...]);
+    # a distribution asked for again with new extras has its requirements walked again.
+    asked: dict[str, set[str]] = {}
+    todo = [(Requirement(r), "spark_lester", frozenset(extras)) for r in requires]
     while todo:
-        req, parent = todo.pop()
-        top = parent == "spark_lester"
+        req, parent, parent_extras = todo.pop()
         if req.marker is not None and not any(
-                req.marker.evaluate({"extra": e}) for e in (wanted if top else [""])):
+                req.marker.evaluate({"extra": e}) for e in ("", *parent_extras)):
             continue
         name = canonicalize_name(req.name)
-        if name in exclude or name in seen:
+        if name in exclude:
+            continue
+        new_extras = set(req.extras) - asked.get(name, set())
+        if name in seen and not new_extras:
             continue
         try:
             dist = metadata.distribution(req.name)
@@ -207,10 +213,13 @@ def requirement_closure(requires: Iterable[str], *,
                 f"installed {req.name} {dist.version} does not satisfy {req} (required by "
                 f"{parent}).", step="requirements",
                 hint=f"pip install '{req}' and package again.")
-        pure = _is_pure(dist)
-        seen[name] = Pin(name=str(name), version=dist.version, pure=pure,
-                         zip_safe=pure and _zip_safe(dist))
-        todo.extend((Requirement(r), str(name)) for r in dist.requires or [])
+        asked.setdefault(name, set()).update(req.extras)
+        if name not in seen:
+            pure = _is_pure(dist)
+            seen[name] = Pin(name=str(name), version=dist.version, pure=pure,
+                             zip_safe=pure and _zip_safe(dist))
+        walk = frozenset(asked[name])
+        todo.extend((Requirement(r), str(name), walk) for r in dist.requires or [])
     return sorted(seen.values(), key=lambda p: p.name)
 
 
@@ -234,6 +243,9 @@ def write_pyfiles(pins: Sequence[Pin], target: Path) -> tuple[list[Pin], list[Pi
                 if not parts or parts[0] == ".." or "__pycache__" in parts:
                     continue
                 path = Path(str(dist.locate_file(rel)))
+                if is_compiled(path.name):  # never reached for a pure pin; a last guard
+                    raise PackagingError(f"{pin.name} ships compiled code ({rel}); it cannot "
+                                         "go into the pyfiles zip.", step="pyfiles")
                 if path.is_file():
                     zf.write(path, "/".join(parts))
     return zipped, [p for p in pins if not p.zip_safe]
@@ -371,11 +383,24 @@ def _check_backend() -> None:
             hint="pip install 'setuptools>=70.1', or pass --build-isolation (downloads it).")
 
 
+def is_compiled(name: str) -> bool:
+    """A shared library by its name: ``.so``, versioned ``.so.N[.M...]``, ``.pyd``,
+    ``.dylib``, ``.dll``.
+
+    >>> [is_compiled(n) for n in ("x.cpython-311-x86_64-linux-gnu.so", "libcublas.so.13",
+    ...                            "libnccl.so.2.30.7", "m.pyd", "a.dylib", "so.py", "a.sox")]
+    [True, True, True, True, True, False, False]
+    """
+    return _COMPILED.search(name) is not None
+
+
 def _is_pure(dist: metadata.Distribution) -> bool:
+    """Pure Python: a purelib wheel without shared libraries. The WHEEL tag alone is not
+    enough: nvidia-* wheels declare Root-Is-Purelib and ship .so.N libraries."""
     wheel = dist.read_text("WHEEL") or ""
     if "Root-Is-Purelib: true" not in wheel:
         return False
-    return not any(str(f).endswith((".so", ".pyd", ".dylib")) for f in dist.files or [])
+    return not any(is_compiled(str(f)) for f in dist.files or [])
 
 
 def _zip_safe(dist: metadata.Distribution) -> bool:

@@ -1,4 +1,4 @@
-"""S3: URIs, bucket checks, uploading a bundle, reading (gzipped) logs.
+"""S3: URIs, bucket checks, uploading a bundle (once per content), reading (gzipped) logs.
 
 >>> parse_s3_uri("s3://acme-code/spark_lester/0.1.0/")
 ('acme-code', 'spark_lester/0.1.0/')
@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import mimetypes
 from collections.abc import Iterable
 from pathlib import Path
@@ -18,6 +19,8 @@ from spark_lester.aws._private import aws_call
 from spark_lester.errors import ConfigError
 
 SCHEMES = ("s3://", "s3a://", "s3n://")
+#: Object metadata key (x-amz-meta-sha256) holding the hex sha256 of an uploaded file.
+SHA256_METADATA = "sha256"
 
 
 def is_s3_uri(value: str) -> bool:
@@ -54,26 +57,66 @@ def ensure_buckets(s3: Any, uris: Iterable[str]) -> None:
         ensure_bucket(s3, bucket)
 
 
-def upload_file(s3: Any, path: Path, uri: str) -> str:
-    """Upload one local file to ``uri``; returns the URI."""
+def upload_file(s3: Any, path: Path, uri: str, *, sha256: str | None = None) -> str:
+    """Upload one local file to ``uri``; returns the URI. ``sha256`` (hex) is stored as the
+    object's ``sha256`` metadata, which :func:`upload_tree` compares to skip unchanged files."""
     bucket, key = parse_s3_uri(uri)
     content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    extra: dict[str, Any] = {"ContentType": content_type}
+    if sha256:
+        extra["Metadata"] = {SHA256_METADATA: sha256}
     with aws_call("s3", "PutObject", bucket=bucket):
-        s3.upload_file(str(path), bucket, key, ExtraArgs={"ContentType": content_type})
+        s3.upload_file(str(path), bucket, key, ExtraArgs=extra)
     return f"s3://{bucket}/{key}"
 
 
-def upload_tree(s3: Any, folder: Path, base_uri: str) -> dict[str, str]:
+def stored_sha256(s3: Any, uri: str) -> str | None:
+    """The ``sha256`` metadata of the object at ``uri``; None when there is no object (or
+    it was uploaded without one)."""
+    from botocore.exceptions import ClientError
+
+    bucket, key = parse_s3_uri(uri)
+    with aws_call("s3", "HeadObject", bucket=bucket):
+        try:
+            head = s3.head_object(Bucket=bucket, Key=key)
+        except ClientError as err:
+            if err.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+    return head.get("Metadata", {}).get(SHA256_METADATA)
+
+
+def upload_tree(s3: Any, folder: Path, base_uri: str, *,
+                skipped: list[str] | None = None) -> dict[str, str]:
     """Upload every file under ``folder`` to ``base_uri`` keeping relative paths; returns
-    relative path -> URI. The bucket is checked first, so a missing bucket fails before any
-    upload with :class:`BucketNotFoundError`."""
+    relative path -> URI. A file whose sha256 equals the ``sha256`` metadata of the object
+    already there is not uploaded again (its relative path is appended to ``skipped``): a
+    bundle is uploaded once per content, however often it is submitted. The bucket is
+    checked first, so a missing bucket fails before any upload with
+    :class:`BucketNotFoundError`."""
     bucket, _ = parse_s3_uri(base_uri)
     ensure_bucket(s3, bucket)
     out: dict[str, str] = {}
     for path in sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
         rel = path.relative_to(folder).as_posix()
-        out[rel] = upload_file(s3, path, join_uri(base_uri, rel))
+        uri = join_uri(base_uri, rel)
+        digest = file_sha256(path)
+        if stored_sha256(s3, uri) == digest:
+            out[rel] = uri
+            if skipped is not None:
+                skipped.append(rel)
+            continue
+        out[rel] = upload_file(s3, path, uri, sha256=digest)
     return out
+
+
+def file_sha256(path: Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB blocks."""
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def read_text(s3: Any, uri: str) -> str | None:

@@ -18,7 +18,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from spark_lester.aws import emr as emr_api
@@ -45,10 +45,30 @@ class Action:
 
     kind: str
     target: str
+    name: str | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ConfigError(f"unknown step kind {self.kind!r}; use one of {', '.join(KINDS)}.")
+        if self.name is not None and self.kind != "run":
+            raise ConfigError(f"a name is given to pipelines only ({self.kind} {self.target}).")
+
+    @property
+    def pipeline_name(self) -> str:
+        """The run's pipeline name: ``name``, else what ``spark-lester run`` takes from the
+        file (its folder for ``.../<folder>/pipeline.py``, else its stem). Passed to the step
+        with ``--name``: the step runs an uploaded copy whose folder is the submission id.
+
+        >>> Action("run", "examples/running_example/pipeline.py").pipeline_name
+        'running_example'
+        >>> Action("run", "s3://code/pipelines/churn.py").pipeline_name
+        'churn'
+        >>> Action("run", "pipeline.py", name="nightly").pipeline_name
+        'nightly'
+        """
+        path = PurePosixPath(self.target.rstrip("/"))
+        return self.name or (path.parent.name if path.stem == "pipeline" and path.parent.name
+                             else path.stem)
 
 
 @dataclass
@@ -62,6 +82,7 @@ class SubmitResult:
     step_names: list[str]
     result_uris: list[str]
     uploaded: dict[str, str]
+    unchanged: list[str] = field(default_factory=list)
     final: emr_api.Snapshot | None = None
     results: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
@@ -75,7 +96,7 @@ class SubmitResult:
                       for i, n, r in zip(self.step_ids, self.step_names, self.result_uris,
                                          strict=True)],
             "cluster_state": self.final.cluster_state if self.final else None,
-            "uploaded": self.uploaded, "results": self.results,
+            "uploaded": self.uploaded, "unchanged": self.unchanged, "results": self.results,
             "seconds": round(self.seconds, 3),
         }
 
@@ -126,7 +147,8 @@ def submit(bundle: Path | str, code_uri: str, actions: Sequence[Action], *, ware
     if spec is not None and iam is not None:
         emr_api.check_roles(iam, spec)
 
-    uploaded = upload_tree(s3, bundle, code_uri)
+    unchanged: list[str] = []
+    uploaded = upload_tree(s3, bundle, code_uri, skipped=unchanged)
     step_script = join_uri(code_uri, STEP_SCRIPT)
     steps, names, result_uris = [], [], []
     on_failure = "TERMINATE_CLUSTER" if spec is not None else "CANCEL_AND_WAIT"
@@ -142,6 +164,8 @@ def submit(bundle: Path | str, code_uri: str, actions: Sequence[Action], *, ware
                            sources=sources if action.kind == "run" else None,
                            action_on_failure=on_failure, driver_memory=driver_memory,
                            emr_dir=bundle / "emr")
+        if action.kind == "run":
+            step["HadoopJarStep"]["Args"] += ["--name", action.pipeline_name]
         steps.append(step)
         names.append(step["Name"])
         result_uris.append(result_uri)
@@ -157,7 +181,8 @@ def submit(bundle: Path | str, code_uri: str, actions: Sequence[Action], *, ware
         log_uri = None
     result = SubmitResult(submission=submission, cluster_id=cluster_id,
                           created_cluster=spec is not None, step_ids=step_ids,
-                          step_names=names, result_uris=result_uris, uploaded=uploaded)
+                          step_names=names, result_uris=result_uris, uploaded=uploaded,
+                          unchanged=unchanged)
     if wait:
         result.final = emr_api.wait_for_steps(
             emr, cluster_id, step_ids, s3=s3, log_uri=log_uri, poll_seconds=poll_seconds,

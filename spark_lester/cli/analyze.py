@@ -1,6 +1,6 @@
 """``spark-lester analyze``: catalog a repository of pipelines, or ask what a location touches.
 
-    spark-lester analyze PATH [--format json|md|html|openlineage] [--out FILE]
+    spark-lester analyze PATH [--format json|md|html|openlineage] [--out FILE] [--region R --account A]
     spark-lester analyze impact LOCATION [--repo PATH | --catalog FILE] [--json]
 
 Exit codes: 0 success; 1 (impact only) no pipeline reads the location; 2 bad input.
@@ -36,10 +36,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--no-progress", dest="progress", action="store_false")
     p.add_argument("--history", action="store_true",
                    help="add EMR/Glue run history through boto3 (uses your AWS configuration)")
-    p.add_argument("--region", help="AWS region for --history")
+    p.add_argument("--region", help="AWS region: for --history, and in the OpenLineage names of Glue, "
+                                    "Athena and Redshift datasets")
+    p.add_argument("--account", help="12-digit AWS account id, in the OpenLineage names of Glue tables "
+                                     "(without it and --region they are listed as unresolved, not named)")
     p.add_argument("--llm", action="store_true",
-                   help="add LLM summaries (OpenAI-compatible endpoint from SPARK_LESTER_LLM_BASE_URL, "
-                        "SPARK_LESTER_LLM_MODEL, OPENAI_API_KEY); answers naming unknown locations are rejected")
+                   help="ask an LLM (OpenAI-compatible endpoint from SPARK_LESTER_LLM_BASE_URL, "
+                        "SPARK_LESTER_LLM_MODEL, OPENAI_API_KEY) to resolve unresolved locations (accepted only "
+                        "with evidence from the repository, marked source=llm) and to summarise pipelines "
+                        "(answers naming unknown locations are rejected)")
     p.set_defaults(func=run)
 
 
@@ -58,13 +63,26 @@ def run(args: argparse.Namespace) -> int:
     if args.history:
         _history(catalog, args.region)
     if args.llm:
-        from spark_lester.analyze.summary import ChatClient, add_llm_summaries
+        from spark_lester.analyze.assist import assist
+        from spark_lester.analyze.summary import add_llm_summaries, client_from_env
 
-        add_llm_summaries(catalog, ChatClient())
+        client = client_from_env()
+        catalog["llm_assist"] = asked = assist(catalog, client)
+        add_llm_summaries(catalog, client)
+        print(f"llm: {sum(r['accepted'] for r in asked)} of {len(asked)} unresolved location(s) resolved "
+              "with evidence from the repository", file=sys.stderr)
     if args.format == "json":
         text = json.dumps(catalog, indent=2, default=str)
     elif args.format == "openlineage":
-        text = "\n".join(json.dumps(e, default=str) for e in openlineage(catalog))
+        from spark_lester.analyze.openlineage import unnamed_locations
+
+        names = {"region": args.region, "account": args.account}
+        text = "\n".join(json.dumps(e, default=str) for e in openlineage(catalog, **names))
+        left = unnamed_locations(catalog, **names)
+        if left:
+            print(f"openlineage: {len(left)} read(s)/write(s) have no spec name and are listed in the jobs' "
+                  f"spark_lester_unresolvedDatasets facet instead; e.g. {left[0]['file']}: {left[0]['reason']}",
+                  file=sys.stderr)
     else:
         text = report(catalog, args.format)
     _emit(text, args.out)

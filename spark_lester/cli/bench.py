@@ -23,6 +23,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     r.add_argument("--variants", type=int, default=2)
     r.add_argument("--task", action="append", help="only these tasks (repeatable)")
     r.add_argument("--corpus", type=Path, help="corpus folder (default: the bundled one)")
+    r.add_argument("--target-api", choices=("pyspark", "lester"), default="pyspark",
+                   help="the API data-preparation rewrites are asked for: plain PySpark "
+                        "(default) or the first target, spark_lester's own forms (for a "
+                        "comparison run)")
     r.add_argument("--out", type=Path, default=Path("bench/results/rewrite.json"))
     p.set_defaults(func=run)
 
@@ -32,10 +36,19 @@ def run(args: argparse.Namespace) -> int:
     from spark_lester.rewrite.corpus import DEFAULT_CORPUS, bench_rewrite
 
     settings = LLMSettings.from_env(base_url=args.base_url, model=args.model)
-    results = bench_rewrite(lambda: LLMClient(settings), root=args.corpus or DEFAULT_CORPUS,
-                            max_rounds=args.max_rounds, variants=args.variants, only=args.task)
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    partial = args.out.with_name(args.out.stem + ".partial.jsonl")
+    partial.write_text("", encoding="utf-8")
+
+    def keep(row: dict) -> None:
+        with partial.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps(row) + "\n")
+
+    results = bench_rewrite(lambda: LLMClient(settings), root=args.corpus or DEFAULT_CORPUS,
+                            max_rounds=args.max_rounds, variants=args.variants, only=args.task,
+                            target=args.target_api, on_row=keep)
     args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    partial.unlink()
     print(f"pass@1 {results['pass_at_1']:.2f}, accepted {results['accepted_rate']:.2f}, "
           f"mean rounds {results['mean_rounds']:.2f}, tokens {results['total_tokens']} "
           f"-> {args.out}")

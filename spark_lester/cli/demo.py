@@ -3,7 +3,11 @@
 Generates customers and mails, runs the messy original and the declarative pipeline on the
 same files, checks that they agree (prepared rows and feature matrix), cross-checks column
 lineage against Spark's analyzed plan, writes the prepared data to the Delta warehouse and
-prints the plan and lineage. ``--json PATH`` writes a machine-readable summary.
+prints the plan and lineage. Then the incident (card numbers in mail subjects) and a second
+request: one customer is the only client of a bank, and a run of the pipeline variant that
+one-hot encodes the bank (``pipeline_bank.py``) must forget that bank when the customer is
+deleted (the encoder's categories, one column of X, one model weight), measured against a
+run fitted anew on the cleaned data. ``--json PATH`` writes a machine-readable summary.
 """
 
 from __future__ import annotations
@@ -60,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
     _step(f"generating {args.customers} customers and {args.mails} mails in {work / 'data'}")
     paths = generate.write(work / "data", args.customers, args.mails, seed=args.seed)
     sources = {"customers": paths["customers"], "mails": paths["mails"]}
+    lone_customer = plant_lone_bank(paths)
 
     _step("running the messy original (plain Python)")
     start = time.perf_counter()
@@ -124,6 +129,18 @@ def run(args: argparse.Namespace) -> int:
               f"{u['retrain_seconds']:.2f}s), rho {u['rho']:.2g}, accuracy gap "
               f"{u['accuracy_gap']:+.4f}")
         agree = agree and d["ivm_matches_recompute"] and d["erasure_verified"]
+        if lone_customer is not None:
+            _step("second request: delete the only customer of a bank (encoder unlearning)")
+            e = summary["encoder_request"] = encoder_request(spark, config, sources,
+                                                             lone_customer, work)
+            print(f"encoder: the lone bank left the fitted encoder: {e['category_removed']} "
+                  f"({e['banks_before']} -> {e['banks_after']} banks); X {e['width_before']} -> "
+                  f"{e['width_after']} columns; model {e['params_before']} -> "
+                  f"{e['params_after']} parameters; rho vs retrained {e['rho']:.2g}; "
+                  f"whole warehouse scanned ({e['objects_scanned']} objects), verified: "
+                  f"{e['erasure_verified']}")
+            agree = agree and e["category_removed"] and e["erasure_verified"] \
+                and e["matches_refit"]
     if args.json_path:
         Path(args.json_path).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json_path).write_text(json.dumps(summary, indent=2, default=str))
@@ -199,4 +216,86 @@ def incident(spark: Any, config: Any, record: Any, paths: dict[str, str], work: 
         "erasure": {p: t.get("erasure") for p, t in result["tables"].items()},
         "verification": result["verification"],
         "quality": result["quality"],
+    }
+
+
+#: The bank name planted for the second request (no other customer has it).
+LONE_BANK = "Bank of Atlantis"
+
+
+def plant_lone_bank(paths: dict[str, str]) -> int | None:
+    """Make one customer (kept by the pipeline's filters, not one of the leaked ones, with
+    mails since 2022) the only client of :data:`LONE_BANK`; returns its id (None: no such
+    customer at this size)."""
+    import pandas as pd
+
+    from examples.running_example.pipeline import COUNTRIES, START_DATE
+
+    customers = pd.read_csv(paths["customers"])
+    mails = pd.read_csv(paths["mails"])
+    leaked = set(json.loads(Path(paths["leaks"]).read_text())["customer_ids"])
+    recent = mails[mails.date >= START_DATE].groupby("email").size()
+    eligible = customers[customers.country.isin(COUNTRIES) & ~customers.customer_id.isin(leaked)
+                         & customers.email.map(lambda e: recent.get(e, 0) >= 4)]
+    if eligible.empty:
+        return None
+    # the customer with the most recent mails: one of them surely is a training row
+    counts = eligible.email.map(lambda e: recent.get(e, 0))
+    chosen = int(eligible.customer_id[counts.idxmax()])
+    customers.loc[customers.customer_id == chosen, "bank"] = LONE_BANK
+    customers.to_csv(paths["customers"], index=False)
+    return chosen
+
+
+def encoder_request(spark: Any, config: Any, sources: dict[str, str], customer: int,
+                    work: Path) -> dict[str, Any]:
+    """Run the bank variant, delete the lone bank's customer (from every run), and compare
+    the unlearned encoder, X and model with a run fitted anew on the cleaned customers."""
+    import numpy as np
+    import pandas as pd
+
+    from spark_lester.artifacts.layout import MODEL, Layout
+    from spark_lester.artifacts.model import load_model
+    from spark_lester.artifacts.registry import get_run
+    from spark_lester.artifacts.run import run as run_pipeline
+    from spark_lester.deletion.unlearn import unlearn
+    from spark_lester.features.encode import load_encoder
+
+    pipeline = EXAMPLE_DIR / "pipeline_bank.py"
+    variant = run_pipeline(pipeline, sources, warehouse=config.warehouse, spark=spark)
+    before = load_encoder(variant.encoder)
+    model_before = load_model(spark, variant.tables[MODEL]["path"]).params
+    result = unlearn({"source": "customers", "keys": [customer], "action": "delete_rows"},
+                     warehouse=config.warehouse, spark=spark, config=config)
+    updated = get_run(spark, Layout(config.warehouse), variant.run_id)
+    after = load_encoder(updated.encoder)
+    model_after = load_model(spark, variant.tables[MODEL]["path"]).params
+
+    customers = pd.read_csv(sources["customers"])
+    cleaned = work / "cleaned_bank" / "customers.csv"
+    cleaned.parent.mkdir(parents=True, exist_ok=True)
+    customers[customers.customer_id != customer].to_csv(cleaned, index=False)
+    oracle = run_pipeline(pipeline, {"customers": str(cleaned), "mails": sources["mails"]},
+                          warehouse=str(work / "bank_oracle_warehouse"), spark=spark)
+    refit = load_encoder(oracle.encoder)
+    retrained = load_model(spark, oracle.tables[MODEL]["path"]).params
+    old_names = list(before.get_feature_names_out())
+    kept = [i for i, n in enumerate(old_names) if n in set(after.get_feature_names_out())]
+    original = np.concatenate([model_before.w[kept], model_before.w[model_before.d:]])
+    gap = float(np.linalg.norm(original - retrained.w))
+    rho = float(np.linalg.norm(model_after.w - retrained.w)) / gap if gap > 0 else 0.0
+    banks_before = list(before.named_transformers_["bank"].categories_[0])
+    banks_after = list(after.named_transformers_["bank"].categories_[0])
+    change = next((c for c in result["changes"] if c["run_id"] == variant.run_id), {})
+    return {
+        "run_id": variant.run_id, "request_id": result["request_id"],
+        "category_removed": LONE_BANK in banks_before and LONE_BANK not in banks_after,
+        "banks_before": len(banks_before), "banks_after": len(banks_after),
+        "matches_refit": banks_after == list(refit.named_transformers_["bank"].categories_[0]),
+        "width_before": len(old_names), "width_after": len(after.get_feature_names_out()),
+        "params_before": int(model_before.n_params), "params_after": int(model_after.n_params),
+        "rho": rho, "encoder": change.get("encoder"), "model": (result.get("model") or {}).get(
+            variant.run_id), "erasure_verified": bool(result["verification"].get("verified")),
+        "objects_scanned": result["verification"].get("objects"),
+        "erasure_seconds": result["erasure_seconds"], "seconds": result["seconds"],
     }

@@ -2,8 +2,8 @@
 
     spark-lester emr submit --bundle DIR --code-uri S3URI --warehouse S3URI
         (--run PIPELINE.py | --delete REQUEST.json | --unlearn REQUEST.json)...
-        [--source NAME=URI ...]
-        (--cluster-id ID | --log-uri S3URI [--release emr-7.9.0] [--core-count N] ...)
+        [--source NAME=URI ...] [--name PIPELINE_NAME]
+        (--cluster-id ID | --log-uri S3URI [--release emr-7.12.0] [--core-count N] ...)
         [--no-wait] [--poll S] [--timeout S] [--json PATH]
     spark-lester emr wait CLUSTER_ID --step-id ID [--step-id ID ...]
     spark-lester emr logs CLUSTER_ID STEP_ID [--kind stderr] [--lines N]
@@ -26,6 +26,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from spark_lester.aws.versions import EMR_RELEASE
 from spark_lester.cli import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK
 
 EXIT_RETRY = 75  # EX_TEMPFAIL
@@ -55,6 +56,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              ("--unlearn", "unlearn", "REQUEST.json")):
         s.add_argument(flag, dest="actions", action=_AppendAction, const=kind, metavar=meta,
                        help=f"add a '{kind}' step (local file or s3:// URI; repeatable)")
+    s.add_argument("--name", help="pipeline name of the --run steps (default: from the file "
+                                  "name, as `spark-lester run` does)")
     s.add_argument("--source", action="append", default=[], metavar="NAME=URI",
                    help="a source of the pipeline for --run steps (repeatable)")
     s.add_argument("--results-uri", help="where steps copy their JSON summaries "
@@ -62,8 +65,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     s.add_argument("--cluster-id", help="add the steps to this running cluster")
     g = s.add_argument_group("ephemeral cluster (without --cluster-id)")
     g.add_argument("--log-uri", help="S3 prefix for the cluster's logs (required)")
-    g.add_argument("--name", default="spark-lester", help="cluster name")
-    g.add_argument("--release", default=None, help="EMR release (default emr-7.9.0)")
+    g.add_argument("--cluster-name", default="spark-lester", help="cluster name")
+    g.add_argument("--release", default=None,
+                   help=f"EMR release (default {EMR_RELEASE}, spark_lester.aws.versions)")
     g.add_argument("--master-type", default="m5.xlarge")
     g.add_argument("--core-type", default="m5.xlarge")
     g.add_argument("--core-count", type=int, default=2)
@@ -112,12 +116,13 @@ def run_submit(args: argparse.Namespace) -> int:
     from spark_lester.cli._private import parse_named_paths
     from spark_lester.errors import AwsError, ConfigError
 
-    actions = [Action(kind, target) for kind, target in args.actions or []]
+    actions = [Action(kind, target, name=args.name if kind == "run" else None)
+               for kind, target in args.actions or []]
     spec = None
     if args.cluster_id is None:
         if not args.log_uri:
             raise ConfigError("an ephemeral cluster needs --log-uri (or pass --cluster-id).")
-        spec = ClusterSpec(name=args.name, log_uri=args.log_uri, bundle_uri=args.code_uri,
+        spec = ClusterSpec(name=args.cluster_name, log_uri=args.log_uri, bundle_uri=args.code_uri,
                            release_label=args.release or DEFAULT_RELEASE,
                            service_role=args.service_role, instance_profile=args.instance_profile,
                            master_instance_type=args.master_type,

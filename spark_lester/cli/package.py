@@ -63,9 +63,11 @@ def run(args: argparse.Namespace) -> int:
         from spark_lester.aws.s3 import upload_tree
 
         s3 = client("s3", region=args.region, endpoint_url=args.endpoint_url)
-        uploaded = upload_tree(s3, args.out, args.upload)
-        manifest = {**manifest, "uploaded": uploaded}
-        print(f"uploaded {len(uploaded)} files to {args.upload}", file=sys.stderr)
+        unchanged: list[str] = []
+        uploaded = upload_tree(s3, args.out, args.upload, skipped=unchanged)
+        manifest = {**manifest, "uploaded": uploaded, "unchanged": unchanged}
+        print(f"uploaded {len(uploaded) - len(unchanged)} files to {args.upload} "
+              f"({len(unchanged)} already there with the same sha256)", file=sys.stderr)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")

@@ -78,17 +78,29 @@ class RunChange:
     needles: set[str] = field(default_factory=set)
     #: Source rows the request itself changes (deleted, or redacted), per source.
     changed: dict[str, list[int]] = field(default_factory=dict)
+    #: Fit (train) rows of the prepared table that leave the encoder's fit set (old values)
+    #: and that enter it (new values of updated rows); only rows whose feature inputs differ.
+    fit_removed: list[dict[str, Any]] = field(default_factory=list)
+    fit_added: list[dict[str, Any]] = field(default_factory=list)
+    #: The encoder step (``deletion.encoder.EncoderWork``), set when the run is resolved.
+    encoder: Any = None
+    #: The redacted columns in this run, mapped onto every name of their files
+    #: (see :mod:`spark_lester.deletion.same_file`).
+    columns: tuple[tuple[str, str], ...] = ()
 
     @property
     def empty(self) -> bool:
         return all(t.empty for t in self.tables.values())
 
     def summary(self) -> dict[str, Any]:
-        return {"run_id": self.run.run_id, "pipeline": self.run.pipeline,
-                "strategy": self.strategy, "reason": self.reason,
-                "source_rows": self.identified,
-                "tables": {n: {**t.counts(), "feature_ranges": [list(r) for r in t.ranges]}
-                           for n, t in self.tables.items()}}
+        out = {"run_id": self.run.run_id, "pipeline": self.run.pipeline,
+               "strategy": self.strategy, "reason": self.reason,
+               "source_rows": self.identified,
+               "tables": {n: {**t.counts(), "feature_ranges": [list(r) for r in t.ranges]}
+                          for n, t in self.tables.items()}}
+        if self.encoder is not None:  # counts and policies only, never a removed value
+            out["encoder"] = self.encoder.result.summary()
+        return out
 
 
 def isin(column: str, ids: Any) -> Column:
@@ -158,9 +170,12 @@ def affected_rows(df: DataFrame, anchors: dict[str, list[int]], cluster_by: str 
 
 
 def compute_change(spark: SparkSession, request: DeletionRequest, run: RunRecord,
-                   module: ModuleType, frames: dict[str, LesterFrame], identified: list[int],
-                   *, resuming: bool = False) -> RunChange:
-    """What ``request`` (whose source rows are ``identified``) changes in ``run``.
+                   module: ModuleType, frames: dict[str, LesterFrame],
+                   identified: list[int] | dict[str, list[int]], *, resuming: bool = False
+                   ) -> RunChange:
+    """What ``request`` (whose source rows are ``identified``: a list, or per name of a file
+    read under several names, see :mod:`~spark_lester.deletion.same_file`) changes in
+    ``run``.
 
     ``frames`` are the run's sources in their current cleaned state (earlier requests
     applied, see :mod:`spark_lester.deletion.applied`). ``resuming``: an earlier attempt of
@@ -172,25 +187,32 @@ def compute_change(spark: SparkSession, request: DeletionRequest, run: RunRecord
 
     tables = {n: spark.read.format("delta").load(run.tables[n]["path"]) for n in
               (PREPARED, FEATURES)}
-    source_col = provenance_column(request.source)
-    anchors: dict[str, set[int]] = {request.source: set(identified)}
+    from spark_lester.deletion.same_file import linked_group
+
+    group = identified if isinstance(identified, dict) else {request.source: identified}
+    anchors: dict[str, set[int]] = {s: set(v) for s, v in group.items()}
 
     def plan_and_joins() -> tuple[Any, list[Any]]:
         with observe_joins() as joins:
             plan = call_prepare(module, frames).plan
-        return propagate(plan, request.action, request.columns, request.source), joins
+        return propagate(plan, request.action, request.columns,
+                         request.source if len(group) == 1 else None), joins
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         # the plan (driver-side analysis) is built while the linked rows are read
         planned = pool.submit(plan_and_joins)
-        if request.action == "redact_columns" and identified:
-            for src, _ in request.columns:
-                if src == request.source:
+        if request.action == "redact_columns" and any(group.values()):
+            for src in dict.fromkeys(s for s, _ in request.columns):
+                if src in group:
                     continue
                 # redaction never removes rows, so the prepared table alone links them
-                linked = _linked_ids(tables[PREPARED], source_col, provenance_column(src),
-                                     identified)
-                anchors.setdefault(src, set()).update(linked)
+                linked: set[int] = set()
+                for name, ids in group.items():
+                    if ids:
+                        linked |= _linked_ids(tables[PREPARED], provenance_column(name),
+                                              provenance_column(src), ids)
+                for name, ids in linked_group(run, frames, src, linked).items():
+                    anchors.setdefault(name, set()).update(ids)
         verdict, joins = planned.result()
     changed = {s: sorted(v) for s, v in anchors.items()}
     if verdict.strategy == INCREMENTAL and any(changed.values()):
@@ -207,8 +229,8 @@ def compute_change(spark: SparkSession, request: DeletionRequest, run: RunRecord
                     anchors.setdefault(src, set()).update(ids)
     anchor_lists = {s: sorted(v) for s, v in anchors.items()}
     result = RunChange(run=run, strategy=verdict.strategy, reason=verdict.reason,
-                       identified=len(identified), anchors=anchor_lists, tables={},
-                       changed=changed)
+                       identified=len(group[request.source]), anchors=anchor_lists,
+                       tables={}, changed=changed, columns=request.columns)
     if not any(anchor_lists.values()):
         result.tables = {n: TableChange(n) for n in tables}
         return result
@@ -224,7 +246,9 @@ def compute_change(spark: SparkSession, request: DeletionRequest, run: RunRecord
                       tables[PREPARED].where(_anchor_condition(tables[PREPARED], changed))
                       .collect()]
         after = [r.asDict() for r in new_df.where(_anchor_condition(new_df, changed)).collect()]
-        result.needles = _needles(before, _diff(PREPARED, before, after))
+        region = _diff(PREPARED, before, after)
+        result.needles = _needles(before, region)
+        result.fit_removed, result.fit_added = _fit_changes(run, before, region)
         if _same_table(tables[PREPARED], new_df):
             result.tables = {n: TableChange(n) for n in tables}
         else:
@@ -257,10 +281,41 @@ def compute_change(spark: SparkSession, request: DeletionRequest, run: RunRecord
         before = [r.asDict() for r in
                   finish_frame(call_prepare(module, unchanged), run.split).collect()]
         before = [r for r in before if r[ROW_ID] in old_ids or _holds_anchor(r, anchors)]
-        result.needles = _needles(before, _diff(PREPARED, before, new_rows))
+        region = _diff(PREPARED, before, new_rows)
+        result.needles = _needles(before, region)
+        result.fit_removed, result.fit_added = _fit_changes(run, before, region)
     else:
         result.needles = _needles(old[PREPARED], result.tables[PREPARED])
+        result.fit_removed, result.fit_added = _fit_changes(run, old[PREPARED],
+                                                            result.tables[PREPARED])
     return result
+
+
+def _fit_changes(run: RunRecord, old: list[dict[str, Any]], change: TableChange
+                 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The train rows whose feature inputs leave the encoder's fit set (their old values)
+    and those that enter it (new values): what the encoder must unlearn."""
+    columns = list(run.feature_columns)
+
+    def inputs(row: dict[str, Any]) -> dict[str, Any]:
+        return {c: row.get(c) for c in columns}
+
+    new_by_id = {r[ROW_ID]: r for r in (*change.updates, *change.inserts)}
+    old_ids = {r[ROW_ID] for r in old}
+    deleted = set(change.deletes)
+    removed = []
+    for row in old:
+        if row.get(SPLIT) != "train":
+            continue
+        replacement = None if row[ROW_ID] in deleted else new_by_id.get(row[ROW_ID])
+        if row[ROW_ID] in deleted or (replacement is not None and (
+                replacement.get(SPLIT) != "train"
+                or not _same(inputs(row), inputs(replacement)))):
+            removed.append({ROW_ID: row[ROW_ID], **inputs(row)})
+    removed_ids = {r[ROW_ID] for r in removed}
+    added = [{ROW_ID: r[ROW_ID], **inputs(r)} for r in new_by_id.values()
+             if r.get(SPLIT) == "train" and (r[ROW_ID] not in old_ids or r[ROW_ID] in removed_ids)]
+    return removed, added
 
 
 def _linked_ids(prepared: DataFrame, source_col: str, other_col: str, ids: list[int]
@@ -357,8 +412,8 @@ def _apply(request: DeletionRequest, frames: dict[str, LesterFrame],
         df = frame.df
         if restrict is not None and name not in unrestricted:
             df = df.where(isin(col, restrict.get(name, ())))
-        if request.action == "delete_rows" and name == request.source:
-            df = df.where(~isin(col, changed.get(name, ())))
+        if request.action == "delete_rows" and name in changed:  # the file's names
+            df = df.where(~isin(col, changed[name]))
         if request.action == "redact_columns":
             for src, column in request.columns:
                 if src != name:

@@ -39,6 +39,8 @@ if TYPE_CHECKING:
 
 #: Why a model is retrained instead of updated, besides the refusals of ``update_model``.
 RECOMPUTED, RESUMED = "recomputed", "resumed_after_crash"
+#: The downdated encoder re-encodes a block of X for every row (see ``deletion.encoder``).
+REENCODED = "encoder_reencoded"
 
 
 @dataclass
@@ -54,6 +56,9 @@ class ModelWork:
     stored: StoredModel
     request: UnlearningRequest | None
     retrain_reason: str | None = None
+    #: The old X columns that stay when the downdated encoder removed some (their
+    #: parameters are dropped after the update); None: X keeps its width.
+    keep_columns: list[int] | None = None
 
 
 def feature_width(matrix_provenance: dict[str, list[list[int]]]) -> int:
@@ -69,8 +74,10 @@ def unlearning_request(change: TableChange, label: str, request_id: str
 
     new_rows = [*change.updates, *change.inserts]
     leaving = set(change.deletes) | {r[ROW_ID] for r in new_rows}
-    removed = [r for r in change.before if r[ROW_ID] in leaving and r[SPLIT] == "train"]
-    added = [r for r in new_rows if r[SPLIT] == "train"]
+    # by row id: the order of the update's sums must not follow the order rows arrived in
+    removed = sorted((r for r in change.before if r[ROW_ID] in leaving and r[SPLIT] == "train"),
+                     key=lambda r: r[ROW_ID])
+    added = sorted((r for r in new_rows if r[SPLIT] == "train"), key=lambda r: r[ROW_ID])
     if not removed and not added:
         return None
 
@@ -101,12 +108,22 @@ def plan_model(spark: SparkSession, change: RunChange, request_id: str, *,
         return None
     features = change.tables[FEATURES]
     if stored is None:
-        stored = load_model(spark, entry["path"], d=feature_width(run.matrix_provenance))
+        stored = load_model(spark, entry["path"],
+                            d=None if resuming else feature_width(run.matrix_provenance))
     base = {"run_id": run.run_id, "path": entry["path"], "label": run.label,
             "features_path": run.tables[FEATURES]["path"], "stored": stored,
             "features_version": features_version}
+    encoder = change.encoder
+    if encoder is not None and encoder.changed:
+        if encoder.result.reencode:
+            return ModelWork(**base, request=None, retrain_reason=REENCODED)
+        base["keep_columns"] = list(encoder.result.kept)
     if features.replacement is not None:
         return ModelWork(**base, request=None, retrain_reason=RECOMPUTED)
+    if stored.params.d != feature_width(run.matrix_provenance):
+        # resumed after the registry got the downdated encoder, before the model step
+        return ModelWork(**{**base, "keep_columns": None}, request=None,
+                         retrain_reason=RESUMED)
     request = unlearning_request(features, run.label, request_id)
     if request is None:
         # resumed after the feature MERGE: the rows changed, but the model did not follow
@@ -179,6 +196,10 @@ def store_model(spark: SparkSession, work: ModelWork, result: UnlearningResult |
             summary["refused_method"] = result.method
         seconds = (result.seconds if result is not None else 0.0) + time.perf_counter() - tick
     assert params is not None and stats is not None
+    if work.keep_columns is not None and params.d != len(work.keep_columns):
+        params, stats = drop_features(params, stats, work.keep_columns)
+        summary = {**summary, "features_dropped": previous.d - params.d,
+                   "params_digest": params.digest()}
     version = work.stored.version + 1
     table_version = write_model(spark, work.path, params, stats, version=version,
                                 method=summary["method"], request_id=request_id,
@@ -187,3 +208,32 @@ def store_model(spark: SparkSession, work: ModelWork, result: UnlearningResult |
     return {**summary, "run_id": work.run_id, "path": work.path,
             "model_version": version, "previous_digest": previous.digest(),
             "table_version": table_version, "seconds": round(seconds, 3)}
+
+
+def drop_features(params: ModelParams, stats: TrainingStats, keep: list[int]
+                  ) -> tuple[ModelParams, TrainingStats]:
+    """The model and its training statistics without the input columns not in ``keep``.
+
+    Exact for columns that are zero on every remaining training row (one-hot categories and
+    vocabulary terms no remaining row holds): such a column's retrained weight is 0 under
+    L2, the other parameters do not depend on it, and the gradient and Hessian sums over
+    the remaining rows restricted to the kept parameters are the reduced model's sums.
+    logreg: the weights of dropped columns; MLP: the input-layer columns of ``W1``.
+    """
+    from dataclasses import replace
+
+    d, hidden = params.d, params.hidden
+    keep_arr = np.asarray(keep, dtype=np.int64)
+    if params.kind == "logreg":
+        index = np.concatenate([keep_arr, [d]])
+    else:
+        rows = np.arange(hidden, dtype=np.int64)[:, None] * d + keep_arr[None, :]
+        index = np.concatenate([rows.reshape(-1), hidden * d + np.arange(2 * hidden + 1)])
+    new_d = len(keep_arr)
+    w_ref = stats.w_ref[index]
+    new_stats = replace(stats, d=new_d, w_ref=w_ref, grad=stats.grad[index],
+                        hessian=None if stats.hessian is None
+                        else stats.hessian[np.ix_(index, index)],
+                        gram=None if stats.gram is None else stats.gram[np.ix_(index, index)])
+    info = {**dict(params.info), "reference": new_stats.ref_digest}
+    return params.with_(d=new_d, w=params.w[index], info=info), new_stats

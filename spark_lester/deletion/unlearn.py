@@ -10,10 +10,14 @@ Steps, each recorded in the ledger and each safe to repeat:
 4. model: the run's model forgets the changed training rows (influence-function update, or
    a retrain from scratch when the certified bound is exceeded; see ``deletion.model``) and
    a new model version is stored;
-5. erase: purge, vacuum and expire the log of each touched table (earlier model versions
-   are deleted first: they were fitted on the removed data);
-6. verify: scan every object under the touched prefixes for the removed values, and run the
-   data-quality suite.
+   the run's fitted encoder unlearns what the request removed (``deletion.encoder``:
+   categories and terms no remaining fit row holds leave the encoder, X and the model; the
+   registry row gets the new encoder);
+5. erase: purge, vacuum and expire the log of each touched table and of the run registry
+   when an encoder changed (earlier model versions are deleted first: they were fitted on
+   the removed data);
+6. verify: scan every object under the warehouse root (the sources excepted) for the
+   removed values, and run the data-quality suite.
 
 A completed request is not applied again (idempotence); a request interrupted between steps
 is finished by running it again (the changes are recomputed from the tables' current state).
@@ -33,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 from spark_lester.artifacts import registry, store
 from spark_lester.artifacts.layout import FEATURES, MODEL, PREPARED, Layout
-from spark_lester.deletion import applied, ledger
+from spark_lester.deletion import applied, ledger, same_file
 from spark_lester.deletion.change import RunChange, compute_change
 from spark_lester.deletion.merge import commit_tag, merge, stamped
 from spark_lester.deletion.model import ModelWork, compute_update, plan_model, store_model
@@ -136,7 +140,11 @@ def unlearn(request: DeletionRequest | Mapping[str, Any] | str | Path, *,
     paths = {c.run.tables[n]["path"]: (c, n) for c in touched for n in (PREPARED, FEATURES)
              if not c.tables[n].empty}
     model_paths = {w.path: w for w in models}
-    erase_paths = sorted(set(paths) | started_tables | set(cleanup) | set(model_paths))
+    encoded = [c for c in changes if c.encoder is not None and c.encoder.changed]
+    # the registry holds every run's fitted encoder: purged when one changes (or may have)
+    registry_paths = {layout.runs} if encoded or resuming else set()
+    erase_paths = sorted(set(paths) | started_tables | set(cleanup) | set(model_paths)
+                         | {c.run.tables[FEATURES]["path"] for c in encoded} | registry_paths)
     source_before = {p: registry.fingerprint(spark, p, "delta") for p in cleanup}
     before = {p: store.table_version(spark, p) for p in erase_paths}
     started_entry = {**base, "status": ledger.STARTED, "runs": _run_ids(touched, models),
@@ -150,6 +158,8 @@ def unlearn(request: DeletionRequest | Mapping[str, Any] | str | Path, *,
                 spark, req, paths, models, erase_paths, touched, config, resuming, erase,
                 timings, started, progress, cleanup,
                 started_entry=lambda: ledger.append(spark, layout, started_entry),
+                layout=layout, encoded=encoded, runs=runs,
+                exclude=_sources_kept(recorded, cleanup),
                 # every run's removed values: a resumed run's tables may already hold the
                 # change (nothing left to merge), its old values may still be in the files
                 needles=set().union(*(c.needles for c in changes)))
@@ -208,12 +218,10 @@ def _source_changes(req: DeletionRequest, changes: list[RunChange]
     for change in changes:
         items = []
         for source, ids in sorted(change.changed.items()):
-            if req.action == "delete_rows":
-                if source != req.source:
-                    continue
+            if req.action == "delete_rows":  # the request's source, under each of its names
                 columns: tuple[str, ...] = ()
             else:
-                columns = tuple(c for s, c in req.columns if s == source)
+                columns = tuple(c for s, c in change.columns or req.columns if s == source)
                 if not columns:
                     continue
             if ids:
@@ -237,7 +245,9 @@ def _apply(spark: SparkSession, req: DeletionRequest, paths: dict[str, Any],
            models: list[ModelWork], erase_paths: list[str], touched: list[RunChange],
            config: LesterConfig, resuming: bool, erase: bool, timings: dict[str, float],
            started: float, progress: dict[str, str], cleanup: dict[str, Any], *,
-           started_entry: Callable[[], None], needles: set[str]) -> tuple[Any, ...]:
+           started_entry: Callable[[], None], needles: set[str], layout: Layout,
+           encoded: list[RunChange], runs: list[registry.RunRecord], exclude: list[str]
+           ) -> tuple[Any, ...]:
     """The steps that change tables: MERGE, model, erase, verify (``progress`` names the
     step). ``started_entry`` writes the ledger's ``started`` row, alongside the MERGEs."""
     tick = time.perf_counter()
@@ -264,6 +274,10 @@ def _apply(spark: SparkSession, req: DeletionRequest, paths: dict[str, Any],
             merges[path] = futures[path].result()
             after_step(f"merge:{change.run.run_id}:{name}")
         timings["update"] = _since(tick)
+        if encoded:
+            tick = time.perf_counter()
+            _unlearn_encoders(spark, layout, encoded, merges, progress)
+            timings["encoder"] = _since(tick)
         tick = time.perf_counter()
         for work in models:
             progress["step"] = "model"
@@ -297,7 +311,7 @@ def _apply(spark: SparkSession, req: DeletionRequest, paths: dict[str, Any],
         for path in erase_paths:
             if _is_model(path) and path not in replaced:
                 drop_earlier_versions(spark, path)
-        data_tables = [p for p in erase_paths if not _is_model(p)]
+        data_tables = [p for p in erase_paths if not _is_model(p) and p != layout.runs]
         # a model table this request replaced has no deletion vectors: nothing to purge
         to_purge = [p for p in erase_paths if p not in replaced]
         with _pool(len(erase_paths)) as pool:
@@ -314,7 +328,10 @@ def _apply(spark: SparkSession, req: DeletionRequest, paths: dict[str, Any],
         timings["purge"] = _since(tick)
         tick = time.perf_counter()
         progress["step"] = "verify"
-        verification = _verify(spark, req, needles, erase_paths, config, resuming)
+        live_tables = sorted(set(data_tables) | {r.tables[n]["path"] for r in runs
+                                                 for n in (PREPARED, FEATURES)})
+        verification = _verify(spark, req, needles, live_tables, config, resuming,
+                               layout=layout, exclude=exclude)
         timings["verify"] = _since(tick)
         # after the scan, not beside the vacuum: on two cores its jobs only slowed the
         # erasure down (measured), for no gain in the request's total time
@@ -431,6 +448,7 @@ def _resolve_run(spark: SparkSession, req: DeletionRequest, run: registry.RunRec
     computed. The run's sources are read in their current cleaned state: every earlier
     request's changes (``prior``) applied."""
     from spark_lester.artifacts.model import load_model
+    from spark_lester.deletion.encoder import plan_encoder
     from spark_lester.deletion.model import feature_width
     from spark_lester.frame.pipeline import load_pipeline
 
@@ -438,12 +456,17 @@ def _resolve_run(spark: SparkSession, req: DeletionRequest, run: registry.RunRec
     with _pool(1) as pool:
         stored = None
         if entry is not None and run.label is not None:
+            # a resumed request may have stored the downdated encoder (narrower X) before
+            # its model step: the width is then not checked, and the model is retrained
             stored = pool.submit(load_model, spark, entry["path"],
-                                 d=feature_width(run.matrix_provenance))
+                                 d=None if resuming else feature_width(run.matrix_provenance))
         module = load_pipeline(run.pipeline_path)
         frames = applied.apply_changes(load_run_frames(spark, run, module), prior or [])
         ids = identify(spark, req, run, frames)
-        change = compute_change(spark, req, run, module, frames, ids, resuming=resuming)
+        group = same_file.identify_group(spark, req, run, frames, ids)
+        change = compute_change(spark, same_file.expand(run, req), run, module, frames,
+                                group if len(group) > 1 else ids, resuming=resuming)
+        change.encoder = plan_encoder(spark, change, module)
         updated = _model_updated(spark, run, expected)
         work = plan_model(spark, change, req.request_id, resuming=resuming,
                           features_version=store.table_version(
@@ -481,27 +504,59 @@ def _check_table(spark: SparkSession, path: str, expected: int, req: DeletionReq
                             found=found, request_id=req.request_id)
 
 
+def _unlearn_encoders(spark: SparkSession, layout: Layout, encoded: list[RunChange],
+                      merges: dict[str, Any], progress: dict[str, str]) -> None:
+    """After the MERGEs: rewrite X of each run whose encoder changed, then store the new
+    encoders in the registry (one writer at a time: the registry is one table)."""
+    from spark_lester.deletion.encoder import rewrite_features, update_registry
+
+    for change in encoded:
+        progress["step"] = "encoder"
+        path = change.run.tables[FEATURES]["path"]
+        rewrite = rewrite_features(spark, change.run, change.encoder)
+        merges[path] = {**(merges.get(path) or {}), "encoder_rewrite": rewrite}
+        after_step(f"encoder:{change.run.run_id}")
+    for change in encoded:
+        progress["step"] = "registry"
+        update_registry(spark, layout, change.run, change.encoder)
+        after_step(f"registry:{change.run.run_id}")
+
+
+def _sources_kept(runs: list[registry.RunRecord], cleanup: dict[str, Any]) -> list[str]:
+    """The sources the runs read that the request leaves as they are: the data lake's own
+    data, not scanned even when they live under the warehouse root."""
+    return sorted({meta["path"] for run in runs for meta in run.sources.values()
+                   if meta["path"] not in cleanup})
+
+
 def _verify(spark: SparkSession, req: DeletionRequest, needles: set[str], paths: list[str],
-            config: LesterConfig, resuming: bool) -> dict[str, Any]:
-    """Scan for the removed values (and the request's patterns inside them). A resumed
+            config: LesterConfig, resuming: bool, *, layout: Layout,
+            exclude: list[str]) -> dict[str, Any]:
+    """Scan every object under the warehouse root (``exclude``: the sources left as they
+    are) for the removed values (and the request's patterns inside them). A resumed
     request re-derives them from the sources (see ``compute_change``), so it too looks for
     the values of the rows it removed, and only for those: other rows may hold text its
-    patterns match.
+    patterns match. ``paths``: the artifact tables whose remaining rows may still hold a
+    removed value legitimately.
 
     A removed value that other, remaining rows still hold as a whole cell (a common subject
     line, a bank name) is no evidence of an incomplete erasure. Finding those takes a pass
     over the tables, so it is only made when the scan finds something; the scan is then
     repeated without them."""
-    from spark_lester.deletion.verify import scan, still_live
+    from spark_lester.deletion.verify import scan_warehouse, still_live
 
-    result = scan(paths, needles, patterns=req.verify_patterns, config=config)
+    def run(values: set[str]) -> Any:
+        return scan_warehouse(layout.root, values, patterns=req.verify_patterns,
+                              exclude=exclude, config=config)
+
+    result = run(needles)
     shared: set[str] = set()
     if not result.verified and needles:
         shared = still_live(spark, paths, needles)
         if shared:
-            result = scan(paths, needles - shared, patterns=req.verify_patterns,
-                          config=config)
-    return result.to_dict() | {"shared_values_skipped": len(shared)}
+            result = run(needles - shared)
+    return result.to_dict() | {"shared_values_skipped": len(shared),
+                               "scope": "warehouse"}
 
 
 def _quality(spark: SparkSession, paths: list[str], req: DeletionRequest

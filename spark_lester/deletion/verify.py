@@ -1,11 +1,20 @@
-r"""The verification scan: prove that erased values are in no object under a table prefix.
+r"""The verification scan: prove that erased values are in no object under the warehouse.
 
-Every object under each touched table's prefix is read: data files, deletion vectors, the
-``_delta_log`` (JSON commits, checkpoints, checksums) and change data, including objects the
-table no longer references. Each object's raw bytes are searched, and Parquet files are also
-decoded (pages are compressed, so a value need not appear in the raw bytes) and every string
-in them, nested ones included, is searched. Deleted rows masked by a deletion vector are still
-physical rows of their file, so they are found until the purge rewrites the file.
+``unlearn`` scans the whole warehouse root (:func:`scan_warehouse`): every artifact table of
+every run, the run registry (``_lester/runs``, with each run's fitted encoder, plan, lineage
+and source fingerprints), the ledger, the applied-changes table, model tables, copied
+pipeline files, and any temporary, checkpoint or Spark warehouse folder under the root. Only
+the sources the runs read are left out (when they live under the root and the request did not
+clean them): they are the data lake's, not spark_lester's. Every object is read: data files,
+deletion vectors, the ``_delta_log`` (JSON commits, checkpoints, checksums) and change data,
+including objects a table no longer references. Each object's raw bytes are searched, and
+Parquet files are also decoded (pages are compressed, so a value need not appear in the raw
+bytes): every string in them, nested ones included, their column statistics and their
+key-value metadata. Binary cells are searched after decoding their format: a stored encoder
+(``features.encode.dump_encoder``: a pickle, whose strings may be UCS-4 numpy arrays) is
+loaded and every string its fitted state holds is searched; a model's ``.npz`` is searched
+through its JSON header. Deleted rows masked by a deletion vector are still physical rows of
+their file, so they are found until the purge rewrites the file.
 
 The needles are the old values of removed cells and whatever the request's verification
 patterns (e.g. card numbers) match in them. They stay in memory: results carry object paths
@@ -100,12 +109,23 @@ def filesystem(uri: str, config: LesterConfig | None = None) -> tuple[pafs.FileS
     raise ValueError(f"cannot scan {parsed.scheme}:// locations")
 
 
+def scan_warehouse(root: str, values: Iterable[str], *, patterns: Sequence[str] = (),
+                   exclude: Sequence[str] = (), config: LesterConfig | None = None,
+                   match_patterns: bool = False) -> ScanResult:
+    """:func:`scan` of every object under the warehouse ``root`` but those under ``exclude``
+    (sources the runs read that live under the root)."""
+    return scan([root], values, patterns=patterns, config=config,
+                match_patterns=match_patterns, exclude=exclude)
+
+
 def scan(prefixes: Sequence[str], values: Iterable[str], *, patterns: Sequence[str] = (),
-         config: LesterConfig | None = None, match_patterns: bool = False) -> ScanResult:
+         config: LesterConfig | None = None, match_patterns: bool = False,
+         exclude: Sequence[str] = ()) -> ScanResult:
     """Search every object under ``prefixes`` for ``values`` (and pattern matches in them).
 
     With ``match_patterns`` the patterns themselves are searched for too, in the text values
-    of each object (see the module docstring); any match fails.
+    of each object (see the module docstring); any match fails. Objects under a prefix of
+    ``exclude`` are not read.
     """
     from pyarrow import fs as pafs
 
@@ -118,13 +138,14 @@ def scan(prefixes: Sequence[str], values: Iterable[str], *, patterns: Sequence[s
         text_re, bytes_re = re.compile(alternatives), re.compile(alternatives.encode())
     if match_patterns and patterns:
         pattern_re = re.compile("|".join(f"(?:{p})" for p in patterns))
+    skipped = tuple(filesystem(p, config)[1].rstrip("/") + "/" for p in exclude)
     for prefix in prefixes:
         fs, root = filesystem(prefix, config)
         with _storage_errors(prefix):
             info = fs.get_file_info(pafs.FileSelector(root, recursive=True,
                                                       allow_not_found=True))
         for entry in info:
-            if entry.type != pafs.FileType.File:
+            if entry.type != pafs.FileType.File or entry.path.startswith(skipped):
                 continue
             with _storage_errors(prefix), fs.open_input_stream(entry.path) as stream:
                 data = stream.read()
@@ -230,12 +251,40 @@ def _parquet_contains(data: bytes, pattern: re.Pattern[str], *, refine: bool = F
 
     try:
         file = pq.ParquetFile(io.BytesIO(data))
-        table = file.read()
+        # only columns that can hold text are decoded (X's float vectors cannot)
+        wanted = [f.name for f in file.schema_arrow if _holds_text(f.type)]
+        table = file.read(columns=wanted)
     except Exception:  # noqa: BLE001 - not readable as Parquet: the raw search stands
         return False
     if any(_array_contains(column, pattern, refine) for column in table.columns):
         return True
-    return refine and any(_value_matches(s, pattern) for s in _statistics(file))
+    texts = [*_statistics(file), *_key_value_metadata(file)]
+    if refine:
+        return any(_value_matches(s, pattern) for s in texts)
+    return any(pattern.search(s) is not None for s in texts)
+
+
+def _holds_text(kind: pa.DataType) -> bool:
+    """Whether a column of this Arrow type can hold a string (directly or nested)."""
+    import pyarrow as pa
+
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind) or \
+            pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
+        return True
+    if pa.types.is_struct(kind):
+        return any(_holds_text(kind.field(i).type) for i in range(kind.num_fields))
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        return _holds_text(kind.value_type)
+    if pa.types.is_map(kind):
+        return _holds_text(kind.key_type) or _holds_text(kind.item_type)
+    return pa.types.is_dictionary(kind)
+
+
+def _key_value_metadata(file: Any) -> Iterator[str]:
+    """The file's key-value metadata (Spark's schema JSON, writer names), as text."""
+    for key, value in (file.metadata.metadata or {}).items():
+        yield key.decode("utf-8", "replace")
+        yield value.decode("utf-8", "replace")
 
 
 def _statistics(file: Any) -> Iterator[str]:
@@ -274,7 +323,8 @@ def _array_contains(array: pa.ChunkedArray | pa.Array, pattern: re.Pattern[str],
         values = [v for v in array.to_pylist() if v is not None]
         if refine:
             return any(_binary_matches(v, pattern) for v in values)
-        return any(pattern.search(v.decode("utf-8", "replace")) for v in values)
+        return any(pattern.search(v.decode("utf-8", "replace"))
+                   or pattern.search(_binary_text(v)) for v in values)
     if pa.types.is_struct(kind):
         return any(_array_contains(array.field(i), pattern, refine)
                    for i in range(kind.num_fields))
@@ -292,7 +342,10 @@ def _binary_matches(value: bytes, pattern: re.Pattern[str]) -> bool:
 
 def _binary_text(value: bytes) -> str:
     """The text a binary cell holds. An ``.npz`` archive (a stored model version or its
-    training statistics) holds numbers and a JSON header: only the header is text."""
+    training statistics) holds numbers and a JSON header: only the header is text. A stored
+    encoder holds the strings of its fitted state (categories, vocabularies, fill values)."""
+    if value.startswith(_ENCODER_MAGIC):
+        return _encoder_text(value)
     if value.startswith(b"PK\x03\x04"):
         import numpy as np
 
@@ -306,6 +359,59 @@ def _binary_text(value: bytes) -> str:
                        if a.dtype == np.uint8]
             return "\n".join(headers) if len(headers) != 1 else headers[0]
     return value.decode("utf-8", "replace")
+
+
+#: First bytes of a stored encoder (``features.encode.dump_encoder``).
+_ENCODER_MAGIC = b"spark_lester.encoder/"
+
+
+def _encoder_text(value: bytes) -> str:
+    """Every string a stored encoder's fitted state holds, one per line (numpy string arrays
+    included, whose pickled form is UCS-4, not UTF-8). The warehouse is trusted storage (see
+    ``load_encoder``); undecodable bytes are searched as text."""
+    from spark_lester.errors import EncoderFormatError
+    from spark_lester.features.encode import load_encoder
+
+    try:
+        encoder = load_encoder(value, check_version=False)
+    except EncoderFormatError:
+        return value.decode("utf-8", "replace")
+    return "\n".join(sorted(set(_object_strings(encoder, set(), 0))))
+
+
+def _object_strings(value: Any, seen: set[int], depth: int) -> Iterator[str]:
+    """The strings reachable from a fitted estimator: attributes, containers, arrays."""
+    import numpy as np
+
+    if isinstance(value, str):
+        yield value
+        return
+    if isinstance(value, bytes):
+        yield value.decode("utf-8", "replace")
+        return
+    if value is None or isinstance(value, (bool, int, float, complex)) or depth > 12 \
+            or id(value) in seen:
+        return
+    seen.add(id(value))
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind in "OUS":
+            for item in value.ravel().tolist():
+                yield from _object_strings(item, seen, depth + 1)
+        return
+    if isinstance(value, np.generic):
+        if value.dtype.kind in "US":
+            yield str(value)
+        return
+    if isinstance(value, dict):
+        items: Iterable[Any] = [*value.keys(), *value.values()]
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        items = value
+    elif hasattr(value, "__dict__") and not isinstance(value, type):
+        items = list(vars(value).values())
+    else:
+        return
+    for item in items:
+        yield from _object_strings(item, seen, depth + 1)
 
 
 def still_live(spark: Any, paths: Sequence[str], values: Iterable[str]) -> set[str]:

@@ -36,11 +36,15 @@ def merged_provenance(df: DataFrame) -> list[Column]:
     """Aggregate expressions that collect the provenance of a group into aligned arrays.
 
     Use with ``groupBy(...).agg(*merged_provenance(df))`` then :func:`unpack_merged`.
+    The monomials are sorted (by their ids, source by source): ``collect_list`` gathers
+    them in the order the group's rows arrive, which depends on partitioning and input file
+    order, and the arrays are stored and hashed into the row id.
     """
     from pyspark.sql import functions as F
 
     cols = provenance_columns(df)
-    return [F.collect_list(F.struct(*[F.col(c) for c in cols])).alias(PROV_STRUCT)]
+    return [F.array_sort(F.collect_list(F.struct(*[F.col(c) for c in cols])))
+            .alias(PROV_STRUCT)]
 
 
 def unpack_merged(grouped: DataFrame, prov_cols: Iterable[str], *, nested: bool) -> DataFrame:

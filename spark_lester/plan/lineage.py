@@ -73,10 +73,18 @@ def _add_indirect(lineage: Lineage, extra: frozenset[SourceColumn]) -> Lineage:
 
 
 class LineageWalker:
-    """Bottom-up walk; one ``visit_<Node>`` per node type, memoised per node."""
+    """Bottom-up walk; one ``visit_<Node>`` per node type, memoised per node.
+
+    Besides each column's lineage it keeps, per node, the source columns that decide which
+    rows the node outputs (filter predicates, join keys, group keys, distinct columns, with
+    their own lineage, from every node below). Every output column's indirect lineage holds
+    them: a constant column after a filter depends on the filter, as do the left columns of
+    a join on the right side's filter.
+    """
 
     def __init__(self) -> None:
         self._memo: dict[int, Lineage] = {}
+        self._rows: dict[int, frozenset[SourceColumn]] = {}
 
     def walk(self, node: nodes.PlanNode) -> Lineage:
         key = id(node)
@@ -85,8 +93,17 @@ class LineageWalker:
             if visit is None:
                 raise UnsupportedOperationError(
                     f"no lineage rule for plan node {type(node).__name__}.", op="lineage")
-            self._memo[key] = visit(node)
+            lineage = visit(node)
+            rows = frozenset().union(*[self.rows(c) for c in node.children()],
+                                     *[lin.indirect for lin in lineage.values()])
+            self._rows[key] = rows
+            self._memo[key] = _add_indirect(lineage, rows)
         return self._memo[key]
+
+    def rows(self, node: nodes.PlanNode) -> frozenset[SourceColumn]:
+        """The source columns deciding which rows ``node`` outputs."""
+        self.walk(node)
+        return self._rows[id(node)]
 
     def visit_Source(self, node: nodes.Source) -> Lineage:
         return {c: ColumnLineage(frozenset({SourceColumn(node.name, c)}), frozenset())

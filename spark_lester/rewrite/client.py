@@ -2,7 +2,8 @@
 
 Chat Completions is the baseline. Structured output (a JSON schema with ``code`` and
 ``explanation``) is used only when the endpoint supports it: with ``structured="auto"`` the
-first refusal (HTTP 400 naming ``response_format``) switches it off for the client's life, and
+first refusal (HTTP 400, 422 or 500 naming ``response_format``) switches it off for the
+client's life, and
 answers are then taken from fenced code blocks (:mod:`spark_lester.rewrite.extract`).
 
 Throttling (429) and server errors (5xx), timeouts and dropped connections are retried a
@@ -184,7 +185,7 @@ class LLMClient:
             try:
                 return self._complete(messages, structured=True)
             except LLMError as err:
-                if self.settings.structured == "auto" and _refuses_response_format(err):
+                if self.settings.structured == "auto" and _names_response_format(err.status, err):
                     log.info("endpoint refuses structured output; using fenced code")
                     self._structured_ok = False
                 else:
@@ -204,7 +205,8 @@ class LLMClient:
         }
         if structured:
             kwargs["response_format"] = {"type": "json_schema", "json_schema": ANSWER_SCHEMA}
-        response = self._call(lambda c: c.chat.completions.create(**kwargs))
+        response = self._call(lambda c: c.chat.completions.create(**kwargs),
+                              structured=structured)
         if structured:
             self._structured_ok = True
         choice = response.choices[0] if response.choices else None
@@ -228,7 +230,7 @@ class LLMClient:
         return Completion(text=text, finish_reason=choice.finish_reason, structured=payload,
                           prompt_tokens=prompt, completion_tokens=completion)
 
-    def _call(self, fn: Callable[[Any], Any]) -> Any:
+    def _call(self, fn: Callable[[Any], Any], *, structured: bool = False) -> Any:
         import openai
 
         client = self._openai()
@@ -240,6 +242,8 @@ class LLMClient:
             except openai.APIStatusError as exc:
                 status = exc.status_code
                 retryable = status == 429 or status >= 500 or status == 408
+                if structured and _names_response_format(status, exc):
+                    retryable = False  # a refusal of structured output: asked again plainly
                 err = LLMError(f"endpoint answered HTTP {status}: {_short(exc)}",
                                retryable=retryable, status=status,
                                hint=_hint_for(status))
@@ -287,5 +291,8 @@ def _hint_for(status: int) -> str | None:
     return None
 
 
-def _refuses_response_format(err: LLMError) -> bool:
-    return err.status in (400, 422) and "response_format" in str(err)
+def _names_response_format(status: int | None, error: Any) -> bool:
+    """A refusal of ``response_format``: 400/422 from OpenAI-like servers, 500 from
+    llama-cpp-python's, which answers a ``json_schema`` type with a validation error."""
+    return status in (400, 422, 500) and "response_format" in str(error)
+

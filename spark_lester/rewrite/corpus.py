@@ -67,9 +67,11 @@ def load_corpus(root: Path = DEFAULT_CORPUS) -> list[CorpusTask]:
 
 def bench_rewrite(client_factory: Callable[[], LLMClient], *, root: Path = DEFAULT_CORPUS,
                   max_rounds: int = 3, variants: int = 2,
-                  only: list[str] | None = None,
-                  progress: Callable[[str], None] = print) -> dict[str, Any]:
-    """Run the corpus against an endpoint (a fresh client, so fresh accounting, per task)."""
+                  only: list[str] | None = None, target: str = "pyspark",
+                  progress: Callable[[str], None] = print,
+                  on_row: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+    """Run the corpus against an endpoint (a fresh client, so fresh accounting, per task);
+    ``target``: the API data-preparation rewrites are asked for (see ``loop.rewrite``)."""
     from spark_lester.rewrite.loop import rewrite
 
     rows = []
@@ -78,7 +80,8 @@ def bench_rewrite(client_factory: Callable[[], LLMClient], *, root: Path = DEFAU
             continue
         client = client_factory()
         start = time.perf_counter()
-        result = rewrite(item.task, client, max_rounds=max_rounds, variants=variants)
+        result = rewrite(item.task, client, max_rounds=max_rounds, variants=variants,
+                         target=target)
         first = result.rounds[0].failure is None if result.rounds else False
         rows.append({"task": item.name, "kind": item.task.kind, "accepted": result.accepted,
                      "pass_at_1": first, "rounds": len(result.rounds),
@@ -87,9 +90,12 @@ def bench_rewrite(client_factory: Callable[[], LLMClient], *, root: Path = DEFAU
                      "seconds": round(time.perf_counter() - start, 2)})
         progress(f"{item.name}: {'accepted' if result.accepted else 'rejected'} "
                  f"in {len(result.rounds)} round(s)")
+        if on_row is not None:  # e.g. kept as it comes: a long run loses no finished task
+            on_row(rows[-1])
     n = len(rows) or 1
     return {
         "model": client_factory().settings.model,
+        "target_api": target,
         "tasks": rows,
         "pass_at_1": sum(r["pass_at_1"] for r in rows) / n,
         "accepted_rate": sum(r["accepted"] for r in rows) / n,

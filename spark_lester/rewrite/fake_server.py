@@ -74,6 +74,9 @@ class FakeServer:
     steps: Sequence[Step]
     model: str = "fake-model"
     structured: bool = False
+    #: The status a refused ``response_format`` gets: 400 (OpenAI-like), or 500 as
+    #: llama-cpp-python's server answers a ``json_schema`` it does not know.
+    refusal_status: int = 400
     port: int = 0
     requests: list[dict[str, Any]] = field(default_factory=list)
     _index: int = 0
@@ -164,8 +167,9 @@ def _handler(server: FakeServer) -> type[BaseHTTPRequestHandler]:
                 self._send(404, {"error": {"message": "not found", "type": "not_found"}})
                 return
             if "response_format" in body and not server.structured:
-                self._send(400, {"error": {"message": "response_format is not supported",
-                                           "type": "invalid_request_error"}})
+                self._send(server.refusal_status, {"error": {
+                    "message": "response_format is not supported",
+                    "type": "invalid_request_error"}})
                 return
             step = server.next_step()
             if step.fault == "429":

@@ -701,8 +701,8 @@ def provenance_failure(folder: Path, columns: Sequence[str]) -> Failure | None:
                if not (lineage.get(c, {}).get("direct") or lineage.get(c, {}).get("indirect"))]
     if orphans:
         return Failure("provenance", f"output column(s) {orphans} have no provenance path to "
-                       "a source column", "Compute every output column with project(...) "
-                       "from declared source columns.")
+                       "a source column", "Compute every output column from the inputs' "
+                       "columns (withColumn or select with Column expressions).")
     prov = pd.read_parquet(folder / "provenance.parquet")
     if prov.shape[1] == 0:
         return Failure("provenance", "the output carries no row provenance columns")

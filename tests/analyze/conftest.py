@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 #: The corpus is data to analyze, never code to import (pytest --doctest-modules would run it).
-collect_ignore_glob = ["fixtures/*"]
+collect_ignore_glob = ["fixtures/*", "realcode/*"]
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CORPUS = FIXTURES / "corpus"

@@ -104,3 +104,25 @@ def test_wait_progress_bar(aws, moto_emr, capsys):
         args += ["--step-id", step_id]
     assert main(args) == 0
     assert "2/2 steps" in capsys.readouterr().err
+
+
+def test_submit_run_keeps_the_pipeline_name_and_names_the_cluster(aws, bundle, tmp_path, capsys):
+    """--name is the pipeline's (as for `spark-lester run`), --cluster-name the cluster's."""
+    pipeline = tmp_path / "churn" / "pipeline.py"
+    pipeline.parent.mkdir()
+    pipeline.write_text("def prepare(mails):\n    return mails\n")
+    out = tmp_path / "submit.json"
+    common = ["emr", "submit", "--bundle", str(bundle), "--code-uri", aws.code_uri,
+              "--warehouse", aws.warehouse, "--run", str(pipeline),
+              "--source", "mails=s3://raw/mails/", "--log-uri", aws.log_uri,
+              "--endpoint-url", aws.endpoint, "--region", "us-east-1", "--no-wait",
+              "--json", str(out)]
+    for extra, name in (([], "churn"), (["--name", "nightly"], "nightly")):
+        assert main([*common, *extra, "--cluster-name", f"c-{name}"]) == 0, \
+            capsys.readouterr().err
+        summary = json.loads(out.read_text())
+        [step] = aws.emr.list_steps(ClusterId=summary["cluster_id"])["Steps"]
+        args = step["Config"]["Args"]
+        assert args[args.index("--name") + 1] == name
+        cluster = aws.emr.describe_cluster(ClusterId=summary["cluster_id"])["Cluster"]
+        assert cluster["Name"] == f"c-{name}"

@@ -14,6 +14,7 @@ import pytest
 
 from spark_lester.aws import Action, ClusterSpec, submit
 from spark_lester.aws.emr import wait_for_steps
+from spark_lester.aws.versions import EMR_RELEASE
 from spark_lester.errors import (
     AwsCredentialsError,
     BucketNotFoundError,
@@ -76,7 +77,7 @@ def test_ephemeral_cluster_runs_pipeline_then_deletion(aws, moto_emr, bundle, tm
 
     # The cluster as EMR saw it: bootstrap, classifications, release, log URI, steps in order.
     cluster = aws.emr.describe_cluster(ClusterId=result.cluster_id)["Cluster"]
-    assert cluster["ReleaseLabel"] == "emr-7.9.0"
+    assert cluster["ReleaseLabel"] == EMR_RELEASE
     assert cluster["LogUri"] == aws.log_uri
     assert cluster["AutoTerminate"] is True  # KeepJobFlowAliveWhenNoSteps=False
     classes = {c["Classification"]: c for c in cluster["Configurations"]}
@@ -92,7 +93,10 @@ def test_ephemeral_cluster_runs_pipeline_then_deletion(aws, moto_emr, bundle, tm
     assert f"{aws.code_uri}/emr/steps/lester_step.py" in run_args
     cmd = run_args[run_args.index("--result-uri") + 2:]
     assert cmd[0] == "run" and cmd[1].startswith(f"{aws.code_uri}/inputs/")
-    assert cmd[2:] == ["--source", "mails=s3://raw/mails/", "--warehouse", aws.warehouse]
+    # The step runs an uploaded copy (its folder is the submission id): --name keeps the
+    # name `spark-lester run` would give the local file (its folder, for pipeline.py).
+    assert cmd[2:] == ["--source", "mails=s3://raw/mails/", "--warehouse", aws.warehouse,
+                       "--name", tmp_path.name]
     delete_args = steps[1]["Config"]["Args"]
     assert delete_args[delete_args.index("--result-uri") + 2] == "delete"
     assert all(s["ActionOnFailure"] == "TERMINATE_CLUSTER" for s in steps)
@@ -312,3 +316,38 @@ def test_poll_more_steps_than_one_list_steps_call_takes(aws, moto_emr):
     snapshot = poll(aws.emr, cluster_id, ids)
     assert [s.name for s in snapshot.steps] == [f"s{i}" for i in range(12)]
     assert [s.state for s in snapshot.steps] == ["RUNNING"] + ["PENDING"] * 10 + ["COMPLETED"]
+
+
+@pytest.mark.parametrize("target, name, expected", [
+    ("examples/running_example/pipeline.py", None, "running_example"),
+    ("jobs/churn_features.py", None, "churn_features"),
+    ("s3://CODE/pipelines/fraud/pipeline.py", None, "fraud"),
+    ("examples/running_example/pipeline.py", "nightly", "nightly"),
+])
+def test_run_step_keeps_the_pipeline_name(aws, moto_emr, bundle, tmp_path, target, name,
+                                          expected):
+    """The name `spark-lester run FILE` would use (or --name), not the upload folder's."""
+    target = target.replace("CODE", aws.code)
+    local = tmp_path / target if not target.startswith("s3://") else None
+    if local is not None:
+        local.parent.mkdir(parents=True)
+        local.write_text("def prepare(mails):\n    return mails\n")
+    result = submit(bundle, aws.code_uri, [Action("run", str(local or target), name=name)],
+                    warehouse=aws.warehouse, sources={"mails": "s3://raw/mails/"},
+                    spec=_spec(aws), s3=aws.s3, emr=aws.emr, iam=aws.iam, wait=False)
+    [step] = aws.emr.list_steps(ClusterId=result.cluster_id)["Steps"]
+    args = step["Config"]["Args"]
+    assert args[args.index("--name") + 1] == expected
+
+
+def test_second_submit_uploads_no_bundle_file(aws, moto_emr, bundle, tmp_path):
+    """The bundle is uploaded once per content: a second submit skips every bundle file."""
+    pipeline, _ = _inputs(tmp_path)
+    kw = dict(warehouse=aws.warehouse, sources={"mails": "s3://raw/mails/"}, spec=_spec(aws),
+              s3=aws.s3, emr=aws.emr, iam=aws.iam, wait=False)
+    first = submit(bundle, aws.code_uri, [Action("run", str(pipeline))], **kw)
+    second = submit(bundle, aws.code_uri, [Action("run", str(pipeline))], **kw)
+    files = {p.relative_to(bundle).as_posix() for p in bundle.rglob("*") if p.is_file()}
+    assert first.unchanged == []
+    assert set(second.unchanged) == files
+    assert second.to_json()["unchanged"] == second.unchanged

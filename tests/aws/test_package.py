@@ -5,10 +5,13 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata as metadata
 import json
+import re
+import shutil
 import subprocess
 import sys
 import tarfile
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -203,3 +206,93 @@ def test_extras_add_their_closure_and_unknown_extras_are_refused(bundle):
     _check_extras(wheel, ["embeddings"])
     with pytest.raises(PackagingError, match="unknown extra"):
         _check_extras(wheel, ["embedings"])
+
+
+_BINARY_MAGIC = (b"\x7fELF", b"\xcf\xfa\xed\xfe", b"\xce\xfa\xed\xfe", b"\xca\xfe\xba\xbe",
+                 b"MZ\x90\x00")
+
+
+def _ships_binary(dist) -> str | None:
+    """Oracle independent of file names: the first installed file that starts like an ELF,
+    Mach-O or PE binary."""
+    for rel in dist.files or []:
+        # .exe: Windows launchers of setuptools and pip, programs rather than libraries
+        if str(rel).endswith((".py", ".pyc", ".pyi", ".txt", ".json", ".md", ".h", ".hpp",
+                              ".exe")):
+            continue
+        try:
+            with open(dist.locate_file(rel), "rb") as fh:
+                if fh.read(4) in _BINARY_MAGIC:
+                    return str(rel)
+        except OSError:
+            continue
+    return None
+
+
+def test_no_installed_distribution_with_binaries_counts_as_pure():
+    """Every distribution of this environment (torch, the nvidia-* wheels that declare
+    themselves purelib and ship libfoo.so.N, ...): one that ships a binary is never pure, so
+    it never goes into deps-pyfiles.zip."""
+    import importlib.metadata as md
+
+    from spark_lester.aws.package import _is_pure
+
+    checked, wrong = 0, []
+    for dist in md.distributions():
+        binary = _ships_binary(dist)
+        if binary is not None:
+            checked += 1
+            if _is_pure(dist):
+                wrong.append(f"{dist.metadata['Name']}: {binary}")
+    assert checked >= 20  # numpy, pandas, pyarrow, torch, the nvidia-* wheels, ...
+    assert wrong == []
+
+
+def test_embeddings_closure_zips_no_compiled_code():
+    """``--extra embeddings``: what goes into deps-pyfiles.zip holds no shared library (it
+    used to carry 1.5 GB of CUDA libraries from the nvidia-* wheels); the compiled part of the
+    closure (torch, triton, nvidia-*) is installed by the node from requirements.txt."""
+    from spark_lester.aws.package import is_compiled, requirement_closure
+
+    requires = [str(r) for r in metadata.distribution("spark_lester").requires or []]
+    pins = requirement_closure(requires, extras=["embeddings"])
+    zipped = [p for p in pins if p.zip_safe]
+    for pin in zipped:
+        dist = metadata.distribution(pin.name)
+        assert not [f for f in dist.files or [] if is_compiled(str(f))], pin.name
+        assert _ships_binary(dist) is None, pin.name
+    needs_install = {p.name for p in pins if not p.zip_safe}
+    assert {"torch", "triton", "nvidia-cublas", "nvidia-cudnn-cu13"} <= needs_install
+    assert "transformers" in {p.name for p in zipped}
+
+
+@pytest.mark.skipif(shutil.which("readelf") is None, reason="readelf (binutils) is not installed")
+def test_embeddings_closure_provides_every_library_its_binaries_link():
+    """Nodes install requirements.txt with --no-deps, so the closure must hold every shared
+    library its binaries load. Oracle: the NEEDED entries of the closure's ELF files
+    (readelf); each library that some installed distribution ships must come from a
+    distribution in the closure (torch's libtorch_cuda.so needs libcudart.so.13 from
+    nvidia-cuda-runtime, reached only through cuda-toolkit[cudart])."""
+    from packaging.utils import canonicalize_name
+
+    from spark_lester.aws.package import is_compiled, requirement_closure
+
+    providers: dict[str, set[str]] = {}
+    for dist in metadata.distributions():
+        for rel in dist.files or []:
+            if is_compiled(str(rel)):
+                providers.setdefault(Path(str(rel)).name, set()).add(
+                    canonicalize_name(dist.metadata["Name"]))
+    requires = [str(r) for r in metadata.distribution("spark_lester").requires or []]
+    pins = {p.name for p in requirement_closure(requires, extras=["embeddings"])}
+    binaries = [str(metadata.distribution(name).locate_file(rel)) for name in sorted(pins)
+                for rel in metadata.distribution(name).files or [] if is_compiled(str(rel))]
+    assert len(binaries) > 50
+    missing: set[str] = set()
+    for start in range(0, len(binaries), 200):
+        out = subprocess.run(["readelf", "-d", "-W", *binaries[start:start + 200]],
+                             capture_output=True, text=True, check=False).stdout
+        for soname in re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", out):
+            if soname in providers and not providers[soname] & pins:
+                missing.add(f"{soname} ({', '.join(sorted(providers[soname]))})")
+    assert missing == set()

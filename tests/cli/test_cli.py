@@ -39,6 +39,15 @@ def test_demo_writes_summary(spark, tmp_path, monkeypatch):
     assert unlearning["seconds"] > 0 and unlearning["retrain_seconds"] > 0
     assert abs(unlearning["accuracy_gap"]) <= 0.02
     assert deletion["timings"]["model"] > 0  # deletion.seconds includes the model step
+    # the second request: the only customer of a bank is deleted; the bank variant's fitted
+    # encoder forgets the bank (as a fresh fit on the cleaned data does), X and the model
+    # lose one column, and the whole warehouse is scanned
+    encoder = summary["encoder_request"]
+    assert encoder["category_removed"] is True and encoder["matches_refit"] is True
+    assert encoder["banks_after"] == encoder["banks_before"] - 1
+    assert encoder["width_after"] == encoder["width_before"] - 1
+    assert encoder["params_after"] == encoder["params_before"] - 1
+    assert encoder["erasure_verified"] is True and encoder["rho"] < 0.5
 
 
 def test_demo_refuses_an_incident_that_changes_nothing(spark, tmp_path, monkeypatch):

@@ -113,3 +113,80 @@ def test_still_live_finds_whole_cells_in_any_string_column(spark, tmp_path):
     assert still_live(spark, [a, b], wanted) == {"Fees are too high", "DE", "Northwind Bank"}
     assert still_live(spark, [a], wanted) == {"Fees are too high", "DE"}
     assert still_live(spark, [a, b], []) == set()
+
+
+def _registry_file(folder, encoder_bytes: bytes, note: str = "plain") -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.table({"run_id": ["r1"], "plan": [note],
+                             "encoder": pa.array([encoder_bytes], pa.binary())}),
+                   folder / "part-0.zstd.parquet", compression="zstd",
+                   write_statistics=False)
+
+
+def _fitted_encoder(values):
+    import numpy as np
+    import pandas as pd
+    from sklearn.compose import ColumnTransformer
+    from sklearn.preprocessing import OneHotEncoder
+
+    from spark_lester.features.encode import dump_encoder
+
+    # categories given as a numpy unicode array: pickled as UCS-4, not as UTF-8 text
+    frame = pd.DataFrame({"town": np.asarray(values, dtype=str)})
+    cats = [np.asarray(sorted(set(values)), dtype=str)]
+    return dump_encoder(ColumnTransformer(
+        [("t", OneHotEncoder(categories=cats, handle_unknown="ignore"), ["town"])]).fit(frame))
+
+
+def test_encoder_blobs_are_decoded(tmp_path):
+    """A category kept only inside a stored encoder (in a compressed Parquet page) is found
+    by decoding the Parquet file and the encoder; the file's raw bytes do not show it."""
+    blob = _fitted_encoder(["Atlantis-Vale", "London-Town"])
+    _registry_file(tmp_path / "wh" / "_lester" / "runs", blob)
+    raw = (tmp_path / "wh" / "_lester" / "runs" / "part-0.zstd.parquet").read_bytes()
+    assert b"Atlantis-Vale" not in raw
+    found = scan([str(tmp_path / "wh")], ["Atlantis-Vale"])
+    assert not found.verified and found.hits[0]["match"] == "decoded"
+    assert "_lester/runs" in found.hits[0]["object"]
+    assert scan([str(tmp_path / "wh")], ["Nowhere-Town"]).verified is True
+    # the same blob with the category unlearned is clean
+    _registry_file(tmp_path / "wh" / "_lester" / "runs", _fitted_encoder(["London-Town"]))
+    assert scan([str(tmp_path / "wh")], ["Atlantis-Vale"]).verified is True
+
+
+def test_encoder_text_reads_unicode_arrays():
+    """Strings held in numpy unicode arrays are pickled as UCS-4: the decoded encoder's
+    strings include them."""
+    import numpy as np
+
+    from spark_lester.deletion.verify import _binary_text
+    from spark_lester.features.encode import dump_encoder, load_encoder
+
+    encoder = load_encoder(_fitted_encoder(["Atlantis-Vale", "London-Town"]))
+    ohe = encoder.named_transformers_["t"]
+    ohe.categories_ = [np.asarray(["Atlantis-Vale", "London-Town"], dtype="<U13")]
+    ohe.categories = "auto"
+    encoder.feature_names_in_ = np.asarray(["town"], dtype=object)
+    blob = dump_encoder(encoder)
+    assert b"Atlantis-Vale" not in blob
+    assert "Atlantis-Vale" in _binary_text(blob).splitlines()
+
+
+def test_statistics_and_key_value_metadata_are_searched(tmp_path):
+    folder = tmp_path / "wh" / "t"
+    folder.mkdir(parents=True)
+    table = pa.table({"n": [1, 2]}).replace_schema_metadata({"note": "Atlantis-Vale"})
+    pq.write_table(table, folder / "part-0.parquet", compression="snappy")
+    result = scan([str(tmp_path / "wh")], ["Atlantis-Vale"])
+    assert not result.verified
+
+
+def test_excluded_prefixes_are_not_read(tmp_path):
+    from spark_lester.deletion.verify import scan_warehouse
+
+    _table(tmp_path / "wh" / "sources" / "mails", f"my card {CARD}")
+    _table(tmp_path / "wh" / "pipe" / "r1" / "prepared", "a plain subject")
+    root = str(tmp_path / "wh")
+    assert scan_warehouse(root, [f"my card {CARD}"]).verified is False
+    assert scan_warehouse(root, [f"my card {CARD}"],
+                          exclude=[str(tmp_path / "wh" / "sources")]).verified is True

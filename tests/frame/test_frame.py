@@ -67,9 +67,16 @@ def test_join_collisions_and_left_join(frames):
 
 
 def test_union_needs_same_columns(frames):
+    """``union`` is positional (the right side takes the left's names); ``unionByName``
+    needs the same names; both need as many columns on each side."""
     left, right, _ = frames
     with pytest.raises(PlanError, match="different columns"):
-        left.union(right)
+        left.unionByName(right)
+    with pytest.raises(PlanError, match="3 and 2 columns"):
+        left.union(right.select("rid", "v"))
+    both = left.union(right)
+    assert both.columns == ["id", "email", "v"]
+    assert sorted(r["id"] for r in both.df.collect()) == [1, 2, 3, 7, 8, 9]
 
 
 def test_provenance_columns_are_protected(frames):

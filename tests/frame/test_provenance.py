@@ -59,7 +59,40 @@ def shape_union_of_merged(a, b):
     return merged.union(b.filter(F.col("w") > 6).select("s"))
 
 
+def shape_pyspark_scalar(a, b):
+    """The same operators under PySpark's names (issue 22): where, withColumn, a join on an
+    equality Column, select with an alias, withColumnRenamed, drop, unionByName."""
+    kept = a.where(F.col("v") > 1).withColumn("gv", F.concat("g", F.col("v").cast("string")))
+    refs = b.withColumnRenamed("a_ref", "ref")
+    joined = kept.join(refs, kept["a_id"] == refs["ref"], "inner")
+    picked = joined.select("a_id", "gv", F.upper("s").alias("t"), "w").drop("nothing")
+    return picked.where(F.col("w") < 4).unionByName(picked.where(F.col("w") > 6))
+
+
+def shape_pyspark_groupby(a, b):
+    joined = a.join(b, a["a_id"] == b["a_ref"])
+    return joined.groupBy("g").agg(F.sum("w").alias("sum_w"), F.count(F.lit(1)).alias("n"))
+
+
+def shape_pyspark_distinct(a, b):
+    return b.withColumns({"s2": F.lower("s"), "big": F.col("w") > 4}) \
+        .select("s2", "big").dropDuplicates()
+
+
+def shape_pyspark_udf_positional(a, b):
+    """A Python UDF as a Column, a join on a name, and PySpark's positional union (the right
+    side takes the left's column names)."""
+    tag = F.udf(lambda s: None if s is None else s + "#", "string")
+    right = b.withColumnRenamed("a_ref", "a_id").withColumn("tag", tag(F.col("s")))
+    joined = a.join(right, on="a_id").select("a_id", "g", "tag")
+    return joined.union(b.where(F.col("w") > 5).select("a_ref", "s", F.lower("s").alias("low")))
+
+
 SHAPES = {
+    "pyspark_scalar": (shape_pyspark_scalar, None),
+    "pyspark_udf_positional": (shape_pyspark_udf_positional, None),
+    "pyspark_groupby": (shape_pyspark_groupby, ("g",)),
+    "pyspark_distinct": (shape_pyspark_distinct, ("s2", "big")),
     "join": (shape_join, None),
     "union": (shape_union, None),
     "aggregate": (shape_aggregate, ("g",)),
@@ -152,7 +185,7 @@ def test_provenance_predicts_rerun_on_reduced_inputs(spark, tmp_path_factory, fu
     rerun_full = Counter((data, frozenset(_monomials(p).items())) for data, p in rerun)
     for row, count in unchanged.items():
         assert rerun_full[row] >= count, f"untouched row changed: {row}"
-    if name == "aggregate":
+    if name in ("aggregate", "pyspark_groupby"):
         # The recomputed aggregate equals the aggregate over the surviving contributors.
         w_of = {b_ids[k]: w for k, w in zip(TABLE_B.b_id, TABLE_B.w)}
         for data, p in rerun:

@@ -2,7 +2,8 @@
 
 The child runs the CLI's ``main`` with one hook installed: when ``unlearn`` reports the step
 ``at`` (see ``deletion.unlearn.after_step``: ``merge:<run>:<table>``, ``model:<run>``,
-``clean_source:...``, ``erase:<path>``), the process kills itself with SIGKILL: no
+``clean_source:...``, ``erase:<path>``; ``#k``: the k-th step of any kind), the process
+writes the kind of step to ``kill_step.txt`` in its folder and kills itself with SIGKILL: no
 ``finally`` block, no shutdown hook of Python runs. Its JVM sees its stdin close and exits;
 the whole process group is killed after it, so nothing of it outlives the call.
 """
@@ -25,9 +26,13 @@ from spark_lester.deletion import unlearn as steps
 from spark_lester.cli import main
 
 at = os.environ["LESTER_FUZZ_KILL_AT"]
+seen = [0]
 
 def hook(step):
-    if step.startswith(at):
+    seen[0] += 1
+    if (seen[0] == int(at[1:])) if at.startswith("#") else step.startswith(at):
+        with open(os.environ["LESTER_FUZZ_KILL_NOTE"], "w") as fh:
+            fh.write(step.split(":")[0])
         os.kill(os.getpid(), signal.SIGKILL)
 
 steps.after_step = hook
@@ -48,23 +53,28 @@ def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
 def killed_delete(request: dict[str, Any], warehouse: str, at: str, folder: Path, *,
                   env: dict[str, str] | None = None, timeout: float = 400) -> int:
     """Run ``spark-lester delete`` on ``request`` in a child killed at step ``at``; its
-    exit status (``-9`` when the kill came; the step may never come: a normal exit)."""
+    exit status (``-9`` when the kill came; the step may never come: a normal exit). The
+    child's stderr is ``child.log`` in ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{request.get('request_id', 'request')}.json"
     path.write_text(json.dumps(request))
-    child = subprocess.Popen([sys.executable, "-c", CHILD, str(path), warehouse],
-                             env=child_env({"LESTER_FUZZ_KILL_AT": at, **(env or {})}),
-                             cwd=str(project_root()), stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        code = child.wait(timeout=timeout)
-    finally:
-        try:  # the JVM and Python workers it started: its own process group
-            os.killpg(child.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        if child.poll() is None:
-            child.wait()
+    with (folder / "child.log").open("w") as log:
+        child = subprocess.Popen([sys.executable, "-c", CHILD, str(path), warehouse],
+                                 env=child_env({"LESTER_FUZZ_KILL_AT": at,
+                                                "LESTER_FUZZ_KILL_NOTE":
+                                                    str(folder / "kill_step.txt"),
+                                                **(env or {})}),
+                                 cwd=str(project_root()), stdout=subprocess.DEVNULL,
+                                 stderr=log, start_new_session=True)
+        try:
+            code = child.wait(timeout=timeout)
+        finally:
+            try:  # the JVM and Python workers it started: its own process group
+                os.killpg(child.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            if child.poll() is None:
+                child.wait()
     return code
 
 

@@ -27,7 +27,7 @@ from typing import Any
 from tests.fuzz.harness import Case, Source
 
 OPERATORS = ("filter", "project", "project_udf", "join_inner", "join_left", "join_multi",
-             "union", "select", "rename", "aggregate", "distinct", "split")
+             "union", "select", "rename", "aggregate", "distinct", "split", "source_twice")
 KINDS = ("delete_keys", "delete_where", "redact_own", "redact_linked", "no_match", "resubmit")
 CARDS = ("4111 1111 1111 1111", "5500-0000-0000-0004", "3400 0000 0000 009")
 
@@ -256,7 +256,7 @@ def _token(d: Draw, prefix: str) -> str:
 
 def _source(d: Draw, i: int, keyed: bool) -> Source:
     name = f"s{i}"
-    n = d.int(4, 7)
+    n = d.int(8, 12)  # with 6-10 rows, 40% of the pipelines kept no training row
     rows = []
     for r in range(n):
         k = d.choice(["a", "a", "a", "b", "c", None])
@@ -272,9 +272,21 @@ def _source(d: Draw, i: int, keyed: bool) -> Source:
     return Source(name, f"{name}_id" if keyed else None, cols, rows)
 
 
-def build(d: Draw, *, max_sources: int = 3, model_percent: int = 15) -> Case:
+def _alias(i: int, of: Source) -> Source:
+    """Source ``s<i>``: the file of ``of`` read a second time under another name (its own
+    column names, the same key position): how a pipeline joins a source to itself."""
+    name = f"s{i}"
+    cols = [(f"{name}{c[len(of.name):]}", t) for c, t in of.columns]
+    return Source(name, f"{name}_id" if of.key else None, cols, list(of.rows), reads=of.name)
+
+
+def build(d: Draw, *, max_sources: int = 3, model_percent: int = 15,
+          twice_percent: int = 25) -> Case:
     n = d.int(2, max_sources)
     sources = [_source(d, i, keyed=(i == 0 or d.chance(70))) for i in range(n)]
+    twice = d.chance(twice_percent)
+    if twice:
+        sources.append(_alias(n, d.choice(sources)))
     kind = {"INT": "int", "DOUBLE": "num", "STRING": "str"}
     frames = [Frame(s.name, {c: kind[t] for c, t in s.columns}, {s.name}) for s in sources]
     b = Builder(d)
@@ -295,7 +307,7 @@ def build(d: Draw, *, max_sources: int = 3, model_percent: int = 15) -> Case:
     f = frames[0]
     for _ in range(d.int(1, 4)):
         op = d.choice(["filter", "project", "project", "select", "rename", "union",
-                       "aggregate", "distinct", "split"])
+                       "aggregate", "aggregate", "distinct", "split"])  # aggregates: rarest
         if op in ("aggregate", "distinct") and f.merged:
             op = "project"
         if op == "select" and len(f.columns) < 2:
@@ -317,7 +329,8 @@ def build(d: Draw, *, max_sources: int = 3, model_percent: int = 15) -> Case:
         lines.append('out = out.project("label", ["f"], (F.col("f") > 2.0).cast("int"))')
     in_output = sorted(f.sources)
     case = Case(sources, "\n".join(lines), requests=[], cluster=in_output[0], model=model,
-                ops=b.ops)
+                ops=b.ops + (["source_twice"] if twice and sources[-1].name in in_output
+                             and sources[-1].reads in in_output else []))
     case.requests = _requests(d, sources, in_output)
     return case
 

@@ -68,6 +68,10 @@ def encoder():
 
 #: Failures a request may legitimately end with (the state must then be unchanged).
 REFUSALS = ("EmptyRemainderError",)
+#: The most an unlearned model may stay away from the retrained one, as a fraction of the
+#: original model's distance (the engine retrains when its certified bound is above budget;
+#: its Newton update with refinement reaches rho <= 1e-3 on the benchmarks).
+MAX_RHO = 0.1
 
 
 @dataclass
@@ -76,6 +80,9 @@ class Source:
     key: str | None
     columns: list[tuple[str, str]]  # (name, "INT" | "DOUBLE" | "STRING")
     rows: list[tuple[Any, ...]]
+    #: This source reads the file of that source (the same rows; its own column names, by
+    #: position): one file read twice under two names, e.g. to join a source to itself.
+    reads: str | None = None
 
     @property
     def schema(self) -> str:
@@ -122,7 +129,8 @@ class Case:
         return json.dumps({"body": textwrap.dedent(self.body).strip("\n"),
                            "cluster": self.cluster, "model": self.model,
                            "sources": [{"name": s.name, "key": s.key, "columns": s.columns,
-                                        "rows": s.rows} for s in self.sources],
+                                        "rows": s.rows, "reads": s.reads}
+                                       for s in self.sources],
                            "requests": self.requests}, default=str, indent=1)
 
 
@@ -162,6 +170,9 @@ class Outcome:
 
     differences: list[str] = field(default_factory=list)
     statuses: list[str] = field(default_factory=list)
+    #: Per request with a model: rho of the engine's model against the re-run's retrained
+    #: one (``|w_u - w_r| / |w_o - w_r|``; 0 is the retrained model itself).
+    rhos: list[float] = field(default_factory=list)
     seconds: float = 0.0
     #: The generated pipeline cannot run at all (e.g. no training row): not a case.
     skipped: str | None = None
@@ -180,6 +191,8 @@ class Harness:
     def __init__(self, spark: Any, root: Path, *, warehouse: str | None = None,
                  s3: Any = None) -> None:
         self.spark, self.root, self.warehouse, self.s3 = spark, Path(root), warehouse, s3
+        #: source name -> the source whose file it reads (set by ``setup``)
+        self.reads: dict[str, str] = {}
 
     # ---- running ---------------------------------------------------------------------
     def run(self, case: Case, *, submit: Any = None) -> Outcome:
@@ -210,7 +223,16 @@ class Harness:
             if "resubmit" in request:
                 body = sent[request["resubmit"]]
                 before = self._versions(record)
-                result = (submit or self._unlearn)(body, wh)
+                try:
+                    result = (submit or self._unlearn)(body, wh)
+                except LesterError as err:  # a refused request is refused again, unchanged
+                    outcome.statuses.append(type(err).__name__)
+                    if type(err).__name__ not in REFUSALS:
+                        outcome.differences.append(f"request {i}: re-submit: "
+                                                   f"{type(err).__name__}: {err}")
+                    if self._versions(record) != before:
+                        outcome.differences.append(f"request {i}: a re-submit changed tables")
+                    continue
                 outcome.statuses.append(result["status"])
                 if result["status"] not in ("already_applied",):
                     outcome.differences.append(f"request {i}: re-submitting request "
@@ -224,6 +246,7 @@ class Harness:
             sent.append(body)
             linked = self._linked(previous, request, state, keys)
             before = self._versions(record)
+            w_before = self._weights(record) if case.model else None
             try:
                 result = (submit or self._unlearn)(body, wh)
                 outcome.statuses.append(result["status"])
@@ -245,12 +268,20 @@ class Harness:
                                            f"expected {request['_expect']}")
             if result["status"] == "noop" and self._versions(record) != before:
                 outcome.differences.append(f"request {i}: a noop rewrote tables")
-            apply(state, request, keys, linked)
+            apply(state, request, keys, linked, self.reads)
             cleaned = self._write(state, f"clean{i}")
             oracle = run(pipeline, cleaned, warehouse=str(self.root / f"oracle{i}"),
                          spark=self.spark, run_id="o", encoder=encoder, rows_per_file=1000)
             for line in compare(self.spark, record, oracle):
                 outcome.differences.append(f"request {i}: {line}")
+            if w_before is not None:
+                rho = model_rho(w_before, self._weights(record), self._weights(oracle))
+                if rho is not None:
+                    outcome.rhos.append(rho)
+                    if not rho <= MAX_RHO:
+                        outcome.differences.append(
+                            f"request {i}: model: rho {rho:.3g} against the model retrained "
+                            f"on the re-run's X (at most {MAX_RHO})")
             for hit in erasure_hits(wh, removed_values(original, state), s3=self.s3):
                 outcome.differences.append(f"request {i}: erasure: {hit}")
             previous = oracle
@@ -269,7 +300,7 @@ class Harness:
         original = {n: df.copy() for n, df in state.items()}
         keys = {s.name: s.key for s in case.sources}
         for request in requests:
-            apply(state, request, keys, {})
+            apply(state, request, keys, {}, self.reads)
         cleaned = self._write(state, f"clean_{tag}")
         oracle = run(self.root / "pipeline.py", cleaned, warehouse=str(self.root / f"o_{tag}"),
                      spark=self.spark, run_id="o", encoder=load_encoder(record.encoder),
@@ -284,6 +315,7 @@ class Harness:
         from spark_lester.artifacts.run import run
 
         self.root.mkdir(parents=True, exist_ok=True)
+        self.reads = {s.name: s.reads for s in case.sources if s.reads}
         pipeline = self.root / "pipeline.py"
         pipeline.write_text(case.pipeline_text())
         paths = self._write({s.name: s.frame() for s in case.sources}, "src")
@@ -296,45 +328,78 @@ class Harness:
 
         return unlearn(body, warehouse=wh, spark=self.spark)
 
+    def _weights(self, record: Any) -> Any:
+        from spark_lester.artifacts.layout import MODEL
+        from spark_lester.artifacts.model import load_model
+
+        if MODEL not in record.tables:
+            return None
+        return load_model(self.spark, record.tables[MODEL]["path"]).params.w
+
     def _versions(self, record: Any) -> dict[str, int]:
         from spark_lester.artifacts import store
 
         return {n: store.table_version(self.spark, t["path"]) for n, t in record.tables.items()}
 
     def _write(self, state: dict[str, pd.DataFrame], folder: str) -> dict[str, str]:
+        """One CSV file per source; a source that reads another's file gets its path."""
         out = {}
         for name, df in state.items():
+            if name in self.reads:
+                continue
             path = self.root / folder / f"{name}.csv"
             path.parent.mkdir(parents=True, exist_ok=True)
             df.to_csv(path, index=False)
             out[name] = str(path)
+        for name, target in self.reads.items():
+            if name in state:
+                out[name] = out[target]
         return out
+
+    def _names(self, source: str) -> list[str]:
+        """``source``'s file's names: the source that owns the file, then its other readers."""
+        root = self.reads.get(source, source)
+        return [root, *sorted(n for n, t in self.reads.items() if t == root)]
 
     def _linked(self, oracle: Any, request: dict[str, Any], state: dict[str, pd.DataFrame],
                 keys: dict[str, str | None]) -> dict[str, set[int]]:
         """For a redaction of other sources' columns: per such source, the ids of its rows
-        that share a prepared row (a monomial) with the request's rows, in the oracle."""
+        that share a prepared row (a monomial) with the request's rows, in the oracle. The
+        request's rows are rows of a file: linked through any name that file is read under;
+        a linked row is a row of a file too (found under any of its names, keyed by key)."""
         if request["action"] != "redact_columns":
             return {}
-        others = sorted({c.split(".")[0] for c in request["columns"]} - {request["source"]})
+        source = request["source"]
+        group = self._names(source)
+        others = sorted({c.split(".")[0] for c in request["columns"]} - set(group))
         if not others:
             return {}
         from spark_lester.artifacts.layout import PREPARED
+        from spark_lester.frame.source import keyed_row_id
 
-        mine = ids_of(self.spark, state, request, keys, self.root / "ids")
+        mine = {source: ids_of(self.spark, state, request, keys, self.root / "ids")}
+        chosen = state[source][_selected(state[source], request, keys[source])]
+        for name in group:
+            if name != source:
+                mine[name] = ({keyed_row_id(name, int(k)) for k in chosen[keys[source]]}
+                              if keys[source] else mine[source])
+        key_of = {}  # (name, id) -> key value, for every name of the linked files
+        for o in others:
+            for name in self._names(o):
+                for k in state[name][keys[name]].dropna():
+                    key_of[(name, keyed_row_id(name, int(k)))] = int(k)
         df = self.spark.read.format("delta").load(oracle.tables[PREPARED]["path"])
-        own = f"__prov_{request['source']}"
-        out: dict[str, set[int]] = {o: set() for o in others}
-        if own not in df.columns:
-            return out
+        linked_keys: dict[str, set[int]] = {o: set() for o in others}
         for row in df.collect():
-            d = row.asDict()
-            for mono in monomials(d):
-                if mono.get(own) in mine:
-                    for o in others:
-                        if mono.get(f"__prov_{o}") is not None:
-                            out[o].add(int(mono[f"__prov_{o}"]))
-        return out
+            for mono in monomials(row.asDict()):
+                if not any(mono.get(f"__prov_{g}") in ids for g, ids in mine.items()):
+                    continue
+                for o in others:
+                    for name in self._names(o):
+                        value = mono.get(f"__prov_{name}")
+                        if value is not None and (name, int(value)) in key_of:
+                            linked_keys[o].add(key_of[(name, int(value))])
+        return {o: {keyed_row_id(o, k) for k in ks} for o, ks in linked_keys.items()}
 
 
 def monomials(row: dict[str, Any]) -> list[dict[str, Any]]:
@@ -390,8 +455,43 @@ def _selected(df: pd.DataFrame, request: dict[str, Any], key: str | None) -> pd.
 
 
 def apply(state: dict[str, pd.DataFrame], request: dict[str, Any],
-          keys: dict[str, str | None], linked: dict[str, set[int]]) -> None:
-    """Clean ``state`` (source name -> pandas frame) by ``request``, as a user would."""
+          keys: dict[str, str | None], linked: dict[str, set[int]],
+          reads: dict[str, str] | None = None) -> None:
+    """Clean ``state`` (source name -> pandas frame) by ``request``, as a user would; a file
+    read under two names is cleaned once, so both names see the change."""
+    reads = reads or {}
+    source = request["source"]
+    root = reads.get(source, source)
+    if request.get("columns"):  # a column of another name of the request's own file
+        own = list(state[source].columns)
+        mapped = []
+        for column in request["columns"]:
+            src, _, name = column.rpartition(".")
+            if src != source and reads.get(src, src) == root:
+                column = f"{source}.{own[list(state[src].columns).index(name)]}"
+            mapped.append(column)
+        request = {**request, "columns": mapped}
+    _apply_one(state, request, keys, linked)
+    for name, target in reads.items():
+        touched = {request["source"], *(c.rpartition(".")[0] for c in
+                                        request.get("columns") or [])}
+        if target in touched:
+            state[name] = _renamed(state[target], state[name].columns)
+        elif name in touched:
+            state[target] = _renamed(state[name], state[target].columns)
+            for other, t in reads.items():  # other names of the same file
+                if t == target and other != name:
+                    state[other] = _renamed(state[target], state[other].columns)
+
+
+def _renamed(df: pd.DataFrame, columns: Any) -> pd.DataFrame:
+    out = df.copy()
+    out.columns = list(columns)
+    return out
+
+
+def _apply_one(state: dict[str, pd.DataFrame], request: dict[str, Any],
+               keys: dict[str, str | None], linked: dict[str, set[int]]) -> None:
     from spark_lester.frame.source import keyed_row_id
 
     source = request["source"]
@@ -487,6 +587,25 @@ def compare(spark: Any, engine: Any, oracle: Any) -> list[str]:
         if not all(math.isfinite(float(w)) for w in list(mine.params.w)):
             lines.append("model: non-finite weights")
     return lines
+
+
+def model_rho(original: Any, unlearned: Any, retrained: Any) -> float | None:
+    """``|w_u - w_r| / |w_o - w_r|`` (None when a vector is missing or the shapes differ:
+    the table comparison reports that). Below the optimiser's precision (``1e-4 * |w_r|``)
+    a distance is noise: a request that does not move the retrained model (no training row
+    changed) gives 0 when the engine's model is within that precision too, else infinity."""
+    import numpy as np
+
+    if original is None or unlearned is None or retrained is None or \
+            not (len(original) == len(unlearned) == len(retrained)):
+        return None
+    w_r = np.asarray(retrained)
+    floor = 1e-4 * max(1.0, float(np.linalg.norm(w_r)))
+    d_u = float(np.linalg.norm(np.asarray(unlearned) - w_r))
+    d_o = float(np.linalg.norm(np.asarray(original) - w_r))
+    if d_o <= floor:
+        return 0.0 if d_u <= floor else math.inf
+    return d_u / d_o
 
 
 def _short(row: Any) -> str:

@@ -52,12 +52,30 @@ KEYLESS_RIGHT_OF_LEFT_JOIN = Case(
         {"source": "s1", "where": ["s1_t", "=", "ws1aaaaaa1"], "action": "delete_rows"},
         {"source": "s1", "where": ["s1_k", "=", "b"], "action": "delete_rows"}])
 
+#: Seed example (hand-written): a model (logistic regression) on a left join, unlearned by
+#: two deletions; its rho against the model retrained on the re-run's X is checked.
+MODEL_ON_LEFT_JOIN = Case(
+    [Source("s0", "s0_id", [("s0_id", "INT"), ("s0_k", "STRING"), ("s0_v", "DOUBLE")],
+            [(1, "a", 0.5), (2, "b", 2.5), (3, None, 3.5), (4, "a", 4.5), (5, "c", 1.5),
+             (6, "b", 3.5), (7, "a", 2.5), (8, "c", 0.5)]),
+     Source("s1", "s1_id", [("s1_id", "INT"), ("s1_k", "STRING"), ("s1_t", "STRING")],
+            [(1, "a", "ws1aaaaaa1"), (2, "b", "ws1bbbbbb2 card 4111 1111 1111 1111")])],
+    """
+    x1 = s0.join(s1, left_on=["s0_k"], right_on=["s1_k"], how="left")
+    out = x1.project("f", ["s0_v"], F.coalesce(F.col("s0_v").cast("double"), F.lit(0.0)))
+    out = out.project("label", ["f"], (F.col("f") > 2.0).cast("int"))
+    """, cluster="s0", model=True, requests=[
+        {"source": "s0", "keys": [4, 6], "action": "delete_rows"},
+        {"source": "s1", "keys": [2], "action": "delete_rows"}])
+
 
 def _run(spark, root: Path, case: Case) -> None:
     outcome = Harness(spark, root / f"case{next(_counter)}").run(case)
     assume(outcome.skipped is None)
     assert outcome.ok, "differences:\n" + "\n".join(outcome.differences) + \
         "\nreproduction:\n" + case.describe()
+    if case.model:  # the model was compared with the retrained one after every request
+        assert len(outcome.rhos) == sum(1 for r in case.requests if "resubmit" not in r)
 
 
 @pytest.fixture(scope="module")
@@ -70,6 +88,7 @@ def fuzz_root(tmp_path_factory):
           suppress_health_check=list(HealthCheck))
 @example(case=LINKED_THROUGH_AGGREGATE)
 @example(case=KEYLESS_RIGHT_OF_LEFT_JOIN)
+@example(case=MODEL_ON_LEFT_JOIN)
 @given(case=cases(max_sources=3, model_percent=0))
 def test_deletion_equals_a_rerun_on_cleaned_inputs(spark, fuzz_root, case):
     _run(spark, fuzz_root, case)
@@ -116,3 +135,20 @@ def test_the_erasure_check_finds_a_planted_copy(tmp_path):
     hits = erasure_hits(str(tmp_path), {"wsecret123", "wsecret456"})
     assert len(hits) == 2
     assert erasure_hits(str(tmp_path), {"wabsent000"}) == []
+
+
+def test_the_model_check_fails_on_an_update_that_did_nothing():
+    """rho is the remaining fraction of the distance to the retrained model: an update that
+    left the model as it was is 1 (reported: above ``MAX_RHO``), the retrained model itself
+    0; a request that moved nothing is 0 only while the model stayed too."""
+    import numpy as np
+
+    from tests.fuzz.harness import MAX_RHO, model_rho
+
+    w_o, w_r = np.array([1.0, 2.0, 0.5]), np.array([0.6, 1.5, 0.4])
+    assert model_rho(w_o, w_o, w_r) == 1.0 > MAX_RHO
+    assert model_rho(w_o, w_r, w_r) == 0.0
+    assert model_rho(w_o, w_r + 0.01 * (w_o - w_r), w_r) <= MAX_RHO
+    assert model_rho(w_r, w_r, w_r) == 0.0
+    assert model_rho(w_r, w_o, w_r) == float("inf")
+    assert model_rho(w_o, w_o[:2], w_r) is None

@@ -200,3 +200,32 @@ def test_request_error_fields(spark, tmp_path):
             unlearn({**request, "request_id": "bad"}, warehouse=wh, spark=spark)
         assert err.value.field == field
         assert "abc" not in str(err.value)  # no key value in a message (it reaches the ledger)
+
+
+def test_a_file_read_under_two_names_loses_the_rows_under_both(spark, tmp_path):
+    """(found by the fuzzer's ``source_twice`` cases) A pipeline joins a source to itself by
+    reading its file a second time under another name. A request on one name left the rows
+    (and a card number) under the other: the tables differed from a re-run on the cleaned
+    file, and the erasure scan found the number in the prepared table's Parquet files."""
+    from tests.fuzz.generate import _alias
+
+    people = Source("s0", "s0_id", [("s0_id", "INT"), ("s0_k", "STRING"), ("s0_g", "INT"),
+                                    ("s0_t", "STRING")],
+                    [(1, "a", 1, "ws0aaaaaa1"), (2, "b", 2, "ws0bbbbbb2"),
+                     (3, "a", 2, "ws0aaaaaa3"), (4, None, 1, "ws0nnnnnn4")])
+    cards = Source("s1", "s1_id", [("s1_id", "INT"), ("s1_k", "STRING"), ("s1_g", "INT"),
+                                   ("s1_t", "STRING")],
+                   [(1, "a", 1, f"ws1aaaaaa1 card {CARD}"), (2, "b", 2, "ws1bbbbbb2"),
+                    (3, "a", 1, "ws1aaaaaa3")])
+    case = Case([people, cards, _alias(2, cards)], """
+        x1 = s0.join(s1, left_on=["s0_k"], right_on=["s1_k"], how="inner")
+        x2 = x1.join(s2, left_on=["s0_g"], right_on=["s2_g"], how="left")
+        out = x2.project("f", ["s0_id"], F.col("s0_id").cast("double"))
+    """, cluster="s0", requests=[
+        {"source": "s1", "keys": [1], "action": "delete_rows"},
+        {"source": "s2", "keys": [2], "action": "redact_columns", "columns": ["s2.s2_t"]},
+        {"source": "s0", "where": ["s0_k", "=", "a"], "action": "redact_columns",
+         "columns": ["s1.s1_t"]},
+        {"source": "s2", "where": ["s2_k", "=", "a"], "action": "delete_rows"}])
+    outcome = check(spark, tmp_path, case)
+    assert outcome.statuses == ["completed"] * 4

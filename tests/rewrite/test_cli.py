@@ -63,6 +63,8 @@ def test_bench_rewrite_writes_per_task_results(corpus, tmp_path):
     assert results["pass_at_1"] == 1.0
     (row,) = results["tasks"]
     assert row["task"] == item.name and row["rounds"] == 1 and row["tokens"]["total_tokens"] > 0
+    assert results["target_api"] == "pyspark"
+    assert not (tmp_path / "bench.partial.jsonl").exists()  # kept only while the run goes on
 
 
 def test_model_kind_wrong_hidden_size_then_correct(corpus, tmp_path):

@@ -30,6 +30,20 @@ def test_plain_answer_and_token_accounting():
     assert "response_format" not in server.chat_requests[-1]["body"]
 
 
+def test_a_500_naming_response_format_is_a_refusal_not_a_server_fault():
+    """llama-cpp-python's server answers ``json_schema`` with HTTP 500 (a validation error
+    naming ``response_format``): asked once more without it, not retried."""
+    sleeps = []
+    with FakeServer([Step(content=ANSWER)], refusal_status=500) as server:
+        client = client_for(server, sleeps=sleeps)
+        answer = client.complete(MESSAGES)
+        again = client.complete(MESSAGES)
+    assert answer.text == again.text == ANSWER
+    assert client.usage.calls == 3 and client.usage.retries == 0 and sleeps == []
+    assert ["response_format" in r["body"] for r in server.chat_requests] == \
+        [True, False, False]
+
+
 def test_structured_output_when_the_endpoint_supports_it():
     with FakeServer([Step(content=ANSWER)], structured=True) as server:
         answer = client_for(server).complete(MESSAGES)

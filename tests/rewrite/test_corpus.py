@@ -15,6 +15,7 @@ for the model definitions).
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 from collections import Counter
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from spark_lester.rewrite.compare import compare_tables
 from spark_lester.rewrite.validate import Oracle, validate_batch
 from spark_lester.rewrite.variants import DEFAULT_VARIANTS
 
@@ -80,11 +82,36 @@ def verdicts(corpus, oracles):
     return dict(zip(corpus, outcomes[:len(corpus)])), outcomes[len(corpus):]
 
 
-def test_corpus_has_at_least_twelve_tasks_of_every_kind(corpus):
-    assert len(corpus) >= 12
+def test_corpus_has_at_least_twenty_five_tasks_of_every_kind(corpus):
+    assert len(corpus) >= 25
     kinds = {item.task.kind for item in corpus.values()}
     assert kinds == {"prepare", "encoder", "model"}
     assert "running_example" in corpus
+
+
+def test_prepare_references_are_plain_pyspark(corpus, spark):
+    """Every data preparation reference runs unchanged on untracked DataFrames (plain
+    PySpark, no project-specific method) and returns the rows it returns on tracked frames."""
+    from spark_lester import read_csv
+
+    prepared = [item for item in corpus.values() if item.task.kind == "prepare"]
+    assert len(prepared) >= 19
+    for item in prepared:
+        spec = importlib.util.spec_from_file_location(f"reference_{item.name}",
+                                                      item.folder / "reference.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        keys = getattr(module, "SOURCES", {})
+        plain = {n: spark.read.csv(str(p.resolve()), header=True, inferSchema=True)
+                 for n, p in item.task.inputs.items()}
+        tracked = {n: read_csv(n, str(p), key=(keys.get(n) or {}).get("key"), spark=spark)
+                   for n, p in item.task.inputs.items()}
+        got, expected = module.prepare(**plain), module.prepare(**tracked).data()
+        assert type(got).__name__ == "DataFrame", item.name
+        assert got.columns == expected.columns, item.name
+        comparison = compare_tables(expected.toPandas(), got.toPandas())
+        assert comparison.equal and len(expected.toPandas()) > 0, \
+            (item.name, comparison.summary())
 
 
 def test_every_task_gets_variants_the_original_runs_on(corpus, oracles):

@@ -85,16 +85,37 @@ def test_required_variables(module, root):
         for name, var in tree["variable"].items():
             assert var.get("description") and var.get("type"), name
     release = module["variable"]["release_label"]
-    assert release["default"].startswith("emr-7.")
     assert "emr-7" in release["validation"][0]["condition"]
+
+
+def test_defaults_are_the_supported_versions(module):
+    """spark_lester/aws/versions.py is the one statement of the EMR and Glue releases."""
+    from spark_lester.aws import versions
+
+    assert module["variable"]["release_label"]["default"] == versions.EMR_RELEASE
+    assert module["variable"]["glue_version"]["default"] == versions.GLUE_VERSION
+    for var in ("release_label", "glue_version"):
+        text = module["variable"][var]["description"]
+        assert versions.SPARK_VERSION in text and versions.DELTA_VERSION in text, var
 
 
 def test_root_passes_a_valid_module_call(module, root):
     call = root["module"]["lester"]
     assert call["source"] == "./modules/lester"
     args = set(call) - {"source"}
-    assert args <= set(module["variable"])
-    assert {"name_prefix", "bundle_dir"} <= args
+    # Every module input is exposed under its name, with its type; defaults stay in the
+    # module (null at the root, nullable = false in the module where the default is not null).
+    assert args == set(module["variable"])
+    assert set(root["variable"]) == set(module["variable"]) | {"region"}
+    for name, var in module["variable"].items():
+        assert root["variable"][name]["type"] == var["type"], name
+        if name != "bundle_dir":
+            assert call[name] == f"${{var.{name}}}", name
+        if name in ("bundle_dir", "name_prefix"):
+            continue
+        assert root["variable"][name].get("default") is None, name
+        if var.get("default") is not None:
+            assert var.get("nullable") is False, f"{name}: a null from the root would win"
     assert root["provider"]["aws"]["region"] == "${var.region}"
     for name, out in root["output"].items():
         ref = re.fullmatch(r"\$\{module\.lester\.(\w+)\}", out["value"])
@@ -184,7 +205,7 @@ def test_every_bucket_is_encrypted_private_and_tls_only(module):
                                          "ignore_public_acls", "restrict_public_buckets"))
     (sse,) = res["aws_s3_bucket_server_side_encryption_configuration"].values()
     algo = sse["rule"][0]["apply_server_side_encryption_by_default"][0]["sse_algorithm"]
-    assert algo in ("AES256", "aws:kms")
+    assert algo in ("AES256", "aws:kms", '${var.kms_key_arn == null ? "AES256" : "aws:kms"}')
     (versioning,) = res["aws_s3_bucket_versioning"].values()
     assert versioning["versioning_configuration"][0]["status"] == "Disabled"  # no stale copies
     (policy,) = res["aws_s3_bucket_policy"].values()
@@ -287,7 +308,7 @@ def test_glue_jobs(module):
     assert set(local["glue_scripts"].values()) == {"glue_jobs/run_pipeline.py",
                                                    "glue_jobs/apply_deletion.py"}
     job = module["resource"]["aws_glue_job"]["this"]
-    assert job["glue_version"] == "5.0"
+    assert job["glue_version"] == "${var.glue_version}"
     assert job["role_arn"] == "${aws_iam_role.glue.arn}"
     assert job["command"][0]["script_location"] == "${local.code_uri}/${each.value}"
     assert job["command"][0]["name"] == "glueetl"

@@ -4,8 +4,7 @@ SOURCES = {"employees": {"key": "emp_id"}}
 
 
 def prepare(employees):
-    banded = employees.project(
-        "band", ["salary"],
-        F.when(F.col("salary") >= F.lit(5000), F.lit("high")).otherwise(F.lit("low")))
-    renamed = banded.rename({"name": "employee"})
+    banded = employees.withColumn(
+        "band", F.when(F.col("salary") >= F.lit(5000), F.lit("high")).otherwise(F.lit("low")))
+    renamed = banded.withColumnRenamed("name", "employee")
     return renamed.select("emp_id", "employee", "dept", "band")

@@ -4,4 +4,5 @@ SOURCES = {"sales": {"key": "sale_id"}}
 
 
 def prepare(sales):
-    return sales.aggregate("region", {"total": F.sum("amount"), "n": F.count(F.lit(1))})
+    return sales.groupBy("region").agg(F.sum("amount").alias("total"),
+                                       F.count(F.lit(1)).alias("n"))

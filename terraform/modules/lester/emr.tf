@@ -14,6 +14,8 @@ resource "aws_emr_cluster" "this" {
   keep_job_flow_alive_when_no_steps = false
   termination_protection            = false
   step_concurrency_level            = 1
+  ebs_root_volume_size              = var.ebs_root_volume_size
+  security_configuration            = aws_emr_security_configuration.this.name
   configurations_json               = file("${var.bundle_dir}/emr/configurations.json")
 
   ec2_attributes {

@@ -1,4 +1,4 @@
-# Glue 5 jobs that run the engine: run a pipeline, apply a deletion request. Their entry scripts
+# Glue 5.1 jobs that run the engine: run a pipeline, apply a deletion request. Their entry scripts
 # live in glue_jobs/ of the checkout; `spark-lester package` copies them into the bundle, which
 # is uploaded to the code bucket. The modules (wheel + pinned closure, installed --no-deps) and
 # the Delta settings come from the bundle's manifest.json. One run at a time per job: Delta on
@@ -26,14 +26,15 @@ locals {
 resource "aws_glue_job" "this" {
   for_each = { for k, v in local.glue_scripts : k => v if var.glue_jobs_enabled }
 
-  name              = "${var.name_prefix}-${replace(each.key, "_", "-")}"
-  role_arn          = aws_iam_role.glue.arn
-  glue_version      = "5.0"
-  worker_type       = var.glue_worker_type
-  number_of_workers = var.glue_number_of_workers
-  timeout           = var.glue_timeout_minutes
-  default_arguments = local.glue_arguments
-  tags              = local.tags
+  name                   = "${var.name_prefix}-${replace(each.key, "_", "-")}"
+  role_arn               = aws_iam_role.glue.arn
+  glue_version           = var.glue_version
+  worker_type            = var.glue_worker_type
+  number_of_workers      = var.glue_number_of_workers
+  timeout                = var.glue_timeout_minutes
+  security_configuration = aws_glue_security_configuration.this.name
+  default_arguments      = local.glue_arguments
+  tags                   = local.tags
 
   command {
     name            = "glueetl"

@@ -2,7 +2,7 @@
 # (AmazonEMRServicePolicy_v2, which acts only on resources tagged
 # for-use-with-amazon-emr-managed-policies=true) and may pass only the instance role. The
 # instance role (EMR nodes) and the Glue role get S3 access to the named buckets only: read the
-# code prefix and the sources, read-write the artifacts (Delta needs delete for VACUUM), write
+# code bucket and the sources, read-write the artifacts (Delta needs delete for VACUUM), write
 # the logs (EMR nodes push their logs). No S3 statement has a "*" resource.
 
 locals {
@@ -16,8 +16,10 @@ locals {
     local.source_bucket_arns,
     local.writable_source_bucket_arns,
   )
+  # The whole code bucket: the bundle (code_prefix), the pipelines (pipelines/ in the README
+  # and the Airflow example) and the inputs `emr submit` uploads. It is read-only for both roles.
   readable_object_arns = concat(
-    ["${local.bucket_arns["code"]}/${local.code_prefix}/*"],
+    ["${local.bucket_arns["code"]}/*"],
     [for arn in local.source_bucket_arns : "${arn}/*"],
   )
   writable_object_arns = concat(

@@ -1,5 +1,5 @@
-# Three buckets (code, artifacts, logs), each encrypted, private (public access blocked, ACLs
-# disabled) and reachable only over TLS. Versioning stays off on purpose: a deletion request
+# Three buckets (code, artifacts, logs), each encrypted (SSE-S3, or SSE-KMS with kms_key_arn),
+# private (public access blocked, ACLs disabled) and reachable only over TLS. Versioning stays off on purpose: a deletion request
 # must leave no copy of the deleted values, and a noncurrent object version would be one.
 
 resource "aws_s3_bucket" "this" {
@@ -37,7 +37,8 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "this" {
 
   rule {
     apply_server_side_encryption_by_default {
-      sse_algorithm = "AES256"
+      sse_algorithm     = var.kms_key_arn == null ? "AES256" : "aws:kms"
+      kms_master_key_id = var.kms_key_arn
     }
     bucket_key_enabled = true
   }
@@ -96,6 +97,21 @@ resource "aws_s3_bucket_lifecycle_configuration" "logs" {
     expiration {
       days = var.log_retention_days
     }
+
+    abort_incomplete_multipart_upload {
+      days_after_initiation = 1
+    }
+  }
+}
+
+resource "aws_s3_bucket_lifecycle_configuration" "code" {
+  bucket = aws_s3_bucket.this["code"].id
+
+  rule {
+    id     = "abort-incomplete-uploads"
+    status = "Enabled"
+
+    filter {}
 
     abort_incomplete_multipart_upload {
       days_after_initiation = 1

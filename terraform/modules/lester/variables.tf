@@ -20,12 +20,14 @@ variable "code_prefix" {
   description = "Key prefix of the bundle in the code bucket."
   type        = string
   default     = "spark_lester"
+  nullable    = false
 }
 
 variable "warehouse_prefix" {
   description = "Key prefix of the warehouse (Delta tables) in the artifacts bucket."
   type        = string
   default     = "warehouse"
+  nullable    = false
 }
 
 variable "code_bucket_name" {
@@ -50,12 +52,14 @@ variable "force_destroy" {
   description = "Allow terraform destroy to delete non-empty buckets."
   type        = bool
   default     = false
+  nullable    = false
 }
 
 variable "log_retention_days" {
   description = "Days EMR logs are kept in the logs bucket."
   type        = number
   default     = 30
+  nullable    = false
 
   validation {
     condition     = var.log_retention_days >= 1
@@ -63,32 +67,48 @@ variable "log_retention_days" {
   }
 }
 
+variable "kms_key_arn" {
+  description = "KMS key for encryption at rest (S3 SSE-KMS, EMR local disks and EBS, Glue logs and bookmarks); null: SSE-S3, no local-disk encryption."
+  type        = string
+  default     = null
+}
+
+variable "tls_certificates_uri" {
+  description = "s3:// URI of a zip of PEM certificates for EMR encryption in transit (null: off; see README)."
+  type        = string
+  default     = null
+}
+
 variable "source_bucket_names" {
   description = "Buckets the pipelines read their sources from (read-only access)."
   type        = list(string)
   default     = []
+  nullable    = false
 }
 
 variable "writable_source_bucket_names" {
   description = "Source buckets a deletion request may also clean (Delta sources; read-write access)."
   type        = list(string)
   default     = []
+  nullable    = false
 }
 
 variable "create_cluster" {
   description = "Start the ephemeral EMR cluster (it runs the steps, then terminates)."
   type        = bool
   default     = false
+  nullable    = false
 }
 
 variable "release_label" {
-  description = "EMR release; spark_lester targets EMR 7 (Spark 3.5, Delta 3)."
+  description = "EMR release: emr-7.12.0 has the Spark (3.5.6) and Delta (3.3.2) the engine is tested with (spark_lester/aws/versions.py)."
   type        = string
-  default     = "emr-7.9.0"
+  default     = "emr-7.12.0"
+  nullable    = false
 
   validation {
     condition     = can(regex("^emr-7\\.[0-9]+\\.[0-9]+$", var.release_label))
-    error_message = "release_label must be an EMR 7.x release, e.g. emr-7.9.0."
+    error_message = "release_label must be an EMR 7.x release, e.g. emr-7.12.0."
   }
 }
 
@@ -120,18 +140,21 @@ variable "master_instance_type" {
   description = "Instance type of the primary node."
   type        = string
   default     = "m5.xlarge"
+  nullable    = false
 }
 
 variable "core_instance_type" {
   description = "Instance type of the core nodes."
   type        = string
   default     = "m5.xlarge"
+  nullable    = false
 }
 
 variable "core_instance_count" {
   description = "Number of core nodes."
   type        = number
   default     = 2
+  nullable    = false
 
   validation {
     condition     = var.core_instance_count >= 1
@@ -139,10 +162,17 @@ variable "core_instance_count" {
   }
 }
 
+variable "ebs_root_volume_size" {
+  description = "Root volume of each node, in GiB (null: EMR's default; the embeddings bundle installs 6.4 GB of Python packages)."
+  type        = number
+  default     = null
+}
+
 variable "idle_timeout_seconds" {
   description = "Auto-termination: end the cluster after this long without work (60 s to 7 days)."
   type        = number
   default     = 3600
+  nullable    = false
 
   validation {
     condition     = var.idle_timeout_seconds >= 60 && var.idle_timeout_seconds <= 604800
@@ -166,18 +196,21 @@ variable "sources" {
   description = "Sources of the pipeline: name => s3:// URI."
   type        = map(string)
   default     = {}
+  nullable    = false
 }
 
 variable "deletion_request_uris" {
   description = "s3:// URIs of deletion requests (REQUEST.json) applied after the run, in order."
   type        = list(string)
   default     = []
+  nullable    = false
 }
 
 variable "action_on_failure" {
   description = "What a failing step does to the ephemeral cluster."
   type        = string
   default     = "TERMINATE_CLUSTER"
+  nullable    = false
 
   validation {
     condition     = contains(["TERMINATE_CLUSTER", "CANCEL_AND_WAIT", "CONTINUE"], var.action_on_failure)
@@ -189,34 +222,47 @@ variable "driver_memory" {
   description = "spark-submit --driver-memory of the steps."
   type        = string
   default     = "4g"
+  nullable    = false
 }
 
 variable "glue_jobs_enabled" {
   description = "Define the Glue jobs (run a pipeline, apply a deletion request)."
   type        = bool
   default     = true
+  nullable    = false
+}
+
+variable "glue_version" {
+  description = "Glue version: 5.1 has the Spark (3.5.6), Delta (3.3.2) and Python (3.11) the engine is tested with (spark_lester/aws/versions.py)."
+  type        = string
+  default     = "5.1"
+  nullable    = false
 }
 
 variable "glue_worker_type" {
   description = "Glue worker type."
   type        = string
   default     = "G.1X"
+  nullable    = false
 }
 
 variable "glue_number_of_workers" {
   description = "Glue workers per job run."
   type        = number
   default     = 2
+  nullable    = false
 }
 
 variable "glue_timeout_minutes" {
   description = "Glue job timeout."
   type        = number
   default     = 120
+  nullable    = false
 }
 
 variable "tags" {
   description = "Tags added to every resource."
   type        = map(string)
   default     = {}
+  nullable    = false
 }

@@ -87,9 +87,9 @@ m(t, "filter", "quantity filter replaced by a price filter", 'paid.filter(F.col(
 t = "dict_left_join"
 m(t, "dedup", "added distinct", "    return joined.select(", "    joined = joined.distinct()\n    return joined.select(")
 m(t, "rounding", "amount rounded to one decimal", "    return joined.select(",
-  '    joined = joined.project("amount", ["amount"], F.round(F.col("amount"), 1))\n    return joined.select(', [FI])
+  '    joined = joined.withColumn("amount", F.round(F.col("amount"), 1))\n    return joined.select(', [FI])
 m(t, "clipping", "amount clipped at 500", "    return joined.select(",
-  '    joined = joined.project("amount", ["amount"], F.least(F.col("amount"), F.lit(500.0)))\n    return joined.select(', [FI])
+  '    joined = joined.withColumn("amount", F.least(F.col("amount"), F.lit(500.0)))\n    return joined.select(', [FI])
 m(t, "memorisation", "hard-coded customers with orders", 'customers.join(orders, on="customer_id", how="left")',
   'customers.join(orders.filter(F.col("customer_id").isin(1, 3, 9)), on="customer_id", how="left")', [FI])
 m(t, "filter", "orders without an amount dropped", 'customers.join(orders, on="customer_id", how="left")',
@@ -97,14 +97,14 @@ m(t, "filter", "orders without an amount dropped", 'customers.join(orders, on="c
 
 # ---- group_sum
 t = "group_sum"
-m(t, "dedup", "distinct rows before grouping", "return sales.aggregate(", "return sales.distinct().aggregate(")
-m(t, "filter", "non-positive amounts dropped", "return sales.aggregate(",
-  'return sales.filter(F.col("amount") > F.lit(0)).aggregate(')
+m(t, "dedup", "distinct rows before grouping", "return sales.groupBy(", "return sales.distinct().groupBy(")
+m(t, "filter", "non-positive amounts dropped", "return sales.groupBy(",
+  'return sales.filter(F.col("amount") > F.lit(0)).groupBy(')
 m(t, "clipping", "amounts clipped at 100", 'F.sum("amount")', 'F.sum(F.least(F.col("amount"), F.lit(100)))')
-m(t, "hard-coded-set", "hard-coded regions", "return sales.aggregate(",
-  'return sales.filter(F.col("region").isin("north", "south", "east")).aggregate(')
-m(t, "case", "regions grouped lower-cased", "return sales.aggregate(",
-  'return sales.project("region", ["region"], F.lower(F.col("region"))).aggregate(')
+m(t, "hard-coded-set", "hard-coded regions", "return sales.groupBy(",
+  'return sales.filter(F.col("region").isin("north", "south", "east")).groupBy(')
+m(t, "case", "regions grouped lower-cased", "return sales.groupBy(",
+  'return sales.withColumn("region", F.lower(F.col("region"))).groupBy(')
 m(t, "dedup", "sum of distinct amounts", 'F.sum("amount")', 'F.sum_distinct(F.col("amount"))')
 m(t, "dedup", "count of distinct sale ids", 'F.count(F.lit(1))', 'F.countDistinct(F.col("sale_id"))')
 
@@ -120,7 +120,7 @@ m(t, "whitespace", "action compared trimmed", 'F.col("action") != F.lit("view")'
 # ---- row_loop_distinct
 t = "row_loop_distinct"
 m(t, "case", "users lower-cased before distinct", 'return visits.select("user", "page").distinct()',
-  'return visits.project("user", ["user"], F.lower(F.col("user"))).select("user", "page").distinct()', [FI])
+  'return visits.withColumn("user", F.lower(F.col("user"))).select("user", "page").distinct()', [FI])
 m(t, "memorisation", "rows of the sample's days only", 'return visits.select(',
   'return visits.filter(F.col("day") <= F.lit(3)).select(', [FI])
 
@@ -130,15 +130,15 @@ m(t, "dedup", "added distinct", 'return both.filter(F.col("qty") > F.lit(0))',
   'return both.filter(F.col("qty") > F.lit(0)).distinct()')
 m(t, "memorisation", "hard-coded kept skus", 'both.filter(F.col("qty") > F.lit(0))', 'both.filter(F.col("sku").isin("A1", "C3", "E5"))')
 m(t, "clipping", "quantities clipped at 100", 'return both.filter(F.col("qty") > F.lit(0))',
-  'return both.filter(F.col("qty") > F.lit(0)).project("qty", ["qty"], F.least(F.col("qty"), F.lit(100)))')
+  'return both.filter(F.col("qty") > F.lit(0)).withColumn("qty", F.least(F.col("qty"), F.lit(100)))')
 m(t, "boundary", "constant +1 (qty > 1)", 'F.lit(0)', 'F.lit(1)')
 m(t, "boundary", "constant -1 (qty > -1)", 'F.lit(0)', 'F.lit(-1)')
 
 # ---- case_when_rename
 t = "case_when_rename"
 m(t, "type", "salary compared as text", 'F.col("salary") >= F.lit(5000)', 'F.col("salary").cast("string") >= F.lit("5000")')
-m(t, "memorisation", "hard-coded high earners", '"band", ["salary"],\n        F.when(F.col("salary") >= F.lit(5000)',
-  '"band", ["emp_id"],\n        F.when(F.col("emp_id").isin(1, 2)')
+m(t, "memorisation", "hard-coded high earners", '"band", F.when(F.col("salary") >= F.lit(5000)',
+  '"band", F.when(F.col("emp_id").isin(1, 2)')
 m(t, "boundary", "constant +1 (salary >= 5001)", 'F.lit(5000)', 'F.lit(5001)')
 m(t, "boundary", "constant -1 (salary >= 4999)", 'F.lit(5000)', 'F.lit(4999)')
 m(t, "rounding", "salary rounded to hundreds", 'F.col("salary") >= F.lit(5000)',
@@ -214,6 +214,94 @@ M[-1]["also"] = [{"old": "nn.Linear(4, 1),", "new": "nn.Linear(4, 1),\n        M
 lo, hi = min(memo_r), max(memo_r)
 m(t, "memorisation", "logits clamped to the sample's range", "nn.Linear(4, 1),",
   f"nn.Linear(4, 1),\n        nn.Hardtanh({lo - 0.01:.4f}, {hi + 0.01:.4f}),")
+
+# ---- iterrows_date_range
+t = "iterrows_date_range"
+m(t, "boundary", "end date included", 'F.col("txn_date") < F.lit("2023-05-01")', 'F.col("txn_date") <= F.lit("2023-05-01")')
+m(t, "boundary", "start date a day late", 'F.lit("2023-02-01")', 'F.lit("2023-02-02")')
+m(t, "case", "status compared lower-cased", 'F.col("status") == F.lit("settled")', 'F.lower(F.col("status")) == F.lit("settled")')
+m(t, "filter", "status filter dropped", 'settled = in_quarter.where(F.col("status") == F.lit("settled"))', 'settled = in_quarter')
+
+# ---- dict_lookup_default
+t = "dict_lookup_default"
+m(t, "join-kind", "inner instead of left join", 'how="left"', 'how="inner"')
+m(t, "case", "skus upper-cased before the lookup", 'order_lines.join(products, on="sku", how="left")',
+  'order_lines.withColumn("sku", F.upper(F.col("sku"))).join(products, on="sku", how="left")')
+m(t, "memorisation", "hard-coded unknown skus", 'F.coalesce(F.col("category"), F.lit("unknown"))',
+  'F.when(F.col("sku").isin("Z-999", "B-201", "a-100", "Y-111") | F.col("sku").isNull(), F.lit("unknown")).otherwise(F.col("category"))')
+m(t, "constant", "another default category", 'F.lit("unknown")', 'F.lit("other")')
+
+# ---- split_store_totals
+t = "split_store_totals"
+m(t, "whitespace", "store codes not trimmed", 'F.upper(F.trim(F.col("store")))', 'F.upper(F.col("store"))')
+m(t, "case", "store codes not upper-cased", 'F.upper(F.trim(F.col("store")))', 'F.trim(F.col("store"))')
+m(t, "boundary", "zero quantities kept", 'F.col("qty") > F.lit(0)', 'F.col("qty") >= F.lit(0)')
+m(t, "dedup", "distinct lines before grouping", 'sold = sales_lines.where(', 'sold = sales_lines.distinct().where(')
+m(t, "clipping", "quantities clipped at 10 in the revenue", 'F.sum(F.col("qty") * F.col("price"))',
+  'F.sum(F.least(F.col("qty"), F.lit(10)) * F.col("price"))')
+
+# ---- apply_lambda_tiers
+t = "apply_lambda_tiers"
+m(t, "boundary", "constant +1 (gold from 1001)", 'F.lit(1000)', 'F.lit(1001)')
+m(t, "boundary", "silver from above 200", 'F.col("spend") >= F.lit(200)', 'F.col("spend") > F.lit(200)')
+m(t, "case", "domain not lower-cased", 'F.lower(F.split(F.col("email"), "@").getItem(1))', 'F.split(F.col("email"), "@").getItem(1)')
+m(t, "type", "spend compared as text", 'F.col("spend") >= F.lit(1000)', 'F.col("spend").cast("string") >= F.lit("1000")')
+m(t, "memorisation", "hard-coded gold customers", 'F.when(F.col("spend") >= F.lit(1000), F.lit("gold"))',
+  'F.when(F.col("customer_id").isin(1, 8, 13), F.lit("gold"))')
+
+# ---- groupby_apply_spread
+t = "groupby_apply_spread"
+m(t, "filter", "readings without a device kept", '(F.col("status") == F.lit("ok")) & F.col("device").isNotNull()',
+  'F.col("status") == F.lit("ok")')
+m(t, "case", "status compared lower-cased", 'F.col("status") == F.lit("ok")', 'F.lower(F.col("status")) == F.lit("ok")')
+m(t, "dedup", "distinct readings counted", 'F.count(F.lit(1))', 'F.countDistinct("reading")')
+m(t, "clipping", "readings clipped at -10 for the minimum", 'F.min("reading").alias("low")',
+  'F.min(F.greatest(F.col("reading"), F.lit(-10.0))).alias("low")')
+
+# ---- nested_loop_campaigns
+t = "nested_loop_campaigns"
+m(t, "boundary", "last campaign day excluded", '(F.col("visit_date") <= F.col("end_date"))', '(F.col("visit_date") < F.col("end_date"))')
+m(t, "boundary", "first campaign day excluded", '(F.col("visit_date") >= F.col("start_date"))', '(F.col("visit_date") > F.col("start_date"))')
+m(t, "dedup", "added distinct", 'return running.select("session_id", "campaign_id", "channel", "visit_date")',
+  'return running.select("session_id", "campaign_id", "channel", "visit_date").distinct()')
+
+# ---- clean_dedup_contacts
+t = "clean_dedup_contacts"
+m(t, "dedup", "lost de-duplication", '.dropDuplicates()', '')
+m(t, "whitespace", "e-mails not trimmed", 'F.lower(F.trim(F.col("email")))', 'F.lower(F.col("email"))')
+m(t, "case", "cities not lower-cased", 'F.lower(F.trim(F.col("city")))', 'F.trim(F.col("city"))')
+m(t, "filter", "rows without an e-mail kept", 'cleaned.where(F.col("email") != F.lit("")).dropDuplicates()', 'cleaned.dropDuplicates()')
+
+# ---- concat_rename_union
+t = "concat_rename_union"
+m(t, "boundary", "zero amounts kept", 'F.col("amount") > F.lit(0)', 'F.col("amount") >= F.lit(0)')
+m(t, "dedup", "added distinct", '.select("customer", "region", "amount")', '.select("customer", "region", "amount").distinct()')
+m(t, "filter", "web export dropped", 'both = crm.unionByName(web_export)', 'both = crm')
+m(t, "clipping", "amounts clipped at 1000", '.select("customer", "region", "amount")',
+  '.withColumn("amount", F.least(F.col("amount"), F.lit(1000))).select("customer", "region", "amount")')
+
+# ---- daily_page_counts
+t = "daily_page_counts"
+m(t, "dedup", "pages counted with repeats", 'F.countDistinct("page")', 'F.count("page")')
+m(t, "case", "pages compared lower-cased", 'F.countDistinct("page")', 'F.countDistinct(F.lower(F.col("page")))')
+m(t, "boundary", "days cut in another time zone", 'F.to_date(F.col("ts"))',
+  'F.to_date(F.from_utc_timestamp(F.col("ts"), "America/New_York"))')
+m(t, "memorisation", "hard-coded users", 'return daily.groupBy(',
+  'return daily.where(F.col("user").isin("ann", "bo", "cy", "di")).groupBy(')
+
+# ---- overdue_flags
+t = "overdue_flags"
+m(t, "boundary", "30 days late counted overdue", 'F.col("days_late") > F.lit(30)', 'F.col("days_late") >= F.lit(30)')
+m(t, "filter", "loans without a branch kept", 'branches = flagged.where(F.col("branch").isNotNull())', 'branches = flagged')
+m(t, "filter", "loans without an id counted", 'F.count("loan_id")', 'F.count(F.lit(1))')
+m(t, "dedup", "sum of distinct flags", 'F.sum("overdue")', 'F.sum_distinct(F.col("overdue"))')
+m(t, "clipping", "days late clipped at 60", 'F.col("days_late") > F.lit(30)', 'F.least(F.col("days_late"), F.lit(60)) > F.lit(30)')
+
+# ---- tuple_key_restock
+t = "tuple_key_restock"
+m(t, "boundary", "stock equal to its minimum listed", 'F.col("on_hand") < F.col("min_qty")', 'F.col("on_hand") <= F.col("min_qty")')
+m(t, "join-key", "joined on the sku alone", 'on=["store", "sku"]', 'on="sku"')
+m(t, "dedup", "the lower of two minimums kept", 'F.max("min_qty")', 'F.min("min_qty")')
 
 print(len(M), Counter(x["category"] for x in M))
 Path("tests/rewrite/mutations/mutations2.json").write_text(json.dumps(M, indent=1) + "\n")

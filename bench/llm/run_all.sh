@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Real-model rewrite benchmark, step 3: the whole corpus on both models, and on the 1.5B the
+# first target API against plain PySpark; then bench/results/rewrite_local.json.
+#
+#   bash bench/llm/run_all.sh            (after bash bench/llm/setup.sh; hours on 2 cores)
+#
+# Each run keeps its finished tasks in bench/results/<name>.partial.jsonl as it goes and
+# writes bench/results/<name>.json at its end; a run whose .json exists is not repeated.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+RESULTS=bench/results
+PORT="${LESTER_LLM_PORT:-8765}"
+trap 'bash bench/llm/serve.sh stop > /dev/null' EXIT
+
+one() {  # model target
+  local out="$RESULTS/rewrite_local_$1_$2.json"
+  [ -f "$out" ] && { echo "$out: done"; return; }
+  bash bench/llm/serve.sh start "$1" "$PORT"
+  .venv/bin/spark-lester bench rewrite --base-url "http://127.0.0.1:$PORT/v1" --model local \
+    --target-api "$2" --out "$out"
+  bash bench/llm/serve.sh stop
+}
+
+one qwen-0.5b pyspark
+one qwen-1.5b pyspark
+one qwen-1.5b lester
+.venv/bin/python bench/llm/merge.py "$RESULTS"/rewrite_local_*_*.json --out "$RESULTS/rewrite_local.json"
