@@ -252,7 +252,7 @@ class Resolver:
         if isinstance(node, ast.Subscript):
             base = self.value(node.value, d)
             key = self.value(node.slice, d)
-            if isinstance(base, dict) and not isinstance(key, Placeholder) and key in base:
+            if isinstance(base, dict) and not isinstance(key, Placeholder) and _has_key(base, key):
                 return base[key]
             if isinstance(base, list) and isinstance(key, int) and -len(base) <= key < len(base):
                 return base[key]
@@ -484,3 +484,11 @@ def chain(node: ast.AST) -> Iterator[ast.AST]:
             cur = cur.value
         else:
             cur = None
+
+
+def _has_key(mapping: dict, key: Any) -> bool:
+    """``key in mapping``, false for a key no dict can hold (``CFG[[1, x]]``: a list)."""
+    try:
+        return key in mapping
+    except TypeError:
+        return False

@@ -540,21 +540,23 @@ def _verify(spark: SparkSession, req: DeletionRequest, needles: set[str], paths:
     removed value legitimately.
 
     A removed value that other, remaining rows still hold as a whole cell (a common subject
-    line, a bank name) is no evidence of an incomplete erasure. Finding those takes a pass
-    over the tables, so it is only made when the scan finds something; the scan is then
-    repeated without them."""
-    from spark_lester.deletion.verify import scan_warehouse, still_live
+    line, a bank name), or a pattern match inside a removed value that a remaining row holds
+    inside one of its cells (a card number the kept rows also mention), is no evidence of an
+    incomplete erasure. Finding those takes a pass over the tables, so it is only made when
+    the scan finds something; the scan is then repeated without them."""
+    from spark_lester.deletion.verify import needles_from, scan_warehouse, still_live
 
-    def run(values: set[str]) -> Any:
+    def run(values: set[str], skip: frozenset[str] = frozenset()) -> Any:
         return scan_warehouse(layout.root, values, patterns=req.verify_patterns,
-                              exclude=exclude, config=config)
+                              exclude=exclude, config=config, skip=skip)
 
     result = run(needles)
     shared: set[str] = set()
     if not result.verified and needles:
-        shared = still_live(spark, paths, needles)
+        fragments = set(needles_from(needles, req.verify_patterns)) - needles
+        shared = still_live(spark, paths, needles, fragments)
         if shared:
-            result = run(needles - shared)
+            result = run(needles - shared, frozenset(shared))
     return result.to_dict() | {"shared_values_skipped": len(shared),
                                "scope": "warehouse"}
 

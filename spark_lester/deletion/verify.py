@@ -111,26 +111,28 @@ def filesystem(uri: str, config: LesterConfig | None = None) -> tuple[pafs.FileS
 
 def scan_warehouse(root: str, values: Iterable[str], *, patterns: Sequence[str] = (),
                    exclude: Sequence[str] = (), config: LesterConfig | None = None,
-                   match_patterns: bool = False) -> ScanResult:
+                   match_patterns: bool = False, skip: Iterable[str] = ()) -> ScanResult:
     """:func:`scan` of every object under the warehouse ``root`` but those under ``exclude``
     (sources the runs read that live under the root)."""
     return scan([root], values, patterns=patterns, config=config,
-                match_patterns=match_patterns, exclude=exclude)
+                match_patterns=match_patterns, exclude=exclude, skip=skip)
 
 
 def scan(prefixes: Sequence[str], values: Iterable[str], *, patterns: Sequence[str] = (),
          config: LesterConfig | None = None, match_patterns: bool = False,
-         exclude: Sequence[str] = ()) -> ScanResult:
+         exclude: Sequence[str] = (), skip: Iterable[str] = ()) -> ScanResult:
     """Search every object under ``prefixes`` for ``values`` (and pattern matches in them).
 
     With ``match_patterns`` the patterns themselves are searched for too, in the text values
     of each object (see the module docstring); any match fails. Objects under a prefix of
-    ``exclude`` are not read.
+    ``exclude`` are not read. Needles in ``skip`` (values and pattern matches that remaining
+    rows still hold, see :func:`still_live`) are not searched for.
     """
     from pyarrow import fs as pafs
 
     started = time.perf_counter()
-    needles = needles_from(values, patterns)
+    skipped_needles = set(skip)
+    needles = [n for n in needles_from(values, patterns) if n not in skipped_needles]
     result = ScanResult(verified=True, needles=len(needles))
     text_re = bytes_re = pattern_re = None
     if needles:
@@ -414,22 +416,25 @@ def _object_strings(value: Any, seen: set[int], depth: int) -> Iterator[str]:
         yield from _object_strings(item, seen, depth + 1)
 
 
-def still_live(spark: Any, paths: Sequence[str], values: Iterable[str]) -> set[str]:
+def still_live(spark: Any, paths: Sequence[str], values: Iterable[str],
+               fragments: Iterable[str] = ()) -> set[str]:
     """The values that other, remaining rows of the tables still hold as a whole cell (a
-    common subject line, a bank name): they are not evidence of an incomplete erasure.
+    common subject line, a bank name), and the ``fragments`` (pattern matches inside
+    removed values, a card number) that they hold inside a cell: neither is evidence of an
+    incomplete erasure.
 
     One job per table (every string column at once), the tables concurrently."""
     from concurrent.futures import ThreadPoolExecutor
 
-    wanted = sorted(set(values))
-    if not wanted or not paths:
+    wanted, parts = sorted(set(values)), sorted(set(fragments))
+    if not (wanted or parts) or not paths:
         return set()
     with ThreadPoolExecutor(max_workers=min(8, len(paths))) as pool:
-        found = list(pool.map(lambda p: _live_in(spark, p, wanted), paths))
+        found = list(pool.map(lambda p: _live_in(spark, p, wanted, parts), paths))
     return set().union(*found)
 
 
-def _live_in(spark: Any, path: str, wanted: list[str]) -> set[str]:
+def _live_in(spark: Any, path: str, wanted: list[str], parts: list[str]) -> set[str]:
     from pyspark.sql import functions as F
     from pyspark.sql.types import StringType
 
@@ -437,7 +442,9 @@ def _live_in(spark: Any, path: str, wanted: list[str]) -> set[str]:
     strings = [f.name for f in df.schema.fields if isinstance(f.dataType, StringType)]
     if not strings:
         return set()
-    hits = F.array(*[F.when(F.col(c).isin(wanted), F.col(c)) for c in strings])
+    checks = [F.when(F.col(c).isin(wanted), F.col(c)) for c in strings] if wanted else []
+    checks += [F.when(F.col(c).contains(part), F.lit(part)) for c in strings for part in parts]
+    hits = F.array(*checks)
     rows = (df.where(F.exists(hits, lambda v: v.isNotNull()))
-            .select(F.explode(hits).alias("v")).where("v IS NOT NULL").collect())
+            .select(F.explode(hits).alias("v")).where("v IS NOT NULL").distinct().collect())
     return {r[0] for r in rows}

@@ -49,3 +49,18 @@ def test_single_file(tmp_path):
     catalog = analyze(f, git=False)
     assert [(loc["role"], loc["uri"]) for loc in catalog["pipelines"][0]["locations"]] == [
         ("input", "glue://a.c"), ("output", "glue://a.b")]
+
+
+def test_a_subscript_with_an_unhashable_key_is_no_crash(tmp_path):
+    """Found by mutating real repository files: ``CFG[[1, x]]`` looked the list up in the
+    dict literal and raised TypeError (unhashable), which ended the whole analysis."""
+    (tmp_path / "job.py").write_text(
+        "import pyspark\n"
+        "CFG = {'raw': 's3://raw/mails/'}\n"
+        "x = 2\n"
+        "df = spark.read.parquet(CFG[[1, x]])\n"
+        "spark.read.parquet(CFG['raw']).write.parquet('s3://clean/mails/')\n")
+    catalog = analyze(tmp_path, git=False)
+    assert catalog["problems"] == []
+    uris = {loc["uri"] for p in catalog["pipelines"] for loc in p["locations"]}
+    assert {"s3://raw/mails", "s3://clean/mails"} <= uris, uris

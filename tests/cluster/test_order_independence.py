@@ -91,6 +91,7 @@ def life_cycles(spark, tmp_path, pipeline, sources, request, fairness_by, rows_p
     return snapshots
 
 
+@pytest.mark.long
 def test_running_example_does_not_depend_on_partitions_or_file_order(
         spark, running_example_data, tmp_path):
     leaked = json.loads(Path(running_example_data["leaks"]).read_text())["customer_ids"]

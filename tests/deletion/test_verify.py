@@ -113,6 +113,10 @@ def test_still_live_finds_whole_cells_in_any_string_column(spark, tmp_path):
     assert still_live(spark, [a, b], wanted) == {"Fees are too high", "DE", "Northwind Bank"}
     assert still_live(spark, [a], wanted) == {"Fees are too high", "DE"}
     assert still_live(spark, [a, b], []) == set()
+    # pattern matches inside removed values: live when a cell holds them anywhere
+    assert still_live(spark, [a, b], ["hello there"], ["too high", "wind Ba", CARD]) \
+        == {"too high", "wind Ba"}
+    assert still_live(spark, [b], [], ["too high"]) == set()
 
 
 def _registry_file(folder, encoder_bytes: bytes, note: str = "plain") -> None:

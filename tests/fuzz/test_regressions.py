@@ -229,3 +229,22 @@ def test_a_file_read_under_two_names_loses_the_rows_under_both(spark, tmp_path):
         {"source": "s2", "where": ["s2_k", "=", "a"], "action": "delete_rows"}])
     outcome = check(spark, tmp_path, case)
     assert outcome.statuses == ["completed"] * 4
+
+
+def test_a_card_number_a_kept_row_also_holds_is_no_leftover(spark, tmp_path):
+    """Found by the long profile (seed 1, case 1046, on S3): the removed texts held a card
+    number that a kept row's text also holds. The verification searched for the card
+    number (a pattern match inside a removed value), found the kept row's copy and refused
+    the request after the tables had changed; the whole-cell check of shared values could
+    not see a card number inside another text."""
+    rows = [(1, "a", 1.0, f"wvisitaaa1 card {CARD}"), (2, "a", 3.0, "wvisitaaa2"),
+            (3, "b", 5.0, f"wvisitbbb3 paid with {CARD}"), (4, "c", None, "wvisitccc4")]
+    case = Case([visits(rows), notes()], """
+        j = visits.join(notes, left_on="k", right_on="rk")
+        out = j.project("f", ["t"], F.length(F.coalesce(F.col("t"), F.lit(""))).cast("double"))
+    """, cluster="visits", requests=[
+        {"source": "visits", "where": ["k", "=", "a"], "action": "redact_columns",
+         "columns": ["visits.t"], "verify_patterns": [r"\b(?:\d[ -]?){12,18}\d\b"]},
+    ])
+    outcome = check(spark, tmp_path, case)
+    assert outcome.statuses == ["completed"]

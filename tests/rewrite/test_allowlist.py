@@ -515,13 +515,13 @@ def test_every_corpus_reference_passes_the_static_checks(task):
 
 
 def test_running_example_pipeline_meets_no_new_rule():
-    """The hand-written pipeline is not a rewrite (it keeps module state in a global and
-    imports VADER); those are its only refusals."""
+    """The hand-written pipeline is not a rewrite (it keeps module state in a global,
+    imports VADER and scores sentiment in a Python UDF); those are its only refusals."""
     code = (Path(__file__).parents[2] / "examples" / "running_example" / "pipeline.py"
             ).read_text(encoding="utf-8")
     for kind in ("prepare", "encoder"):
         found = [(v.rule, v.detail) for v in check_allowlist(code, kind)]
-        assert [r for r, _ in found] == ["global", "import"], found
+        assert [r for r, _ in found] == ["global", "import", "udf"], found
         assert "vaderSentiment" in found[1][1]
 
 
