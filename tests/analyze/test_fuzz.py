@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from spark_lester.analyze import analyze
 from spark_lester.analyze.catalog import analyze_file
 from spark_lester.errors import AnalyzeError
+from tests.analyze import realcode_score
 from tests.analyze.conftest import CORPUS
 
 FILES = sorted(p for p in CORPUS.rglob("*") if p.suffix in (".py", ".yml", ".yaml", ".json"))
@@ -186,3 +187,22 @@ def test_every_fixture_file_is_analyzed_without_an_internal_error(path):
         analyze_file(path, path.name)
     except AnalyzeError:
         pass
+
+
+REAL_PY = sorted(realcode_score.FILES.rglob("*.py")) if realcode_score.FILES.is_dir() else []
+
+
+@pytest.mark.skipif(not REAL_PY, reason="real-code corpus not fetched: run "
+                    "`PYTHONPATH=. python bench/realcode_corpus.py fetch`")
+@settings(max_examples=1000, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(pick=st.integers(0, 10**6), seed=st.integers(0, 2**31), rounds=st.integers(1, 6))
+def test_mutated_real_code_never_crashes_an_extractor(tmp_path, pick, seed, rounds):
+    """The same mutations on the public files of the real-code corpus (found: a dict looked
+    up with a list, ``CFG[[1, x]]``; see test_robustness)."""
+    src = REAL_PY[pick % len(REAL_PY)]
+    try:
+        mutated = _mutate_python(src.read_text(encoding="utf-8"), random.Random(seed), rounds)
+    except SyntaxError:
+        return
+    _check(tmp_path / src.name, mutated)
