@@ -17,8 +17,10 @@ import shutil
 import subprocess
 import sys
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -187,3 +189,32 @@ def emr_player() -> Iterator[Callable[..., EmrPlayer]]:
     yield make
     for player in players:
         player.__exit__()
+
+
+@pytest.fixture
+def infra(s3_endpoint):
+    """The DAG's buckets (each test gets its own artifacts bucket) and a subnet on moto."""
+    from spark_lester.aws import client
+
+    s3 = client("s3", region=REGION, endpoint_url=s3_endpoint)
+    ec2 = client("ec2", region=REGION, endpoint_url=s3_endpoint)
+    tag = uuid.uuid4().hex[:8]
+    artifacts = f"artifacts-{tag}"
+    for bucket in ("acme-lester-code", "acme-lester-logs", artifacts):
+        s3.create_bucket(Bucket=bucket)
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
+    settings = {"SUBNET_ID": subnet, "REQUESTS_BUCKET": artifacts}
+    return {"s3": s3, "artifacts": artifacts, "subnet": subnet, "settings": settings}
+
+
+def arrived_a_minute_apart(bucket: str, keys: list[str]) -> None:
+    """Give the objects LastModified times one minute apart, in list order (S3 lists
+    LastModified to the second, so puts in one test would tie)."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.s3.models import s3_backends
+
+    store = s3_backends[DEFAULT_ACCOUNT_ID]["aws"].buckets[bucket].keys
+    start = datetime(2025, 5, 31, 23, 0)
+    for i, key in enumerate(keys):
+        store[key].last_modified = start + timedelta(minutes=i)

@@ -6,47 +6,14 @@ cluster, and pending requests are applied in arrival order, then moved to done/.
 from __future__ import annotations
 
 import random
-import uuid
-from datetime import datetime, timedelta
 
 import pytest
 
-from tests.airflow.conftest import REGION
-
-
-
-
-@pytest.fixture
-def infra(s3_endpoint):
-    """The DAG's buckets (each test gets its own artifacts bucket) and a subnet on moto."""
-    from spark_lester.aws import client
-
-    s3 = client("s3", region=REGION, endpoint_url=s3_endpoint)
-    ec2 = client("ec2", region=REGION, endpoint_url=s3_endpoint)
-    tag = uuid.uuid4().hex[:8]
-    artifacts = f"artifacts-{tag}"
-    for bucket in ("acme-lester-code", "acme-lester-logs", artifacts):
-        s3.create_bucket(Bucket=bucket)
-    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
-    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
-    settings = {"SUBNET_ID": subnet, "REQUESTS_BUCKET": artifacts}
-    return {"s3": s3, "artifacts": artifacts, "subnet": subnet, "settings": settings}
+from tests.airflow.conftest import arrived_a_minute_apart
 
 
 def _keys(s3, bucket: str, prefix: str) -> list[str]:
     return [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])]
-
-
-def _arrived_a_minute_apart(bucket: str, keys: list[str]) -> None:
-    """Give the objects LastModified times one minute apart, in list order (S3 lists
-    LastModified to the second, so puts in one test would tie)."""
-    from moto.core import DEFAULT_ACCOUNT_ID
-    from moto.s3.models import s3_backends
-
-    store = s3_backends[DEFAULT_ACCOUNT_ID]["aws"].buckets[bucket].keys
-    start = datetime(2025, 5, 31, 23, 0)
-    for i, key in enumerate(keys):
-        store[key].last_modified = start + timedelta(minutes=i)
 
 
 def _explain(result: dict) -> str:
@@ -104,7 +71,7 @@ def test_pending_requests_applied_in_arrival_order(airflow, infra, emr_player, t
     for name in arrivals:
         s3.put_object(Bucket=bucket, Key=f"deletion-requests/incoming/{name}", Body=b"{}")
     s3.put_object(Bucket=bucket, Key="deletion-requests/incoming/README.txt", Body=b"not one")
-    _arrived_a_minute_apart(bucket, [f"deletion-requests/incoming/{n}" for n in arrivals])
+    arrived_a_minute_apart(bucket, [f"deletion-requests/incoming/{n}" for n in arrivals])
     player = emr_player()
     result = airflow.run(tmp_path, "spark_lester_deletions", settings=infra["settings"])
     assert result["state"] == "success", _explain(result)
