@@ -88,7 +88,90 @@ def shape_pyspark_udf_positional(a, b):
     return joined.union(b.where(F.col("w") > 5).select("a_ref", "s", F.lower("s").alias("low")))
 
 
+# ---- generated chains of PySpark's methods -------------------------------------------------
+#: Scalar steps a chain draws from; each keeps b's own columns (a_ref, w, s) as they are, so
+#: that a finish can group, join and sum on them, and works on the columns it derived.
+STEPS = ("where", "filter", "withColumn", "withColumns", "udf", "withColumnRenamed", "drop",
+         "select")
+#: How a chain ends: the provenance-changing operators.
+FINISHES = ("join", "groupBy", "unionByName", "distinct", "dropDuplicates")
+CHAIN_SEEDS = {"join": 18, "groupBy": 264, "unionByName": 207, "distinct": 131, "dropDuplicates": 42}
+
+
+def draw_chain(finish: str, seed: int) -> list[tuple[str, int]]:
+    """Three to five scalar steps, each with a number that parameterises it."""
+    rng = np.random.RandomState(seed)
+    return [(STEPS[rng.randint(len(STEPS))], int(rng.randint(0, 6)))
+            for _ in range(rng.randint(3, 6))]
+
+
+def make_chain(finish: str, steps: list[tuple[str, int]]):
+    """A pipeline ``shape(a, b)`` of the drawn steps on b, then the finish."""
+    def shape(a, b):
+        bump = F.udf(lambda w: None if w is None else float(w) + 0.5, "double")
+        x, derived = b, []
+        for i, (step, k) in enumerate(steps):
+            if step in ("where", "filter"):
+                cond = F.col("w") >= k if step == "where" else F.col("s") != "pqr"[k % 3]
+                x = getattr(x, step)(cond)
+            elif step == "withColumn":
+                x = x.withColumn(f"c{i}", F.concat(F.upper("s"), F.lit(str(k))))
+                derived.append(f"c{i}")
+            elif step == "withColumns":
+                x = x.withColumns({f"p{i}": F.col("w") * k, f"q{i}": F.lower("s")})
+                derived += [f"p{i}", f"q{i}"]
+            elif step == "udf":
+                x = x.withColumn(f"u{i}", bump(F.col("w")))
+                derived.append(f"u{i}")
+            elif step == "withColumnRenamed" and derived:
+                old = derived.pop(k % len(derived))
+                x = x.withColumnRenamed(old, f"{old}_r")
+                derived.append(f"{old}_r")
+            elif step == "drop" and derived:
+                x = x.drop(derived.pop(k % len(derived)))
+            elif step == "select":
+                x = x.select("b_id", "a_ref", "w", "s", *derived)
+        if finish == "join":
+            return x.join(a, x["a_ref"] == a["a_id"]).select("b_id", "g", "s", "w", *derived)
+        if finish == "groupBy":
+            return x.groupBy("s").agg(F.sum("w").alias("sum_w"), F.count(F.lit(1)).alias("n"))
+        if finish == "unionByName":
+            return x.where(F.col("w") < 4).unionByName(x.where(F.col("w") > 6))
+        if finish == "distinct":
+            return x.select("s", *derived[:1]).distinct()
+        return x.select("s", *derived[-1:]).dropDuplicates()
+
+    return shape
+
+
+CHAINS = {f"chain_{finish}": draw_chain(finish, seed) for finish, seed in CHAIN_SEEDS.items()}
+
+
+def effective_steps(steps: list[tuple[str, int]]) -> list[str]:
+    """The steps that change the frame (a rename or drop needs a derived column)."""
+    derived, out = 0, []
+    for step, _ in steps:
+        if step in ("withColumnRenamed", "drop") and not derived:
+            continue
+        derived += {"withColumn": 1, "withColumns": 2, "udf": 1, "drop": -1}.get(step, 0)
+        out.append(step)
+    return out
+
+
+def test_the_drawn_chains_use_every_step():
+    """The seeds above are chosen so that the chains exercise every scalar step at least
+    once where it changes the frame (a rename or a drop with a derived column to act on),
+    and every finish sees a derived column."""
+    used = {step for steps in CHAINS.values() for step in effective_steps(steps)}
+    assert used == set(STEPS), set(STEPS) - used
+    for steps in CHAINS.values():
+        assert {"withColumn", "withColumns", "udf"} & set(effective_steps(steps))
+
+
 SHAPES = {
+    **{name: (make_chain(name[len("chain_"):], steps),
+              ("s",) if name == "chain_groupBy" else None)
+       for name, steps in CHAINS.items()},
     "pyspark_scalar": (shape_pyspark_scalar, None),
     "pyspark_udf_positional": (shape_pyspark_udf_positional, None),
     "pyspark_groupby": (shape_pyspark_groupby, ("g",)),
@@ -185,7 +268,7 @@ def test_provenance_predicts_rerun_on_reduced_inputs(spark, tmp_path_factory, fu
     rerun_full = Counter((data, frozenset(_monomials(p).items())) for data, p in rerun)
     for row, count in unchanged.items():
         assert rerun_full[row] >= count, f"untouched row changed: {row}"
-    if name in ("aggregate", "pyspark_groupby"):
+    if name in ("aggregate", "pyspark_groupby", "chain_groupBy"):
         # The recomputed aggregate equals the aggregate over the surviving contributors.
         w_of = {b_ids[k]: w for k, w in zip(TABLE_B.b_id, TABLE_B.w)}
         for data, p in rerun:
