@@ -1,7 +1,7 @@
 """The differential deletion fuzzer, long profile (the CI profile is tests/fuzz/test_fuzz.py).
 
     .venv/bin/python bench/fuzz_deletion.py --cases 700 --seed 1 --s3-share 0.3 \\
-        --fault-share 0.25
+        --fault-share 0.3
 
 Case ``i`` is generated from seed ``S * 1_000_003 + i`` (tests/fuzz/generate.py): 2-4
 sources, a pipeline over the subset's operators, 2-3 requests. Each request is checked
@@ -10,10 +10,14 @@ tests/fuzz/harness.py). A share of the cases keeps its warehouse on moto's S3 se
 ``s3a://``; a share applies its first changing request through a ``spark-lester delete``
 child killed with SIGKILL at a drawn step, then re-submits it (the final state must equal
 the re-run's, the re-submit must say it resumed when the kill came after its ``started``
-row; a child that fails where the same request then succeeds in-process is a failure).
+row; a child that fails where the same request then succeeds in-process is a failure). A
+request may never reach the drawn step (it changes nothing): then the child exits on its
+own, and the case's next changing request is sent through a child killed at the same step,
+until one is killed or the requests run out (``children`` counts the children started).
 
 Every case is appended to ``bench/results/fuzz_cases.jsonl`` as it finishes, with the hash of
-the code under test (``spark_lester/``, ``tests/fuzz/``, this file): a long profile can be
+the code under test (``spark_lester/``, ``tests/fuzz/`` less its ``test_*.py``, which the
+long profile does not run, this file): a long profile can be
 run in pieces (``--start``) and is summed over the cases of the *current* code only.
 ``bench/results/fuzz.json`` is that sum: cases run and skipped (a generated pipeline that
 cannot run, e.g. no training row), failures with their reproductions, counts per operator,
@@ -48,7 +52,8 @@ from tests.s3server import start_moto  # noqa: E402
 #: kind (``#k``; merge, encoder, registry, model, clean_source, erase: see
 #: ``deletion.unlearn.after_step``). ``model:`` only for cases with a model.
 KILL_STEPS = ("merge:", "erase:", "#1", "#2", "#2")
-#: The request kinds a child is killed in (the first of a case's requests that has one).
+#: The request kinds a child is killed in: the first of a case's requests that has one, and
+#: while no child was killed (the step never came), each next one.
 CHANGING = ("delete_keys", "delete_where", "redact_own", "redact_linked")
 
 
@@ -60,11 +65,13 @@ UNUSED = ("rewrite", "analyze")
 
 def code_hash() -> str:
     """sha256 of the code a case exercises: the engine (less :data:`UNUSED`), the harness
+    and generator (``tests/fuzz/`` less ``test_*.py``: the CI profile, which no case runs)
     and this file."""
     digest = hashlib.sha256()
     engine = [f for f in (ROOT / "spark_lester").rglob("*.py")
               if f.relative_to(ROOT / "spark_lester").parts[0] not in UNUSED]
-    files = sorted([*engine, *(ROOT / "tests" / "fuzz").glob("*.py"), Path(__file__).resolve()])
+    fuzz = [f for f in (ROOT / "tests" / "fuzz").glob("*.py") if not f.name.startswith("test_")]
+    files = sorted([*engine, *fuzz, Path(__file__).resolve()])
     for f in files:
         digest.update(str(f.relative_to(ROOT)).encode() + b"\0" + f.read_bytes())
     return digest.hexdigest()[:16]
@@ -92,6 +99,7 @@ def summarize(lines: list[dict], seed: int, code: str) -> dict:
         "per_request_kind": dict(sorted(kinds.items())),
         "on_s3": sum(c["s3"] for c in ran), "with_faults": sum(c["fault"] for c in ran),
         "killed": sum(c["killed"] for c in ran),
+        "children": sum(c.get("children") or 0 for c in ran),
         "killed_after_step": dict(sorted(Counter(c.get("kill_step") or "?" for c in ran
                                                  if c["killed"]).items())),
         "model_rho": {"requests": len(rhos), "max": rhos[-1] if rhos else None,
@@ -102,35 +110,41 @@ def summarize(lines: list[dict], seed: int, code: str) -> dict:
 
 
 def faulty_submit(harness: Harness, folder: Path, at: str, env: dict[str, str], log: dict, *,
-                  nth: int = 1):
-    """The ``nth`` request through a child killed at ``at``, then re-submitted here."""
+                  targets: set[int]):
+    """Requests through a child killed at ``at``, then re-submitted here: the first of
+    ``targets`` (1-based numbers of the case's requests), and while no child was killed
+    (the request never reached the step: the child exited on its own or was refused, as
+    the request then is here), each next one of ``targets``."""
     from tests.fuzz.faults import forget_cached_logs, killed_delete
 
     calls = {"n": 0}
+    log["children"] = 0
 
     def submit(body, wh):
         calls["n"] += 1
-        if calls["n"] == nth:
-            code = killed_delete(body, wh, at, folder, env=env)
-            log.update(killed=code == -9, kill_at=at, child_exit=code)
-            note = folder / "kill_step.txt"
-            log["kill_step"] = note.read_text() if note.exists() else None
-            forget_cached_logs(harness.spark)
-            try:
-                result = harness._unlearn(body, wh)
-            except Exception:
-                if code not in (0, -9):  # refused here as in the child: say it was refused
-                    log["child_exit"] = f"{code} (refused here too)"
-                raise
-            if code not in (0, -9):
-                tail = (folder / "child.log").read_text()[-1500:]
-                raise AssertionError(f"the child exited {code}, but the same request then "
-                                     f"gave {result['status']} in-process: {tail}")
-            log["resumed"] = bool(result.get("resumed"))
-            if log["killed"] and result["status"] == "completed" and not result.get("resumed"):
-                raise AssertionError("the re-submit after a kill did not say it resumed")
-            return result
-        return harness._unlearn(body, wh)
+        if calls["n"] not in targets or log.get("killed"):
+            return harness._unlearn(body, wh)
+        log["children"] += 1
+        child = folder / f"child{log['children']}"
+        code = killed_delete(body, wh, at, child, env=env)
+        log.update(killed=code == -9, kill_at=at, child_exit=code, kill_request=calls["n"] - 1)
+        note = child / "kill_step.txt"
+        log["kill_step"] = note.read_text() if note.exists() else None
+        forget_cached_logs(harness.spark)
+        try:
+            result = harness._unlearn(body, wh)
+        except Exception:
+            if code not in (0, -9):  # refused here as in the child: say it was refused
+                log["child_exit"] = f"{code} (refused here too)"
+            raise
+        if code not in (0, -9):
+            tail = (child / "child.log").read_text()[-1500:]
+            raise AssertionError(f"the child exited {code}, but the same request then "
+                                 f"gave {result['status']} in-process: {tail}")
+        log["resumed"] = bool(result.get("resumed"))
+        if log["killed"] and result["status"] == "completed" and not result.get("resumed"):
+            raise AssertionError("the re-submit after a kill did not say it resumed")
+        return result
 
     return submit
 
@@ -142,7 +156,7 @@ def main() -> None:
                         help="first case index (to run a long profile in pieces)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--s3-share", type=float, default=0.3)
-    parser.add_argument("--fault-share", type=float, default=0.25)
+    parser.add_argument("--fault-share", type=float, default=0.3)
     parser.add_argument("--max-seconds", type=float, default=None,
                         help="stop after this long (the cases run so far are written)")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "fuzz.json"))
@@ -174,9 +188,10 @@ def main() -> None:
         case = random_case(seed)
         pick = random.Random(seed)
         use_s3 = endpoint is not None and pick.random() < args.s3_share
-        target = next((n for n, r in enumerate(case.requests) if r.get("_kind") in CHANGING),
-                      None)  # the request the child is killed in: one that changes tables
-        fault = pick.random() < args.fault_share and target is not None
+        # the requests a child may be killed in: those that change tables (the first, and
+        # each next one while the kill step never came)
+        targets = {n + 1 for n, r in enumerate(case.requests) if r.get("_kind") in CHANGING}
+        fault = pick.random() < args.fault_share and bool(targets)
         harness = Harness(spark, root / f"case{i}",
                           warehouse=f"s3a://fuzz/case{i}/wh" if use_s3 else None, s3=s3)
         log: dict = {}
@@ -185,7 +200,7 @@ def main() -> None:
             env = {"SPARK_LESTER_S3_ENDPOINT": endpoint} if use_s3 else {}
             steps = KILL_STEPS + (("model:",) if case.model else ())
             submit = faulty_submit(harness, root / f"case{i}" / "child",
-                                   pick.choice(steps), env, log, nth=target + 1)
+                                   pick.choice(steps), env, log, targets=targets)
         tick = time.perf_counter()
         rhos: list[float] = []
         try:
@@ -199,6 +214,7 @@ def main() -> None:
                 "skipped": skipped, "ok": not differences, "s3": use_s3, "fault": fault,
                 "killed": bool(log.get("killed")), "kill_at": log.get("kill_at"),
                 "kill_step": log.get("kill_step"), "child_exit": log.get("child_exit"),
+                "children": log.get("children", 0), "kill_request": log.get("kill_request"),
                 "ops": sorted(set(case.ops)),
                 "kinds": [r.get("_kind", "?") for r in case.requests],
                 "rhos": rhos,  # json writes an infinite rho as Infinity (and reads it)
@@ -208,7 +224,8 @@ def main() -> None:
         with log_path.open("a") as fh:
             fh.write(json.dumps(line, default=str) + "\n")
         print(f"case {i}: {'skip' if skipped else 'FAIL' if differences else 'ok'} "
-              f"ops={line['ops']} s3={use_s3} fault={fault} "
+              f"ops={line['ops']} s3={use_s3} fault={fault} children={line['children']} "
+              f"killed={line['killed']} "
               f"({time.perf_counter() - started:.0f}s)", flush=True)
     imported = sorted(m for m in sys.modules
                       if m.split(".")[:2] in (["spark_lester", u] for u in UNUSED))

@@ -9,10 +9,15 @@ long profile of ``bench/fuzz_deletion.py``, one seed per case).
   rows), columns ``_k`` (a skewed string join key with NULLs), ``_g`` (an INT join key),
   ``_v`` (DOUBLE with NULLs), ``_t`` (distinct text tokens, some holding a card number: the
   values the erasure check looks for).
-* A pipeline: filters, projections (a Column, a Python UDF), inner and left joins on one or
-  two key columns, unions (two branches of one frame, or two frames renamed to one schema),
-  select, rename, aggregate, distinct and split, then the feature ``f`` (and a label when
-  the case has a model).
+* A pipeline written as PySpark code: ``filter``, ``withColumn`` (a Column expression, or
+  ``F.udf(lambda ..., type)(F.col(c))``), inner and left joins on an equality Column (one or
+  two key pairs joined with ``&``; ``F.col`` names, or columns bound to their frame as
+  ``a["k"]``), ``union`` (two branches of one frame, or two frames reduced to one schema by
+  ``select`` and ``withColumnRenamed``/``withColumnsRenamed``), ``select``,
+  ``withColumnRenamed``, ``groupBy(k).agg(...alias(...))``, ``distinct`` and ``split``, then
+  the feature ``f`` (and a label when the case has a model) by ``withColumn``. The operator
+  names counted in ``Case.ops`` stay the subset's (``project``, ``rename``, ``aggregate``,
+  ``join_left``...): the long profile's counts are kept under them.
 * Requests: ``delete_rows`` and ``redact_columns`` (own columns, or a linked keyed source's)
   by ``keys`` (present or absent) and by ``where``, 2-3 of them, sometimes a re-submit.
 """
@@ -30,6 +35,9 @@ OPERATORS = ("filter", "project", "project_udf", "join_inner", "join_left", "joi
              "union", "select", "rename", "aggregate", "distinct", "split", "source_twice")
 KINDS = ("delete_keys", "delete_where", "redact_own", "redact_linked", "no_match", "resubmit")
 CARDS = ("4111 1111 1111 1111", "5500-0000-0000-0004", "3400 0000 0000 009")
+#: The Python UDFs a projection draws (``F.udf(<lambda>, returns)(F.col(c))``).
+UDF_TAG = 'lambda v: None if v is None else v + "#"'
+UDF_LEN = "lambda v: 0 if v is None else len(v)"
 
 
 class Draw:
@@ -106,6 +114,7 @@ class Builder:
         return Frame(var, dict(f.columns), set(f.sources), f.merged)
 
     def project(self, f: Frame) -> Frame:
+        """``withColumn`` of a fresh column: a Column expression, or a Python UDF."""
         col = self.d.choice(sorted(f.columns))
         kind = f.columns[col]
         target = self.fresh("p")
@@ -116,18 +125,18 @@ class Builder:
                              f'F.lit("!"))'), "str"
             else:
                 expr, out = f'F.col("{col}") * 2', "num" if kind == "num" else "int"
-            self.emit(f'{var} = {f.var}.project("{target}", ["{col}"], {expr})', "project")
+            self.emit(f'{var} = {f.var}.withColumn("{target}", {expr})', "project")
         else:
             if kind == "str":
-                udf, returns, out = self.d.choice([("udf_tag", "string", "str"),
-                                                   ("udf_len", "int", "int")])
+                udf, returns, out = self.d.choice([(UDF_TAG, "string", "str"),
+                                                   (UDF_LEN, "int", "int")])
             else:
-                udf, returns, out = "udf_len", "int", "int"
+                udf, returns, out = UDF_LEN, "int", "int"
                 col = next((c for c in sorted(f.columns) if f.columns[c] == "str"), None)
                 if col is None:
                     return f
-            self.emit(f'{var} = {f.var}.project("{target}", ["{col}"], {udf}, '
-                      f'returns="{returns}")', "project_udf")
+            self.emit(f'{var} = {f.var}.withColumn("{target}", '
+                      f'F.udf({udf}, "{returns}")(F.col("{col}")))', "project_udf")
         return Frame(var, {**f.columns, target: out}, set(f.sources), f.merged)
 
     def select(self, f: Frame) -> Frame:
@@ -141,7 +150,7 @@ class Builder:
         col = self.d.choice(sorted(f.columns))
         new = self.fresh("r")
         var = self.fresh("x")
-        self.emit(f'{var} = {f.var}.rename({{"{col}": "{new}"}})', "rename")
+        self.emit(f'{var} = {f.var}.withColumnRenamed("{col}", "{new}")', "rename")
         cols = {(new if c == col else c): k for c, k in f.columns.items()}
         return Frame(var, cols, set(f.sources), f.merged)
 
@@ -158,9 +167,9 @@ class Builder:
         if strs and self.d.chance(60):
             aggs["mt"] = f'F.min("{self.d.choice(strs)}")'
         names = {k: self.fresh(k) for k in aggs}
-        body = ", ".join(f'"{names[k]}": {v}' for k, v in aggs.items())
+        body = ", ".join(f'{v}.alias("{names[k]}")' for k, v in aggs.items())
         var = self.fresh("x")
-        self.emit(f'{var} = {f.var}.aggregate("{key}", {{{body}}})', "aggregate")
+        self.emit(f'{var} = {f.var}.groupBy("{key}").agg({body})', "aggregate")
         cols = {key: f.columns[key], names["n"]: "int"}
         if "sv" in aggs:
             cols[names["sv"]] = "num"
@@ -211,20 +220,31 @@ class Builder:
         if rest and self.d.chance(30):
             keys.append(self.d.choice(rest))
         var = self.fresh("x")
-        left = ", ".join(f'"{x}"' for x, _ in keys)
-        right = ", ".join(f'"{y}"' for _, y in keys)
-        self.emit(f'{var} = {a.var}.join({b.var}, left_on=[{left}], right_on=[{right}], '
-                  f'how="{how}")', "join_multi" if len(keys) > 1 else f"join_{how}")
+        # PySpark's equality condition: names when each key is a column of one side only,
+        # else (or by a draw) columns bound to their frame
+        unambiguous = all(x not in b.columns and y not in a.columns for x, y in keys)
+        if unambiguous and self.d.chance(50):
+            terms = [f'F.col("{x}") == F.col("{y}")' for x, y in keys]
+        else:
+            terms = [f'{a.var}["{x}"] == {b.var}["{y}"]' for x, y in keys]
+        on = terms[0] if len(terms) == 1 else " & ".join(f"({t})" for t in terms)
+        self.emit(f'{var} = {a.var}.join({b.var}, {on}, how="{how}")',
+                  "join_multi" if len(keys) > 1 else f"join_{how}")
         if len(keys) > 1:
             self.ops.append(f"join_{how}")
+        # the engine keeps both key columns (their names differ); a right column whose name
+        # the output already holds gets "_right" appended until it is new
         cols = dict(a.columns)
         for c, k in b.columns.items():
-            name = c if c not in cols else f"{c}_right"
+            name = c
+            while name in cols:
+                name += "_right"
             cols[name] = k
         return Frame(var, cols, a.sources | b.sources, False)
 
     def union_renamed(self, a: Frame, b: Frame) -> Frame | None:
-        """Two frames reduced to one schema ``u_<kind>`` by select + rename, then union."""
+        """Two frames reduced to one schema ``u_<kind>`` by ``select`` and
+        ``withColumnRenamed`` (one column) or ``withColumnsRenamed`` (several), then union."""
         shared = [k for k in ("str", "num", "int")
                   if any(v == k for v in a.columns.values())
                   and any(v == k for v in b.columns.values())]
@@ -236,10 +256,17 @@ class Builder:
             picks = {k: self.d.choice(sorted(c for c, v in f.columns.items() if v == k))
                      for k in kinds}
             var = self.fresh("x")
-            rename = ", ".join(f'"{c}": "u_{k}"' for k, c in picks.items())
+            renames = [(c, f"u_{k}") for k, c in picks.items() if c != f"u_{k}"]
+            if not renames:  # already named so (a frame of an earlier union)
+                rename = ""
+            elif len(renames) == 1:
+                rename = f'.withColumnRenamed("{renames[0][0]}", "{renames[0][1]}")'
+            else:
+                body = ", ".join(f'"{c}": "{u}"' for c, u in renames)
+                rename = f".withColumnsRenamed({{{body}}})"
             self.lines.append(f"{var} = {f.var}.select({', '.join(repr(c) for c in picks.values())})"
-                              f".rename({{{rename}}})")
-            self.ops.extend(["select", "rename"])
+                              f"{rename}")
+            self.ops.extend(["select", "rename"] if rename else ["select"])
             parts.append(var)
         var = self.fresh("x")
         self.emit(f"{var} = {parts[0]}.union({parts[1]})", "union")
@@ -324,9 +351,9 @@ def build(d: Draw, *, max_sources: int = 3, model_percent: int = 15,
         expr = f'F.coalesce(F.col("{col}").cast("double"), F.lit(0.0))'
     model = d.chance(model_percent)
     lines = list(b.lines)
-    lines.append(f'out = {f.var}.project("f", ["{col}"], {expr})')
+    lines.append(f'out = {f.var}.withColumn("f", {expr})')
     if model:
-        lines.append('out = out.project("label", ["f"], (F.col("f") > 2.0).cast("int"))')
+        lines.append('out = out.withColumn("label", (F.col("f") > 2.0).cast("int"))')
     in_output = sorted(f.sources)
     case = Case(sources, "\n".join(lines), requests=[], cluster=in_output[0], model=model,
                 ops=b.ops + (["source_twice"] if twice and sources[-1].name in in_output

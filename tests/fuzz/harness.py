@@ -35,7 +35,7 @@ from typing import Any
 
 import pandas as pd
 
-#: Module-level code of every generated pipeline file (helpers UDFs may call).
+#: Module-level code of every generated pipeline file.
 HEADER = '''"""Generated pipeline (tests/fuzz)."""
 from pyspark.sql import functions as F
 from sklearn.compose import ColumnTransformer
@@ -47,14 +47,6 @@ FEATURE_COLUMNS = ["f"]
 CLUSTER_BY = {cluster}
 MODEL = {model}
 SPLIT = {{"test_fraction": 0.3, "seed": 1}}
-
-
-def udf_len(x):
-    return 0 if x is None else len(x)
-
-
-def udf_tag(x):
-    return None if x is None else x + "#"
 
 
 def prepare({params}):

@@ -19,8 +19,8 @@ from tests.fuzz.harness import Case, Harness
 from tests.fuzz.test_regressions import CARD, notes, visits
 
 BODY = """
-    j = visits.join(notes, left_on="k", right_on="rk", how="left")
-    out = j.project("f", ["t"], F.length(F.coalesce(F.col("t"), F.lit(""))).cast("double"))
+    j = visits.join(notes, visits.k == notes.rk, how="left")
+    out = j.withColumn("f", F.length(F.coalesce(F.col("t"), F.lit(""))).cast("double"))
 """
 
 

@@ -27,9 +27,9 @@ LINKED_THROUGH_AGGREGATE = Case(
      Source("s1", "s1_id", [("s1_id", "INT"), ("s1_k", "STRING"), ("s1_t", "STRING")],
             [(1, "a", "ws1aaaaaa1 card 4111 1111 1111 1111"), (2, "b", "ws1bbbbbb2")])],
     """
-    x1 = s0.join(s1, left_on=["s0_k"], right_on=["s1_k"], how="inner")
-    x2 = x1.aggregate("s0_k", {"n": F.count(F.lit(1)), "mt": F.min("s1_t")})
-    out = x2.project("f", ["n"], F.coalesce(F.col("n").cast("double"), F.lit(0.0)))
+    x1 = s0.join(s1, s0["s0_k"] == s1["s1_k"], how="inner")
+    x2 = x1.groupBy("s0_k").agg(F.count(F.lit(1)).alias("n"), F.min("s1_t").alias("mt"))
+    out = x2.withColumn("f", F.coalesce(F.col("n").cast("double"), F.lit(0.0)))
     """, cluster="s0", requests=[
         {"source": "s0", "keys": [1], "action": "redact_columns", "columns": ["s1.s1_t"]},
         {"source": "s0", "keys": [3], "action": "delete_rows"},
@@ -44,10 +44,10 @@ KEYLESS_RIGHT_OF_LEFT_JOIN = Case(
             [(1, "a", "ws1aaaaaa1"), (1, "a", "ws1aaaaaa1"), (2, "b", "ws1bbbbbb2"),
              (3, "a", "ws1aaaaaa3")])],
     """
-    x1 = s0.join(s1, left_on=["s0_k"], right_on=["s1_k"], how="left")
+    x1 = s0.join(s1, F.col("s0_k") == F.col("s1_k"), how="left")
     x2_a, x2_b = x1.split(test_fraction=0.5, seed=1)
     x2 = x2_a.union(x2_b)
-    out = x2.project("f", ["s0_v"], F.coalesce(F.col("s0_v").cast("double"), F.lit(0.0)))
+    out = x2.withColumn("f", F.coalesce(F.col("s0_v").cast("double"), F.lit(0.0)))
     """, cluster="s0", requests=[
         {"source": "s1", "where": ["s1_t", "=", "ws1aaaaaa1"], "action": "delete_rows"},
         {"source": "s1", "where": ["s1_k", "=", "b"], "action": "delete_rows"}])
@@ -61,9 +61,9 @@ MODEL_ON_LEFT_JOIN = Case(
      Source("s1", "s1_id", [("s1_id", "INT"), ("s1_k", "STRING"), ("s1_t", "STRING")],
             [(1, "a", "ws1aaaaaa1"), (2, "b", "ws1bbbbbb2 card 4111 1111 1111 1111")])],
     """
-    x1 = s0.join(s1, left_on=["s0_k"], right_on=["s1_k"], how="left")
-    out = x1.project("f", ["s0_v"], F.coalesce(F.col("s0_v").cast("double"), F.lit(0.0)))
-    out = out.project("label", ["f"], (F.col("f") > 2.0).cast("int"))
+    x1 = s0.join(s1, s0["s0_k"] == s1["s1_k"], how="left")
+    out = x1.withColumn("f", F.coalesce(F.col("s0_v").cast("double"), F.lit(0.0)))
+    out = out.withColumn("label", (F.col("f") > 2.0).cast("int"))
     """, cluster="s0", model=True, requests=[
         {"source": "s0", "keys": [4, 6], "action": "delete_rows"},
         {"source": "s1", "keys": [2], "action": "delete_rows"}])
@@ -107,9 +107,9 @@ def test_the_fuzzers_checks_fail_on_a_planted_bug(spark, tmp_path, monkeypatch):
                  Source("s1", "s1_id", [("s1_id", "INT"), ("s1_k", "STRING"),
                                         ("s1_t", "STRING")],
                         [(10, "a", "bad"), (11, "z", "ws1good011")])], """
-        x1 = s0.join(s1, left_on=["s0_k"], right_on=["s1_k"], how="left")
+        x1 = s0.join(s1, s0["s0_k"] == s1["s1_k"], how="left")
         x2 = x1.filter(F.coalesce(F.col("s1_t"), F.lit("none")) != "bad")
-        out = x2.project("f", ["s0_id"], F.col("s0_id").cast("double"))
+        out = x2.withColumn("f", F.col("s0_id").cast("double"))
     """, cluster="s0", requests=[{"source": "s1", "keys": [10], "action": "delete_rows"}])
     outcome = Harness(spark, tmp_path).run(case)
     assert outcome.skipped is None

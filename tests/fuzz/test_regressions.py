@@ -40,14 +40,14 @@ def test_recompute_request_starts_from_the_cleaned_state(spark, tmp_path, shape)
     sources and brought back the first request's rows (and their e-mail addresses)."""
     if shape == "aggregate":
         body = """
-            j = visits.join(notes, left_on="k", right_on="rk")
-            g = j.aggregate("k", {"n": F.count(F.lit(1)), "first_t": F.min("t")})
-            out = g.project("f", ["n"], F.col("n").cast("double"))
+            j = visits.join(notes, visits["k"] == notes["rk"])
+            g = j.groupBy("k").agg(F.count(F.lit(1)).alias("n"), F.min("t").alias("first_t"))
+            out = g.withColumn("f", F.col("n").cast("double"))
         """
     else:
         body = """
-            j = visits.join(notes, left_on="k", right_on="rk").select("k", "t")
-            out = j.distinct().project("f", ["t"], F.length("t").cast("double"))
+            j = visits.join(notes, F.col("k") == F.col("rk")).select("k", "t")
+            out = j.distinct().withColumn("f", F.length("t").cast("double"))
         """
     case = Case([visits(), notes()], body, cluster="visits", requests=[
         {"source": "visits", "keys": [1], "action": "delete_rows"},
@@ -62,8 +62,8 @@ def test_incremental_request_keeps_an_earlier_redaction(spark, tmp_path):
     """(b) A delete_rows re-derived the rows of a left row whose text an earlier request
     had redacted, from the original source: the card number came back."""
     case = Case([visits(), notes()], """
-        j = visits.join(notes, left_on="k", right_on="rk", how="left")
-        out = j.project("f", ["t"], F.length(F.coalesce(F.col("t"), F.lit(""))).cast("double"))
+        j = visits.join(notes, visits["k"] == notes["rk"], how="left")
+        out = j.withColumn("f", F.length(F.coalesce(F.col("t"), F.lit(""))).cast("double"))
     """, cluster="visits", requests=[
         {"source": "visits", "keys": [1, 2], "action": "redact_columns",
          "columns": ["visits.t"], "verify_patterns": [r"\b(?:\d[ -]?){12,18}\d\b"]},
@@ -77,9 +77,9 @@ def test_left_join_last_match_removed_below_a_filter(spark, tmp_path):
     that a re-run does not have: the other match exists, a filter drops it."""
     case = Case([visits([(1, "a", 1.0, "wvisitaaa1"), (2, "z", 2.0, "wvisitzzz2")]),
                  notes([(10, "a", "bad"), (11, "a", "wnote11abc")])], """
-        j = visits.join(notes, left_on="k", right_on="rk", how="left")
+        j = visits.join(notes, F.col("k") == F.col("rk"), how="left")
         j = j.filter(F.coalesce(F.col("note"), F.lit("none")) != "bad")
-        out = j.project("f", ["v"], F.coalesce(F.col("v"), F.lit(0.0)))
+        out = j.withColumn("f", F.coalesce(F.col("v"), F.lit(0.0)))
     """, cluster="visits", requests=[{"source": "notes", "keys": [11], "action": "delete_rows"}])
     check(spark, tmp_path, case)
 
@@ -89,9 +89,9 @@ def test_left_join_only_match_filtered_out_then_deleted(spark, tmp_path):
     match is deleted (the request answered noop)."""
     case = Case([visits([(1, "a", 1.0, "wvisitaaa1"), (2, "b", 2.0, "wvisitbbb2")]),
                  notes([(10, "a", "wnote10abc"), (12, "b", "bad")])], """
-        j = visits.join(notes, left_on="k", right_on="rk", how="left")
-        j = j.filter(F.coalesce(F.col("note"), F.lit("none")) != "bad")
-        out = j.project("f", ["v"], F.coalesce(F.col("v"), F.lit(0.0)))
+        j = visits.join(notes, visits["k"] == notes["rk"], how="left_outer")
+        j = j.where(F.coalesce(F.col("note"), F.lit("none")) != "bad")
+        out = j.withColumn("f", F.coalesce(F.col("v"), F.lit(0.0)))
     """, cluster="visits", requests=[{"source": "notes", "keys": [12], "action": "delete_rows",
                                       "_expect": "completed"}])
     check(spark, tmp_path, case)
@@ -100,7 +100,7 @@ def test_left_join_only_match_filtered_out_then_deleted(spark, tmp_path):
 UNION = """
     hi = visits.filter(F.col("v") >= 2.0)
     lo = visits.filter(F.col("v") <= 4.0)
-    out = hi.union(lo).project("f", ["v"], F.coalesce(F.col("v"), F.lit(0.0)))
+    out = hi.union(lo).withColumn("f", F.coalesce(F.col("v"), F.lit(0.0)))
 """
 
 
@@ -154,8 +154,8 @@ def test_a_failing_step_is_a_typed_error_and_a_failed_ledger_row(spark, tmp_path
 
 
 GROUPED = """
-    g = visits.aggregate("k", {"n": F.count(F.lit(1)), "sv": F.sum("v")})
-    out = g.project("f", ["n"], F.col("n").cast("double"))
+    g = visits.groupBy("k").agg(F.count(F.lit(1)).alias("n"), F.sum("v").alias("sv"))
+    out = g.withColumn("f", F.col("n").cast("double"))
 """
 
 
@@ -218,9 +218,9 @@ def test_a_file_read_under_two_names_loses_the_rows_under_both(spark, tmp_path):
                    [(1, "a", 1, f"ws1aaaaaa1 card {CARD}"), (2, "b", 2, "ws1bbbbbb2"),
                     (3, "a", 1, "ws1aaaaaa3")])
     case = Case([people, cards, _alias(2, cards)], """
-        x1 = s0.join(s1, left_on=["s0_k"], right_on=["s1_k"], how="inner")
-        x2 = x1.join(s2, left_on=["s0_g"], right_on=["s2_g"], how="left")
-        out = x2.project("f", ["s0_id"], F.col("s0_id").cast("double"))
+        x1 = s0.join(s1, s0["s0_k"] == s1["s1_k"], how="inner")
+        x2 = x1.join(s2, x1["s0_g"] == s2["s2_g"], how="left")
+        out = x2.withColumn("f", F.col("s0_id").cast("double"))
     """, cluster="s0", requests=[
         {"source": "s1", "keys": [1], "action": "delete_rows"},
         {"source": "s2", "keys": [2], "action": "redact_columns", "columns": ["s2.s2_t"]},
@@ -240,8 +240,8 @@ def test_a_card_number_a_kept_row_also_holds_is_no_leftover(spark, tmp_path):
     rows = [(1, "a", 1.0, f"wvisitaaa1 card {CARD}"), (2, "a", 3.0, "wvisitaaa2"),
             (3, "b", 5.0, f"wvisitbbb3 paid with {CARD}"), (4, "c", None, "wvisitccc4")]
     case = Case([visits(rows), notes()], """
-        j = visits.join(notes, left_on="k", right_on="rk")
-        out = j.project("f", ["t"], F.length(F.coalesce(F.col("t"), F.lit(""))).cast("double"))
+        j = visits.join(notes, F.col("k") == F.col("rk"))
+        out = j.withColumn("f", F.length(F.coalesce(F.col("t"), F.lit(""))).cast("double"))
     """, cluster="visits", requests=[
         {"source": "visits", "where": ["k", "=", "a"], "action": "redact_columns",
          "columns": ["visits.t"], "verify_patterns": [r"\b(?:\d[ -]?){12,18}\d\b"]},

@@ -15,8 +15,8 @@ MODEL = {"kind": "logreg", "lam": 1e-2, "seed": 0}
 
 
 def prepare(people):
-    out = people.project("label", ["score", "bank"],
-                         ((F.col("score") > 0) | (F.col("bank") == F.lit("Coast"))).cast("int"))
+    out = people.withColumn(
+        "label", ((F.col("score") > 0) | (F.col("bank") == F.lit("Coast"))).cast("int"))
     return out.select("id", "town", "bank", "note", "score", "label")
 
 

@@ -26,7 +26,7 @@ class Centerer(BaseEstimator, TransformerMixin):
 
 
 def prepare(people):
-    out = people.project("label", ["score"], (F.col("score") > 0).cast("int"))
+    out = people.withColumn("label", (F.col("score") > 0).cast("int"))
     return out.select("id", "town", "bank", "note", "score", "label")
 
 

@@ -11,8 +11,8 @@ CLUSTER_BY = "left"
 
 
 def prepare(left, right):
-    grouped = left.aggregate("k", {"total": F.sum("v"), "n": F.count("v")})
-    grouped = grouped.project("label", ["n"], (F.col("n") > 1).cast("int"))
+    grouped = left.groupBy("k").agg(F.sum("v").alias("total"), F.count("v").alias("n"))
+    grouped = grouped.withColumn("label", (F.col("n") > 1).cast("int"))
     return grouped
 
 

@@ -12,9 +12,9 @@ CLUSTER_BY = "left"
 
 def prepare(left, right):
     joined = left.join(right, on="k", how="left")
-    joined = joined.project("note_length", ["note"], F.length(F.coalesce(F.col("note"),
-                                                                         F.lit(""))))
-    joined = joined.project("label", ["v"], (F.col("v") > 3).cast("int"))
+    joined = joined.withColumns({
+        "note_length": F.length(F.coalesce(F.col("note"), F.lit(""))),
+        "label": (F.col("v") > 3).cast("int")})
     big = joined.filter(F.col("v") >= 2).select("id", "k", "v", "note", "note_length", "label")
     small = joined.filter(F.col("v") < 2).select("id", "k", "v", "note", "note_length", "label")
     return big.union(small)
