@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_deletion import initial_run  # noqa: E402
+from bench_deletion import _commit, initial_run  # noqa: E402
 from spark_lester.config import LesterConfig  # noqa: E402
 from spark_lester.session import get_spark  # noqa: E402
 
@@ -94,7 +94,9 @@ def main() -> int:
     args = parser.parse_args()
     config = LesterConfig.from_env()
     spark = get_spark(config)
-    results = []
+    # sizes measured earlier and not in this run stay in the file (each entry says its commit)
+    results = [r for r in (json.loads(args.out.read_text())["results"] if args.out.is_file()
+                           else []) if r["mails"] not in args.sizes]
     for n in args.sizes:
         if args.initial_dir is not None:
             work = args.initial_dir / str(n)
@@ -102,13 +104,16 @@ def main() -> int:
         else:
             work = Path(tempfile.mkdtemp(prefix=f"lester-erasure-{n}-"))
         print(f"[bench] {n} mails in {work}", file=sys.stderr, flush=True)
-        results.append(measure(spark, n, work, args.initial_dir and work))
+        results.append(measure(spark, n, work, args.initial_dir and work)
+                       | {"commit": _commit()})
         print(json.dumps(results[-1], indent=2), file=sys.stderr, flush=True)
-    args.out.write_text(json.dumps({
-        "benchmark": "the incident's erasure with the whole-warehouse verification scan; the "
-                     "same needles rescanned over the touched tables and the whole warehouse",
-        "machine": {"cpus": os.cpu_count(), "spark_master": spark.sparkContext.master},
-        "results": results}, indent=2) + "\n")
+        results.sort(key=lambda r: r["mails"])
+        args.out.write_text(json.dumps({  # after each size: a long run stopped keeps the rest
+            "benchmark": "the incident's erasure with the whole-warehouse verification scan; "
+                         "the same needles rescanned over the touched tables and the whole "
+                         "warehouse",
+            "machine": {"cpus": os.cpu_count(), "spark_master": spark.sparkContext.master},
+            "results": results}, indent=2) + "\n")
     return 0
 
 
