@@ -226,7 +226,7 @@ deletions = st.tuples(
 
 
 @pytest.mark.parametrize("name", list(SHAPES))
-@settings(max_examples=6, deadline=None, derandomize=True,
+@settings(max_examples=4, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(deleted=deletions)
 def test_provenance_predicts_rerun_on_reduced_inputs(spark, tmp_path_factory, full_runs,
