@@ -93,12 +93,11 @@ def shape_pyspark_udf_positional(a, b):
 #: that a finish can group, join and sum on them, and works on the columns it derived.
 STEPS = ("where", "filter", "withColumn", "withColumns", "udf", "withColumnRenamed", "drop",
          "select")
-#: How a chain ends: the provenance-changing operators.
-FINISHES = ("join", "groupBy", "unionByName", "distinct", "dropDuplicates")
+#: How a chain ends (the provenance-changing operators) -> the seed of its drawn steps.
 CHAIN_SEEDS = {"join": 18, "groupBy": 264, "unionByName": 207, "distinct": 131, "dropDuplicates": 42}
 
 
-def draw_chain(finish: str, seed: int) -> list[tuple[str, int]]:
+def draw_chain(seed: int) -> list[tuple[str, int]]:
     """Three to five scalar steps, each with a number that parameterises it."""
     rng = np.random.RandomState(seed)
     return [(STEPS[rng.randint(len(STEPS))], int(rng.randint(0, 6)))
@@ -144,7 +143,7 @@ def make_chain(finish: str, steps: list[tuple[str, int]]):
     return shape
 
 
-CHAINS = {f"chain_{finish}": draw_chain(finish, seed) for finish, seed in CHAIN_SEEDS.items()}
+CHAINS = {f"chain_{finish}": draw_chain(seed) for finish, seed in CHAIN_SEEDS.items()}
 
 
 def effective_steps(steps: list[tuple[str, int]]) -> list[str]:
