@@ -288,6 +288,7 @@ def test_run_job_equals_the_library_run(spark, runs):
 
 
 @pytest.mark.s3
+@pytest.mark.long  # about 50 s, over CI's 45 minutes; the run job's equality stays in CI
 def test_deletion_job_equals_the_library_unlearn(spark, runs, running_example_data):
     import spark_lester
 

@@ -28,7 +28,7 @@ class Crash(Exception):
     # the fuzzer's fault cases kill at model steps too)
     pytest.param("merge:r1:prepared", 0.0, marks=pytest.mark.long),
     pytest.param("model:r1", None, marks=pytest.mark.long),
-    ("erase", None)])
+    pytest.param("erase", None, marks=pytest.mark.long)])
 def test_crash_between_steps_then_rerun_completes(spark, small_example, example_run,
                                                   monkeypatch, crash_at, budget):
     wh, original = example_run
@@ -121,6 +121,7 @@ def test_crash_before_the_ledger_heard_of_the_request(spark, small_example, exam
     assert after.verified is True and after.objects > 0
 
 
+@pytest.mark.long  # CI's 45 minutes
 def test_reapplying_under_a_new_id_changes_nothing(spark, example_run):
     wh, original = example_run
     prepared_rows = spark.read.format("delta").load(original.tables[PREPARED]["path"])

@@ -32,7 +32,8 @@ from spark_lester.errors import StorageError
 from tests.deletion.conftest import (RUNNING_EXAMPLE, SavedRun, assert_same_artifacts,
                                      baseline_run, feature_map, table_rows)
 
-pytestmark = pytest.mark.s3
+# long profile (about 110 s in CI, over its 45 minutes): bash dev.sh test -m long
+pytestmark = [pytest.mark.s3, pytest.mark.long]
 
 BUCKET = "lester-faults"
 WAREHOUSE = f"s3a://{BUCKET}/warehouse"
