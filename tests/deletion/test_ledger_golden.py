@@ -1,0 +1,121 @@
+"""The ledger's content does not change when the deletion path's code does.
+
+A fixed sequence of requests on the running example's run (a delete interrupted after its
+first MERGE and re-submitted, the incident's redaction, a request matching nothing, a
+re-submit of a completed request, a request naming a column the source lacks) writes ledger
+rows; their content, less what varies from run to run (times, durations, the temporary
+folders), must equal ``ledger_golden.json``, recorded before the deletion path became a
+runner over typed stages (issue 19).
+
+``LESTER_WRITE_LEDGER_GOLDEN=1`` rewrites the file instead (only when the ledger's content
+is meant to change: say so in the commit).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from spark_lester.artifacts.layout import Layout
+from spark_lester.deletion import ledger
+from spark_lester.deletion import unlearn as unlearn_module
+from spark_lester.deletion.request import CARD_NUMBER
+from spark_lester.deletion.unlearn import unlearn
+from spark_lester.errors import LesterError
+
+GOLDEN = Path(__file__).with_name("ledger_golden.json")
+#: Keys whose values differ between two runs of the same requests (times and durations).
+VARYING = re.compile(r"(^at$|seconds|_ms$|Ms$|^timings$|time|duration)", re.IGNORECASE)
+
+
+class Crash(Exception):
+    """Stands in for the process dying after the first MERGE."""
+
+
+def normalized(value, roots: dict[str, str]):
+    """``value`` less its times and durations, with temporary folders named by role and
+    numbers rounded to 6 significant digits."""
+    if isinstance(value, dict):
+        return {normalized(k, roots): normalized(v, roots) for k, v in sorted(value.items())
+                if not VARYING.search(str(k))}
+    if isinstance(value, list):
+        return [normalized(v, roots) for v in value]
+    if isinstance(value, float):
+        return value if not math.isfinite(value) or value == 0 else \
+            float(f"{value:.6g}")
+    if isinstance(value, str):
+        for root, name in roots.items():
+            value = value.replace(root, name)
+        return value
+    return value
+
+
+def requests(leaks: dict) -> list[dict]:
+    return [
+        {"request_id": "golden-delete", "source": "mails", "keys": leaks["mail_ids"][:3],
+         "action": "delete_rows", "verify_patterns": [CARD_NUMBER]},
+        {"request_id": "golden-incident", "source": "customers",
+         "keys": leaks["customer_ids"], "action": "redact_columns",
+         "columns": ["mails.mail_subject"], "verify_patterns": [CARD_NUMBER]},
+        {"request_id": "golden-nothing", "source": "customers", "keys": [987654321],
+         "action": "delete_rows"},
+        {"request_id": "golden-incident", "source": "customers",
+         "keys": leaks["customer_ids"], "action": "redact_columns",
+         "columns": ["mails.mail_subject"], "verify_patterns": [CARD_NUMBER]},
+        {"request_id": "golden-bad-column", "source": "customers", "keys": [1],
+         "action": "redact_columns", "columns": ["mails.no_such_column"]},
+    ]
+
+
+def test_the_ledger_of_a_request_sequence_is_unchanged(spark, small_example, example_run,
+                                                       monkeypatch):
+    wh, _ = example_run
+    roots = {str(Path(wh).parent): "<warehouse-parent>",
+             str(Path(small_example["customers"]).parent): "<data>"}
+    statuses = []
+
+    def crash(step: str) -> None:
+        if step.startswith("merge:"):
+            raise Crash(step)
+
+    monkeypatch.setattr(unlearn_module, "after_step", crash)
+    first, *rest = requests(small_example["leaks_data"])
+    with pytest.raises(Crash):
+        unlearn(first, warehouse=wh, spark=spark)
+    monkeypatch.setattr(unlearn_module, "after_step", lambda step: None)
+    for request in [first, *rest]:
+        try:
+            statuses.append(unlearn(request, warehouse=wh, spark=spark)["status"])
+        except LesterError as err:
+            statuses.append(type(err).__name__)
+    rows = [normalized(row, roots) for row in ledger.entries(spark, Layout(wh))]
+    got = {"results": statuses, "ledger": rows}
+    if os.environ.get("LESTER_WRITE_LEDGER_GOLDEN") == "1":
+        GOLDEN.write_text(json.dumps(got, indent=1, sort_keys=True) + "\n")
+    expected = json.loads(GOLDEN.read_text())
+    assert got["results"] == expected["results"]
+    assert [r["status"] for r in got["ledger"]] == [r["status"] for r in expected["ledger"]]
+    for n, (row, want) in enumerate(zip(got["ledger"], expected["ledger"])):
+        assert row == want, f"ledger row {n} ({want['request_id']}, {want['status']})"
+
+
+def test_normalization_keeps_what_a_change_would_show():
+    """The comparison can fail: a changed count, status or table version survives the
+    normalization; only times, durations and the temporary folders are dropped."""
+    roots = {"/tmp/x": "<wh>"}
+    row = {"status": "completed", "seconds": 1.5, "at": "2026", "timings": {"merge": 1.0},
+           "tables": {"/tmp/x/t": {"before": 1, "after": 2, "merge": {
+               "numTargetRowsDeleted": 3, "executionTimeMs": 40}}}}
+    base = normalized(row, roots)
+    assert base == {"status": "completed",
+                    "tables": {"<wh>/t": {"before": 1, "after": 2,
+                                          "merge": {"numTargetRowsDeleted": 3}}}}
+    changed = json.loads(json.dumps(row))
+    changed["tables"]["/tmp/x/t"]["merge"]["numTargetRowsDeleted"] = 4
+    assert normalized(changed, roots) != base
+    assert normalized({**row, "seconds": 9.0, "at": "2027"}, roots) == base
