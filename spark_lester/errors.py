@@ -86,6 +86,21 @@ class UnsupportedOperationError(PlanError, NotImplementedError):
     """A walker met a plan node (or an op met an argument kind) it has no rule for."""
 
 
+class NoRuleError(UnsupportedOperationError):
+    """A plan walker met a node type it has no ``visit_<Node>`` rule for (ibis's
+    ``OperationNotDefinedError``): raised, never skipped, so no node falls through."""
+
+    def __init__(self, node: str, *, walker: str) -> None:
+        self.node = node
+        self.walker = walker
+        super().__init__(
+            f"no {walker} rule for plan node {node}.",
+            op=walker,
+            hint=f"Build plans from spark_lester.plan.nodes.NODE_TYPES, or give every walker "
+                 f"a visit_{node} rule.",
+        )
+
+
 class NotInSubsetError(UnsupportedOperationError, AttributeError):
     """A tracked frame was asked for a PySpark DataFrame method outside the tracked subset
     (also an ``AttributeError``, so ``hasattr`` answers False)."""
