@@ -20,8 +20,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from spark_lester.errors import UnsupportedOperationError
 from spark_lester.plan import nodes
+from spark_lester.plan.walker import Walker
 
 
 class SourceColumn(NamedTuple):
@@ -72,7 +72,7 @@ def _add_indirect(lineage: Lineage, extra: frozenset[SourceColumn]) -> Lineage:
     return {c: lin.with_indirect(extra) for c, lin in lineage.items()}
 
 
-class LineageWalker:
+class LineageWalker(Walker):
     """Bottom-up walk; one ``visit_<Node>`` per node type, memoised per node.
 
     Besides each column's lineage it keeps, per node, the source columns that decide which
@@ -82,6 +82,8 @@ class LineageWalker:
     a join on the right side's filter.
     """
 
+    rules = "lineage"
+
     def __init__(self) -> None:
         self._memo: dict[int, Lineage] = {}
         self._rows: dict[int, frozenset[SourceColumn]] = {}
@@ -89,11 +91,7 @@ class LineageWalker:
     def walk(self, node: nodes.PlanNode) -> Lineage:
         key = id(node)
         if key not in self._memo:
-            visit = getattr(self, f"visit_{type(node).__name__}", None)
-            if visit is None:
-                raise UnsupportedOperationError(
-                    f"no lineage rule for plan node {type(node).__name__}.", op="lineage")
-            lineage = visit(node)
+            lineage = self.visit(node)
             rows = frozenset().union(*[self.rows(c) for c in node.children()],
                                      *[lin.indirect for lin in lineage.values()])
             self._rows[key] = rows

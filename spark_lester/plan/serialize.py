@@ -1,5 +1,8 @@
 """Plan output: JSON, Mermaid and OpenLineage column lineage.
 
+Three walkers hold the per-node rules: :class:`MermaidLabels` (a node's box text),
+:class:`IdentityColumns` and :class:`IndirectKinds` (OpenLineage's transformation subtypes).
+
 >>> from spark_lester.plan.nodes import Source, Project
 >>> src = Source(name="mails", format="csv", path="m.csv", key="mail_id",
 ...              columns=("mail_id", "mail_subject"))
@@ -18,10 +21,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Any
+from typing import Any, ClassVar
 
 from spark_lester.plan import nodes
-from spark_lester.plan.lineage import column_lineage, lineage_summary
+from spark_lester.plan.lineage import SourceColumn, column_lineage, lineage_summary
+from spark_lester.plan.walker import Walker
 
 OPENLINEAGE_SCHEMA = (
     "https://openlineage.io/spec/facets/1-2-0/ColumnLineageDatasetFacet.json"
@@ -78,35 +82,52 @@ def to_json_text(plan: nodes.PlanNode) -> str:
     return json.dumps(to_json(plan), indent=2, sort_keys=True)
 
 
-def _label(node: nodes.PlanNode) -> str:
-    if isinstance(node, nodes.Source):
+class MermaidLabels(Walker):
+    """The text of one node's box in the Mermaid chart (its children are not visited)."""
+
+    rules = "mermaid label"
+
+    def visit_Source(self, node: nodes.Source) -> str:
         return f"source {node.name}<br/>{node.path}"
-    if isinstance(node, nodes.Filter):
+
+    def visit_Filter(self, node: nodes.Filter) -> str:
         return f"filter<br/>{node.predicate}"
-    if isinstance(node, nodes.Project):
+
+    def visit_Project(self, node: nodes.Project) -> str:
         return f"project {node.target}<br/>{node.expression}"
-    if isinstance(node, nodes.Join):
+
+    def visit_Join(self, node: nodes.Join) -> str:
         keys = ", ".join(f"{l}={r}" for l, r in zip(node.left_on, node.right_on, strict=True))
         return f"{node.how} join<br/>{keys}"
-    if isinstance(node, nodes.Select):
+
+    def visit_Union(self, node: nodes.Union) -> str:
+        return node.op
+
+    def visit_Select(self, node: nodes.Select) -> str:
         return f"select<br/>{', '.join(node.selected)}"
-    if isinstance(node, nodes.Rename):
+
+    def visit_Rename(self, node: nodes.Rename) -> str:
         return "rename<br/>" + ", ".join(f"{o}->{n}" for o, n in node.mapping)
-    if isinstance(node, nodes.Aggregate):
+
+    def visit_Aggregate(self, node: nodes.Aggregate) -> str:
         aggs = ", ".join(f"{a.name}={a.expression}" for a in node.aggregations)
         return f"aggregate by {', '.join(node.keys)}<br/>{aggs}"
-    if isinstance(node, nodes.Split):
+
+    def visit_Distinct(self, node: nodes.Distinct) -> str:
+        return node.op
+
+    def visit_Split(self, node: nodes.Split) -> str:
         return f"split {node.side}<br/>test_fraction={node.test_fraction}, seed={node.seed}"
-    return node.op
 
 
 def to_mermaid(plan: nodes.PlanNode) -> str:
     """A Mermaid flowchart of the plan (sources drawn as cylinders)."""
     order = _numbered(plan)
     ids = {id(n): i for i, n in enumerate(order)}
+    labels = MermaidLabels()
     lines = ["graph TD"]
     for i, node in enumerate(order):
-        text = _label(node).replace('"', "'")
+        text = labels.visit(node).replace('"', "'")
         shape = f'[("{text}")]' if isinstance(node, nodes.Source) else f'["{text}"]'
         lines.append(f"  n{i}{shape}")
     for node in order:
@@ -156,38 +177,62 @@ def _input_field(paths: dict[str, str], sc: Any, kind: str, subtype: str) -> dic
             "transformations": [{"type": kind, "subtype": subtype, "masking": False}]}
 
 
-def _identity_columns(plan: nodes.PlanNode) -> set[tuple[str, Any]]:
-    """(output column, source column) pairs whose values pass through unchanged."""
-    from spark_lester.plan.lineage import SourceColumn
+class IdentityColumns(Walker):
+    """Per output column, the source columns whose values reach it unchanged."""
 
-    def walk(node: nodes.PlanNode) -> dict[str, set[SourceColumn]]:
-        if isinstance(node, nodes.Source):
-            return {c: {SourceColumn(node.name, c)} for c in node.columns}
-        if isinstance(node, nodes.Project):
-            out = walk(node.child)
-            out[node.target] = set()
-            return out
-        if isinstance(node, nodes.Join):
-            left, right = walk(node.left), walk(node.right)
-            out = dict(left)
-            for col, ids in right.items():
-                name = node.right_name(col)
-                out[name or col] = ids | (out.get(col, set()) if name is None else set())
-            return out
-        if isinstance(node, nodes.Union):
-            left, right = walk(node.left), walk(node.right)
-            return {c: left[c] | right[c] for c in node.columns}
-        if isinstance(node, nodes.Rename):
-            child = walk(node.child)
-            lookup = dict(node.mapping)
-            return {lookup.get(c, c): v for c, v in child.items()}
-        if isinstance(node, nodes.Aggregate):
-            child = walk(node.child)
-            return {c: child[c] if c in node.keys else set() for c in node.columns}
-        child = walk(node.children()[0])
+    rules = "identity"
+
+    def _kept(self, node: nodes.Filter | nodes.Select | nodes.Distinct | nodes.Split
+              ) -> dict[str, set[SourceColumn]]:
+        """The child's columns that the node keeps, values unchanged."""
+        child = self.visit(node.child)
         return {c: child.get(c, set()) for c in node.columns}
 
-    return {(c, sc) for c, scs in walk(plan).items() for sc in scs}
+    def visit_Source(self, node: nodes.Source) -> dict[str, set[SourceColumn]]:
+        return {c: {SourceColumn(node.name, c)} for c in node.columns}
+
+    def visit_Filter(self, node: nodes.Filter) -> dict[str, set[SourceColumn]]:
+        return self._kept(node)
+
+    def visit_Project(self, node: nodes.Project) -> dict[str, set[SourceColumn]]:
+        out: dict[str, set[SourceColumn]] = self.visit(node.child)
+        out[node.target] = set()
+        return out
+
+    def visit_Join(self, node: nodes.Join) -> dict[str, set[SourceColumn]]:
+        left, right = self.visit(node.left), self.visit(node.right)
+        out = dict(left)
+        for col, ids in right.items():
+            name = node.right_name(col)
+            out[name or col] = ids | (out.get(col, set()) if name is None else set())
+        return out
+
+    def visit_Union(self, node: nodes.Union) -> dict[str, set[SourceColumn]]:
+        left, right = self.visit(node.left), self.visit(node.right)
+        return {c: left[c] | right[c] for c in node.columns}
+
+    def visit_Select(self, node: nodes.Select) -> dict[str, set[SourceColumn]]:
+        return self._kept(node)
+
+    def visit_Rename(self, node: nodes.Rename) -> dict[str, set[SourceColumn]]:
+        child = self.visit(node.child)
+        lookup = dict(node.mapping)
+        return {lookup.get(c, c): v for c, v in child.items()}
+
+    def visit_Aggregate(self, node: nodes.Aggregate) -> dict[str, set[SourceColumn]]:
+        child = self.visit(node.child)
+        return {c: child[c] if c in node.keys else set() for c in node.columns}
+
+    def visit_Distinct(self, node: nodes.Distinct) -> dict[str, set[SourceColumn]]:
+        return self._kept(node)
+
+    def visit_Split(self, node: nodes.Split) -> dict[str, set[SourceColumn]]:
+        return self._kept(node)
+
+
+def _identity_columns(plan: nodes.PlanNode) -> set[tuple[str, Any]]:
+    """(output column, source column) pairs whose values pass through unchanged."""
+    return {(c, sc) for c, scs in IdentityColumns().visit(plan).items() for sc in scs}
 
 
 def _aggregated_columns(plan: nodes.PlanNode) -> set[str]:
@@ -196,31 +241,66 @@ def _aggregated_columns(plan: nodes.PlanNode) -> set[str]:
     return set()
 
 
-def _indirect_kinds(plan: nodes.PlanNode) -> dict[Any, str]:
+class IndirectKinds(Walker):
     """Which kind of indirect dependency each source column is, from the operation that
-    reads it directly (JOIN beats GROUP_BY beats FILTER when a column plays several roles)."""
-    rank = {"FILTER": 0, "GROUP_BY": 1, "JOIN": 2}
-    kinds: dict[Any, str] = {}
+    reads it directly (JOIN beats GROUP_BY beats FILTER when a column plays several roles).
+    Operations that decide no rows by a column note nothing."""
 
-    def note(columns: Any, kind: str) -> None:
-        for sc in columns:
-            if rank[kind] >= rank[kinds.get(sc, "FILTER")]:
-                kinds[sc] = kind
+    rules = "indirect kind"
+    RANK: ClassVar[dict[str, int]] = {"FILTER": 0, "GROUP_BY": 1, "JOIN": 2}
 
-    def visit(node: nodes.PlanNode) -> None:
+    def __init__(self) -> None:
+        self.kinds: dict[SourceColumn, str] = {}
+
+    def walk(self, node: nodes.PlanNode) -> dict[SourceColumn, str]:
+        """Note the kinds of ``node`` and every node below it, children first."""
         for child in node.children():
-            visit(child)
-        if isinstance(node, nodes.Filter):
-            lin = column_lineage(node.child)
-            note({sc for r in node.references for sc in lin[r].direct}, "FILTER")
-        elif isinstance(node, nodes.Join):
-            left, right = column_lineage(node.left), column_lineage(node.right)
-            note({sc for k in node.left_on for sc in left[k].direct}
-                 | {sc for k in node.right_on for sc in right[k].direct}, "JOIN")
-        elif isinstance(node, (nodes.Aggregate, nodes.Distinct)):
-            lin = column_lineage(node.child)
-            keys = node.keys if isinstance(node, nodes.Aggregate) else node.columns
-            note({sc for k in keys for sc in lin[k].direct}, "GROUP_BY")
+            self.walk(child)
+        self.visit(node)
+        return self.kinds
 
-    visit(plan)
-    return kinds
+    def _note(self, columns: set[SourceColumn], kind: str) -> None:
+        for sc in columns:
+            if self.RANK[kind] >= self.RANK[self.kinds.get(sc, "FILTER")]:
+                self.kinds[sc] = kind
+
+    def _group_by(self, child: nodes.PlanNode, keys: tuple[str, ...]) -> None:
+        lin = column_lineage(child)
+        self._note({sc for k in keys for sc in lin[k].direct}, "GROUP_BY")
+
+    def visit_Source(self, node: nodes.Source) -> None:
+        pass
+
+    def visit_Filter(self, node: nodes.Filter) -> None:
+        lin = column_lineage(node.child)
+        self._note({sc for r in node.references for sc in lin[r].direct}, "FILTER")
+
+    def visit_Project(self, node: nodes.Project) -> None:
+        pass
+
+    def visit_Join(self, node: nodes.Join) -> None:
+        left, right = column_lineage(node.left), column_lineage(node.right)
+        self._note({sc for k in node.left_on for sc in left[k].direct}
+                   | {sc for k in node.right_on for sc in right[k].direct}, "JOIN")
+
+    def visit_Union(self, node: nodes.Union) -> None:
+        pass
+
+    def visit_Select(self, node: nodes.Select) -> None:
+        pass
+
+    def visit_Rename(self, node: nodes.Rename) -> None:
+        pass
+
+    def visit_Aggregate(self, node: nodes.Aggregate) -> None:
+        self._group_by(node.child, node.keys)
+
+    def visit_Distinct(self, node: nodes.Distinct) -> None:
+        self._group_by(node.child, node.columns)
+
+    def visit_Split(self, node: nodes.Split) -> None:
+        pass
+
+
+def _indirect_kinds(plan: nodes.PlanNode) -> dict[Any, str]:
+    return IndirectKinds().walk(plan)
