@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
     from spark_lester.artifacts.layout import Layout
     from spark_lester.artifacts.registry import RunRecord
-    from spark_lester.deletion.change import RunChange
+    from spark_lester.deletion.ivm.change import RunChange
 
 
 @dataclass

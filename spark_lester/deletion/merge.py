@@ -3,7 +3,7 @@
 The MERGE source holds the change set with an operation column; the condition matches on the
 surrogate id only (never on a data value, so no personal data ever appears in the commit's
 predicate), plus the cluster column's ids when every changed row has one (written so that
-Delta skips files value by value, see :func:`~spark_lester.deletion.change.skipping_isin`):
+Delta skips files value by value, see :func:`~spark_lester.deletion.ivm.change.skipping_isin`):
 Delta skips every file outside the touched clusters. The request id is stamped into the
 commit's ``userMetadata``.
 """
@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from spark_lester.artifacts import store
-from spark_lester.deletion.change import DELETE, INSERT, OP, UPDATE, TableChange, skipping_isin
+from spark_lester.deletion.ivm.change import DELETE, INSERT, OP, UPDATE, TableChange, skipping_isin
 from spark_lester.plan.columns import ROW_ID
 
 if TYPE_CHECKING:
@@ -107,7 +107,7 @@ def _replace(target: Any, change: TableChange, names: list[str]) -> None:
     new copies inserted, in the same commit."""
     from pyspark.sql import functions as F
 
-    from spark_lester.deletion.change import isin
+    from spark_lester.deletion.ivm.change import isin
 
     source = change.replacement
     assert source is not None

@@ -33,7 +33,7 @@ from spark_lester.plan.columns import ROW_ID, SPLIT
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-    from spark_lester.deletion.change import RunChange, TableChange
+    from spark_lester.deletion.ivm.change import RunChange, TableChange
     from spark_lester.unlearning.request import UnlearningRequest
     from spark_lester.unlearning.result import UnlearningResult
 

@@ -103,7 +103,7 @@ def linked_group(run: RunRecord, frames: dict[str, LesterFrame], source: str,
                  ids: set[int]) -> dict[str, set[int]]:
     """``source``'s row ids (linked rows of a redaction) mapped onto every name of its file:
     by key value, or for a keyless file by the content id (the same under every name)."""
-    from spark_lester.deletion.change import isin
+    from spark_lester.deletion.ivm.change import isin
     from spark_lester.frame.source import keyed_row_id
 
     names = readers(run, source)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from spark_lester.artifacts import store
-from spark_lester.deletion.change import RunChange
+from spark_lester.deletion.ivm.change import RunChange
 from spark_lester.deletion.request import DeletionRequest
 from spark_lester.errors import RequestError
 

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 from spark_lester.artifacts import registry, store
 from spark_lester.artifacts.layout import FEATURES, MODEL, PREPARED, Layout
 from spark_lester.deletion import applied, ledger, same_file
-from spark_lester.deletion.change import RunChange, compute_change
+from spark_lester.deletion.ivm.change import RunChange, compute_change
 from spark_lester.deletion.merge import commit_tag, merge, stamped
 from spark_lester.deletion.model import ModelWork, compute_update, plan_model, store_model
 from spark_lester.deletion.request import DeletionRequest

@@ -99,7 +99,7 @@ def test_the_fuzzers_checks_fail_on_a_planted_bug(spark, tmp_path, monkeypatch):
     over the left rows, the right side restricted to the affected region): the comparison
     with the re-run reports the NULL-padded row that is missing (the left row's only match
     was dropped by the filter above, and is now deleted)."""
-    from spark_lester.deletion import propagate
+    from spark_lester.deletion.ivm import propagate
 
     monkeypatch.setattr(propagate.PropagationWalker, "visit_Join", lambda self, node: None)
     case = Case([Source("s0", "s0_id", [("s0_id", "INT"), ("s0_k", "STRING")],

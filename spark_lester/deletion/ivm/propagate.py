@@ -45,9 +45,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from spark_lester.errors import UnsupportedOperationError
 from spark_lester.plan import nodes
 from spark_lester.plan.lineage import LineageWalker, SourceColumn
+from spark_lester.plan.walker import Walker
 
 INCREMENTAL, RECOMPUTE = "incremental", "recompute"
 
@@ -69,8 +69,10 @@ class Propagation:
             self.strategy, self.reason = RECOMPUTE, reason
 
 
-class PropagationWalker:
+class PropagationWalker(Walker):
     """One ``visit_<Node>`` per operator; a node without a rule is an error, never skipped."""
+
+    rules = "deletion"
 
     def __init__(self, action: str, redacted: Iterable[tuple[str, str]],
                  source: str | None = None) -> None:
@@ -85,10 +87,7 @@ class PropagationWalker:
         if id(node) in self._seen:
             return
         self._seen.add(id(node))
-        visit = getattr(self, f"visit_{type(node).__name__}", None)
-        if visit is None:
-            raise UnsupportedOperationError(
-                f"no deletion rule for plan node {type(node).__name__}.", op="deletion")
+        visit = self.rule(node)
         for child in node.children():
             self.walk(child)
         visit(node)

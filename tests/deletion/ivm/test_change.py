@@ -1,4 +1,4 @@
-"""deletion/change.py: reading the affected rows of an artifact table.
+"""deletion/ivm/change.py: reading the affected rows of an artifact table.
 
 The table is clustered by ``__prov_a``: rows of one ``a`` id sit in one file, while ``b`` ids
 are scattered over every file. Anchors of ``b`` defeat Delta's min/max file skipping, so
@@ -13,7 +13,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from spark_lester.artifacts import store
-from spark_lester.deletion.change import _any_anchor, affected_rows, isin, skipping_isin
+from spark_lester.deletion.ivm.change import _any_anchor, affected_rows, isin, skipping_isin
 
 CLUSTER = "__prov_a"
 

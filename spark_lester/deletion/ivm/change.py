@@ -1,6 +1,6 @@
 """Computing what a request changes in one run's artifacts, without changing anything yet.
 
-Incremental strategy (see :mod:`spark_lester.deletion.propagate`): the *anchor* ids are the
+Incremental strategy (see :mod:`spark_lester.deletion.ivm.propagate`): the *anchor* ids are the
 identified source rows, the redacted rows of other sources linked to them by row provenance,
 and, where a rule asks for closure, every row id of those sources that co-occurs with them.
 The affected rows of a table are its rows whose provenance holds an anchor id. The pipeline is
@@ -25,9 +25,10 @@ import numpy as np
 from spark_lester.artifacts import store
 from spark_lester.artifacts.layout import FEATURES, PREPARED
 from spark_lester.artifacts.registry import RunRecord
-from spark_lester.deletion.propagate import INCREMENTAL, propagate
+from spark_lester.deletion.ivm.propagate import INCREMENTAL, propagate
 from spark_lester.deletion.request import DeletionRequest
-from spark_lester.plan.columns import ROW_ID, SPLIT, is_provenance_column, provenance_column
+from spark_lester.plan.columns import (ROW_ID, SPLIT, is_provenance_column, provenance_column,
+                                       source_of)
 
 if TYPE_CHECKING:
     from types import ModuleType
@@ -265,7 +266,7 @@ def compute_change(spark: SparkSession, request: DeletionRequest, run: RunRecord
         for row in rows:
             for col, value in row.items():
                 if is_provenance_column(col) and value is not None:
-                    restrict.setdefault(col[len("__prov_"):], set()).add(int(value))
+                    restrict.setdefault(source_of(col), set()).add(int(value))
     full = verdict.full_sources
     restricted = _apply(request, frames, changed, restrict=restrict, unrestricted=full)
     new_rows = [r.asDict() for r in
@@ -380,7 +381,7 @@ def _left_matches(left: LesterFrame, right: LesterFrame, node: Any,
     for row in matched.select(*pcols).collect():
         for col, value in zip(pcols, row, strict=True):
             values = value if isinstance(value, list) else [value]
-            out.setdefault(col[len("__prov_"):], set()).update(
+            out.setdefault(source_of(col), set()).update(
                 int(v) for v in values if v is not None)
     return out
 
