@@ -13,6 +13,7 @@ from spark_lester.artifacts import store
 from spark_lester.deletion.ivm.change import RunChange
 from spark_lester.deletion.request import DeletionRequest
 from spark_lester.errors import RequestError
+from spark_lester.frame.source import keyed_row_id
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -52,8 +53,7 @@ def clean_source(spark: SparkSession, path: str, spec: dict[str, Any], request: 
         return {"skipped": True}
     target = DeltaTable.forPath(spark, path)
     source = spark.createDataFrame([(i,) for i in ids], "id LONG")
-    cond = F.xxhash64(F.lit(spec["name"]), F.col(f"t.{spec['key']}").cast("string")) == \
-        F.col("s.id")
+    cond = keyed_row_id(spec["name"], F.col(f"t.{spec['key']}")) == F.col("s.id")
     with store.storage_errors(path):
         merger = target.alias("t").merge(source.alias("s"), cond)
         if request.action == "delete_rows":

@@ -16,28 +16,48 @@ Row id rule (the same on every re-read of the same data, whatever the partitioni
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, overload
 
 from spark_lester.errors import ColumnNotFoundError, SourceError, SourceNotFoundError
 from spark_lester.plan.columns import CONTENT_HASH, is_provenance_column, provenance_column
 from spark_lester.plan.nodes import Source
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import Column, DataFrame, SparkSession
 
     from spark_lester.frame.frame import LesterFrame
 
 FORMATS = ("csv", "parquet", "delta")
 
 
-def keyed_row_id(source: str, key: object) -> int:
-    """The row id of the row with ``key`` in a keyed source, computed on the driver: the same
-    64-bit value as Spark's ``xxhash64(source, key as string)`` (seed 42, each argument's
-    hash seeding the next), without a Spark job.
+@overload
+def keyed_row_id(source: str, key: Column) -> Column: ...
+
+
+@overload
+def keyed_row_id(source: str, key: object) -> int: ...
+
+
+def keyed_row_id(source: str, key: object) -> int | Column:
+    """The row id of the row with ``key`` in a keyed source: ``xxhash64(source, key as string)``.
+
+    This is the one place the keyed rule is written. Given a Spark ``Column`` it returns the
+    id as a column expression (the source read and the MERGE that cleans a source use it);
+    given a value it computes the same 64-bit number on the driver, without a Spark job
+    (xxhash64 with seed 42, each argument's hash seeding the next, as Spark does), so a
+    request can name rows by key before any table is read.
 
     >>> keyed_row_id("customers", 1)
     -2151363685374076470
+    >>> keyed_row_id("customers", "1")  # the key is hashed as a string
+    -2151363685374076470
     """
+    from pyspark.sql import Column
+
+    if isinstance(key, Column):
+        from pyspark.sql import functions as F
+
+        return F.xxhash64(F.lit(source), key.cast("string"))
     import xxhash
 
     seed = xxhash.xxh64_intdigest(source.encode("utf-8"), seed=42)
@@ -52,7 +72,7 @@ def row_ids(df: DataFrame, source: str, key: str | None) -> DataFrame:
 
     prov = provenance_column(source)
     if key is not None:
-        return df.withColumn(prov, F.xxhash64(F.lit(source), F.col(key).cast("string")))
+        return df.withColumn(prov, keyed_row_id(source, F.col(key)))
     tagged = [
         F.coalesce(F.concat(F.lit("v"), F.col(c).cast("string")), F.lit("n")) for c in df.columns
     ]
