@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
     from pyspark.sql import DataFrame, SparkSession
 
+    from spark_lester.config import LesterConfig
     from spark_lester.frame.frame import LesterFrame
 
 DEFAULT_SPLIT = {"test_fraction": 0.2, "seed": 0}
@@ -64,10 +65,12 @@ def pipeline_settings(module: ModuleType, frame_columns: list[str]) -> dict[str,
 
 def run(pipeline: str | Path, sources: Mapping[str, str], *, warehouse: str | None = None,
         name: str | None = None, run_id: str | None = None,
-        spark: SparkSession | None = None, encoder: Any = None,
-        rows_per_file: int = store.ROWS_PER_FILE) -> registry.RunRecord:
+        spark: SparkSession | None = None, config: LesterConfig | None = None,
+        encoder: Any = None, rows_per_file: int = store.ROWS_PER_FILE) -> registry.RunRecord:
     """Run the pipeline file on ``sources`` (name -> path) and capture every artifact.
 
+    ``config`` (default: read from the ``SPARK_LESTER_*`` environment) gives the warehouse
+    and the session's settings, as for ``unlearn``; ``warehouse`` overrides its warehouse.
     ``encoder`` (a fitted ColumnTransformer) replaces fitting: a baseline re-run uses the
     original run's encoder so its X is comparable. Returns the registry record.
     """
@@ -79,7 +82,7 @@ def run(pipeline: str | Path, sources: Mapping[str, str], *, warehouse: str | No
     from spark_lester.session import get_spark
 
     started = time.perf_counter()
-    config = LesterConfig.from_env(warehouse=warehouse)
+    config = config or LesterConfig.from_env(warehouse=warehouse)
     spark = spark or get_spark(config)
     layout = Layout(warehouse or config.warehouse)
     path = Path(pipeline)

@@ -106,3 +106,40 @@ def test_run_trains_and_stores_model_version_zero(spark, recorded):
 
     with pytest.raises(DimensionMismatchError):
         load_model(spark, entry["path"], d=51)
+
+
+def test_run_takes_its_config_like_unlearn(monkeypatch, tmp_path):
+    """``config=`` is the session's config; without it the environment's is used."""
+    import spark_lester.session as session
+    from spark_lester.artifacts.run import run
+    from spark_lester.config import LesterConfig
+
+    class Stop(Exception):
+        pass
+
+    seen = []
+
+    def no_session(config=None):
+        seen.append(config)
+        raise Stop
+
+    monkeypatch.setattr(session, "get_spark", no_session)
+    given = LesterConfig.from_env(warehouse=str(tmp_path / "given"), shuffle_partitions=3)
+    with pytest.raises(Stop):
+        run(PIPELINE, {}, config=given)
+    monkeypatch.setenv("SPARK_LESTER_WAREHOUSE", str(tmp_path / "env"))
+    with pytest.raises(Stop):
+        run(PIPELINE, {})
+    assert seen[0] is given
+    assert seen[1].warehouse == str(tmp_path / "env") and seen[1].shuffle_partitions != 3
+
+
+def test_run_records_into_the_warehouse_of_its_config(spark, recorded, running_example_data):
+    from spark_lester.artifacts.run import run
+    from spark_lester.config import LesterConfig
+
+    wh, _ = recorded
+    sources = {k: running_example_data[k] for k in ("customers", "mails")}
+    with pytest.raises(ConfigError, match="'first' is already recorded"):
+        run(PIPELINE, sources, spark=spark, run_id="first",
+            config=LesterConfig.from_env(warehouse=wh))
