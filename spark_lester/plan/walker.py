@@ -49,7 +49,7 @@ class Walker:
         """The bound ``visit_<Node>`` rule for ``node``; :class:`NoRuleError` without one."""
         if not self.has_rule(type(node)):
             raise NoRuleError(type(node).__name__, walker=self.rules)
-        return getattr(self, RULE_NAMES[type(node)])  # type: ignore[no-any-return]
+        return getattr(self, RULE_NAMES[type(node)])
 
     def visit(self, node: nodes.PlanNode) -> Any:
         """Apply ``node``'s rule to it."""
