@@ -101,17 +101,34 @@ def spark_conf(config: LesterConfig) -> dict[str, str]:
     return conf
 
 
+#: Settings of a running session that only size or place it (memory, the UI, Spark's own
+#: catalog directory): results do not depend on them, so a different value in ``config`` is
+#: left as the active session has it.
+SIZING = ("spark.driver.memory", "spark.ui.enabled", "spark.sql.warehouse.dir",
+          "spark.driver.extraJavaOptions", "spark.ui.showConsoleProgress")
+
+
 def get_spark(config: LesterConfig | None = None) -> SparkSession:
     """Return the process's SparkSession, creating it from ``config`` the first time.
+
+    When a session is already active it is returned; without ``config`` it is returned as
+    it is. With ``config`` the settings :func:`spark_conf` gives are compared with the
+    session's (see :func:`reconcile`): runtime SQL settings (shuffle partitions, Delta's
+    settings, the time zone) and the log level are applied to the session, sizing settings
+    (:data:`SIZING`) are left as they are, and a static setting that differs (the Delta
+    extension or catalog, the jars, the S3A connector, the Python worker daemon) raises
+    :class:`~spark_lester.errors.SessionError` naming it, since a running JVM cannot change it.
 
     >>> spark = get_spark()  # doctest: +SKIP
     """
     from pyspark.sql import SparkSession
 
-    config = config or LesterConfig.from_env()
     active = SparkSession.getActiveSession()
     if active is not None:
+        if config is not None:
+            reconcile(active, config)
         return active
+    config = config or LesterConfig.from_env()
     if config.platform == "local" and not _has_java():
         raise SessionError("no Java runtime found.", hint="Install JDK 17 and set JAVA_HOME.")
     builder = SparkSession.builder.appName(config.app_name)
@@ -131,6 +148,49 @@ def get_spark(config: LesterConfig | None = None) -> SparkSession:
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel(config.log_level)
     return spark
+
+
+def reconcile(spark: SparkSession, config: LesterConfig) -> dict[str, str]:
+    """Bring a running session to ``config`` as far as a running session can change.
+
+    Returns the runtime settings it set (name -> value). Runtime SQL settings (those
+    ``spark.conf.isModifiable`` accepts, and Delta's ``spark.databricks.delta.*``, read per
+    operation) are set with ``spark.conf.set``; :data:`SIZING` settings are left alone; any
+    other setting that differs is static (fixed when the JVM started) and raises
+    :class:`~spark_lester.errors.SessionError` naming the settings (never their values).
+    Catalog settings (``spark.sql.catalog.*``) count as static: the catalog is loaded once.
+    """
+    wanted = spark_conf(config)
+    current = {key: _current(spark, key) for key in wanted}
+    differ = {key: value for key, value in wanted.items()
+              if current[key] != value and key not in SIZING}
+    if "spark.sql.extensions" in differ and set(differ["spark.sql.extensions"].split(",")) <= \
+            set((current["spark.sql.extensions"] or "").split(",")):
+        del differ["spark.sql.extensions"]  # the cluster loads ours among others
+    runtime = {key: value for key, value in differ.items() if _runtime(spark, key)}
+    static = sorted(set(differ) - set(runtime))
+    if static:
+        raise SessionError(
+            f"a Spark session is already running with other values of {', '.join(static)}; "
+            "these are fixed when Spark starts.",
+            hint="Pass that session (spark=...) without a config, or start the process with "
+            "the config you need.",
+        )
+    for key, value in runtime.items():
+        spark.conf.set(key, value)
+    spark.sparkContext.setLogLevel(config.log_level)
+    return runtime
+
+
+def _current(spark: SparkSession, key: str) -> str | None:
+    value = spark.conf.get(key, None)
+    return value if value is not None else spark.sparkContext.getConf().get(key)
+
+
+def _runtime(spark: SparkSession, key: str) -> bool:
+    if key.startswith("spark.sql.catalog."):
+        return False
+    return key.startswith("spark.databricks.delta.") or spark.conf.isModifiable(key)
 
 
 def _has_java() -> bool:

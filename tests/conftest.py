@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import pytest
@@ -25,12 +26,19 @@ def s3_endpoint():
 @pytest.fixture(scope="session")
 def spark(tmp_path_factory, s3_endpoint):
     warehouse = tmp_path_factory.mktemp("warehouse")
-    config = LesterConfig.from_env(master="local[2]", shuffle_partitions=2,
-                                   warehouse=str(warehouse), driver_memory="2g",
-                                   s3_endpoint=s3_endpoint)
+    # Commands run in-process read their config from the environment, and get_spark applies
+    # its runtime settings to this session: the environment says what the session has.
+    saved = os.environ.get("SPARK_LESTER_SHUFFLE_PARTITIONS")
+    os.environ["SPARK_LESTER_SHUFFLE_PARTITIONS"] = "2"
+    config = LesterConfig.from_env(master="local[2]", warehouse=str(warehouse),
+                                   driver_memory="2g", s3_endpoint=s3_endpoint)
     session = get_spark(config)
     yield session
     session.stop()
+    if saved is None:
+        os.environ.pop("SPARK_LESTER_SHUFFLE_PARTITIONS")
+    else:
+        os.environ["SPARK_LESTER_SHUFFLE_PARTITIONS"] = saved
 
 
 @pytest.fixture(scope="session")

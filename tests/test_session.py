@@ -1,4 +1,4 @@
-"""Session factory settings and typed configuration (no Spark started here)."""
+"""Session factory settings, typed configuration, and how an active session takes a config."""
 
 from __future__ import annotations
 
@@ -58,3 +58,39 @@ def test_python_workers_fork_from_a_preloading_daemon_unless_turned_off():
     assert "spark.python.daemon.module" not in spark_conf(LesterConfig(worker_preload=False))
     assert "spark.python.daemon.module" not in spark_conf(LesterConfig(platform="emr"))
     assert preload(("json", "no_such_module_xyz")) == ["json"]
+
+
+def _config_of(spark) -> LesterConfig:
+    """The config the test session was started from, read back from the session."""
+    partitions = int(spark.conf.get("spark.sql.shuffle.partitions"))
+    endpoint = spark.conf.get("spark.hadoop.fs.s3a.endpoint", None)
+    return LesterConfig.from_env(shuffle_partitions=partitions, s3_endpoint=endpoint)
+
+
+def test_an_active_session_takes_the_runtime_settings_of_a_config(spark):
+    from spark_lester.session import get_spark, reconcile
+
+    config = _config_of(spark)
+    assert reconcile(spark, config) == {}
+    try:
+        assert get_spark(config.with_(shuffle_partitions=3)) is spark
+        assert spark.conf.get("spark.sql.shuffle.partitions") == "3"
+        assert spark.conf.get("spark.databricks.delta.snapshotPartitions") == "3"
+    finally:
+        get_spark(config)
+    assert spark.conf.get("spark.sql.shuffle.partitions") == str(config.shuffle_partitions)
+    # sizing settings are left as the session has them; no config leaves it as it is
+    assert reconcile(spark, config.with_(driver_memory="1g", warehouse="/tmp/elsewhere")) == {}
+    assert get_spark() is spark
+
+
+def test_an_active_session_refuses_a_config_with_other_static_settings(spark):
+    from spark_lester.session import get_spark
+
+    config = _config_of(spark)
+    other = config.with_(s3_endpoint="http://127.0.0.1:1", shuffle_partitions=5)
+    with pytest.raises(SessionError, match=r"other values of .*spark\.hadoop\.fs\.s3a\.endpoint"
+                       r".*Pass that session") as info:
+        get_spark(other)
+    assert "127.0.0.1:1" not in str(info.value)  # settings are named, values not shown
+    assert spark.conf.get("spark.sql.shuffle.partitions") == str(config.shuffle_partitions)
