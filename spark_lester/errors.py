@@ -15,21 +15,88 @@ project: column 'mail_subjct' does not exist; available columns: mail_id, mail_s
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import TypeVar
+
+
+class Transient(Exception):
+    """Mix-in: repeating the same call may succeed (throttling, a server error, a network
+    fault). ``isinstance(err, Transient)`` (or ``except Transient``) is the one test of
+    whether to retry; :mod:`spark_lester.retry` classifies a transport's failures."""
+
+
+class Terminal(Exception):
+    """Mix-in: repeating the same call fails again until someone fixes the cause (denied
+    access, a missing bucket or file, a bad request)."""
 
 
 class LesterError(Exception):
-    """Root of every spark_lester error. ``hint`` says what to do about it."""
+    """Root of every spark_lester error. ``hint`` says what to do about it.
+
+    ``retryable`` is read from the type: True exactly for :class:`Transient` errors.
+
+    >>> TransientStorageError("read failed", path="s3://b/t").retryable
+    True
+    >>> isinstance(TerminalStorageError("denied", path="s3://b/t"), StorageError)
+    True
+    """
 
     hint: str = ""
-    #: Whether repeating the same call may succeed (network, throttling); False by default.
-    retryable: bool = False
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if issubclass(cls, Transient) and issubclass(cls, Terminal):
+            raise TypeError(f"{cls.__qualname__} cannot be both Transient and Terminal.")
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         if hint is not None:
             self.hint = hint
         full = f"{message} {self.hint}".strip() if self.hint else message
         super().__init__(full)
+
+    @property
+    def retryable(self) -> bool:
+        """Whether repeating the same call may succeed: the error is :class:`Transient`."""
+        return isinstance(self, Transient)
+
+
+E = TypeVar("E", bound=LesterError)
+_VARIANTS: dict[tuple[type[LesterError], bool], type[LesterError]] = {}
+
+
+def _variant_of(family: type[E]) -> Callable[[type[E]], type[E]]:
+    """Register a Transient or Terminal subclass of ``family`` for :func:`variant`.
+
+    The subclass reports the family's name (``type(err).__name__``), so ledger reasons and
+    JSON summaries read ``StorageError`` as before; tracebacks (``__qualname__``) name the
+    variant.
+    """
+
+    def register(cls: type[E]) -> type[E]:
+        transient = issubclass(cls, Transient)
+        if not (transient or issubclass(cls, Terminal)) or cls.__mro__[1] is not family:
+            raise TypeError(f"{cls.__qualname__} must derive from {family.__name__} and "
+                            "Transient or Terminal, in that order.")
+        _VARIANTS[family, transient] = cls
+        cls.__name__ = family.__name__
+        return cls
+
+    return register
+
+
+def variant(family: type[E], *, transient: bool) -> type[E]:
+    """The subclass of ``family`` that is :class:`Transient` (or :class:`Terminal`): how a
+    caller turns a classifier's answer (:mod:`spark_lester.retry`) into an error's type.
+
+    >>> err = variant(StorageError, transient=False)("access denied", path="s3://b/t")
+    >>> type(err).__qualname__, type(err).__name__, err.retryable
+    ('TerminalStorageError', 'StorageError', False)
+    """
+    try:
+        return _VARIANTS[family, transient]  # type: ignore[return-value]
+    except KeyError:
+        raise TypeError(f"{family.__name__} has no {'Transient' if transient else 'Terminal'} "
+                        "variant; a retry answer is fixed by its class.") from None
 
 
 class ConfigError(LesterError, ValueError):
@@ -135,12 +202,25 @@ class SummaryRejectedError(AnalyzeError):
 
 
 class RemoteServiceError(AnalyzeError, RuntimeError):
-    """An AWS API or LLM endpoint call failed; ``retryable`` says whether to try again."""
+    """An AWS API or LLM endpoint call failed; its variant (:func:`variant`) says whether to
+    try again."""
 
-    def __init__(self, message: str, *, service: str, retryable: bool = False):
+    def __init__(self, message: str, *, service: str, hint: str | None = None):
         self.service = service
-        self.retryable = retryable
-        super().__init__(f"{service}: {message}")
+        super().__init__(f"{service}: {message}", hint=hint)
+
+
+@_variant_of(RemoteServiceError)
+class TransientRemoteServiceError(RemoteServiceError, Transient):
+    """A remote call failed for a reason that can pass (throttling, the network)."""
+
+    hint = "Try again later."
+
+
+@_variant_of(RemoteServiceError)
+class TerminalRemoteServiceError(RemoteServiceError, Terminal):
+    """A remote call was refused for a reason a retry cannot remove (no such job, denied)."""
+
 
 class RewriteError(LesterError, RuntimeError):
     """The LLM-assisted rewrite could not run: bad inputs, an unusable answer, a sandbox fault.
@@ -159,14 +239,23 @@ class SandboxError(RewriteError):
 
 
 class LLMError(LesterError, RuntimeError):
-    """A call to the LLM endpoint failed. ``retryable`` says whether trying again can help
-    (throttling, server errors, timeouts) or not (bad key, unknown model, bad request)."""
+    """A call to the LLM endpoint failed. Raised as :class:`TransientLLMError` when trying
+    again can help (throttling, server errors, timeouts), :class:`TerminalLLMError` when not
+    (bad key, unknown model, bad request)."""
 
-    def __init__(self, message: str, *, retryable: bool, status: int | None = None,
-                 hint: str | None = None):
-        self.retryable = retryable
+    def __init__(self, message: str, *, status: int | None = None, hint: str | None = None):
         self.status = status
         super().__init__(message, hint=hint)
+
+
+@_variant_of(LLMError)
+class TransientLLMError(LLMError, Transient):
+    """The endpoint was busy, slow or unreachable; a later call may succeed."""
+
+
+@_variant_of(LLMError)
+class TerminalLLMError(LLMError, Terminal):
+    """The endpoint refused the call (key, model, request); fix the cause first."""
 
 
 class ExtractionError(RewriteError):
@@ -182,21 +271,30 @@ class ExtractionError(RewriteError):
 class StorageError(LesterError, OSError):
     """Reading or writing the warehouse failed (S3 error, permissions, missing bucket).
 
-    ``retryable`` is False when the cause cannot go away by itself (access denied, no such
-    bucket or file, a malformed request), True otherwise (server errors, throttling, network).
+    Raised as :class:`TerminalStorageError` when the cause cannot go away by itself (access
+    denied, no such bucket or file, a malformed request), :class:`TransientStorageError`
+    otherwise (server errors, throttling, network); ``except StorageError`` catches both.
     """
 
-    retryable = True
-
-    def __init__(self, message: str, *, path: str | None = None, hint: str | None = None,
-                 retryable: bool = True):
+    def __init__(self, message: str, *, path: str | None = None, hint: str | None = None):
         self.path = path
-        self.retryable = retryable
-        super().__init__(message, hint=hint or (
-            "Retrying may help (a transient S3 error). Every table stays at a committed "
+        super().__init__(message, hint=hint)
+
+
+@_variant_of(StorageError)
+class TransientStorageError(StorageError, Transient):
+    """A storage failure a retry may remove (throttling, a reset connection, a 5xx)."""
+
+    hint = ("Retrying may help (a transient S3 error). Every table stays at a committed "
             "version; a deletion request run again resumes, and the ledger names the step "
-            "that failed."
-            if retryable else "Check the warehouse location, the bucket and the credentials."))
+            "that failed.")
+
+
+@_variant_of(StorageError)
+class TerminalStorageError(StorageError, Terminal):
+    """A storage failure that stays until someone fixes it (denied, missing, malformed)."""
+
+    hint = "Check the warehouse location, the bucket and the credentials."
 
 
 class RunNotFoundError(LesterError, LookupError):
@@ -265,55 +363,77 @@ class PackagingError(LesterError, RuntimeError):
     """``spark-lester package`` could not build the wheel or a dependency archive.
 
     ``step`` names what failed (wheel, requirements, pyfiles, venv). Retrying does not help
-    unless the cause was a network fetch (then ``retryable`` is set).
+    unless the step fetched from the network (then it is a :class:`TransientPackagingError`).
     """
 
-    def __init__(self, message: str, *, step: str, hint: str | None = None,
-                 retryable: bool = False):
+    def __init__(self, message: str, *, step: str, hint: str | None = None):
         self.step = step
-        self.retryable = retryable
         super().__init__(f"package {step}: {message}", hint=hint)
+
+
+@_variant_of(PackagingError)
+class TransientPackagingError(PackagingError, Transient):
+    """A packaging step that downloads (pip from an index) failed; the index may recover."""
+
+
+@_variant_of(PackagingError)
+class TerminalPackagingError(PackagingError, Terminal):
+    """A packaging step failed on local inputs; running it again gives the same failure."""
 
 
 class AwsError(LesterError, RuntimeError):
     """An AWS call made by ``spark_lester.aws`` failed.
 
     ``service`` and ``operation`` name the call; ``code`` is AWS's error code when there is
-    one; ``retryable`` says whether repeating the same call may succeed (throttling, server
-    errors, timeouts) or not (missing resources, denied access, bad parameters).
+    one. Raised as :class:`TransientAwsError` when repeating the same call may succeed
+    (throttling, server errors, timeouts), :class:`TerminalAwsError` when not (missing
+    resources, denied access, bad parameters), or as one of the typed subclasses below.
     """
 
     def __init__(self, message: str, *, service: str, operation: str | None = None,
-                 code: str | None = None, retryable: bool = False, hint: str | None = None):
+                 code: str | None = None, hint: str | None = None):
         self.service = service
         self.operation = operation
         self.code = code
-        self.retryable = retryable
         where = f"{service}.{operation}" if operation else service
         super().__init__(f"{where}: {message}", hint=hint)
 
 
-class AwsCredentialsError(AwsError, PermissionError):
+@_variant_of(AwsError)
+class TransientAwsError(AwsError, Transient):
+    """An AWS call failed for a reason that can pass (throttling, a 5xx, the network)."""
+
+    hint = "Throttled or a server-side error: try again later."
+
+
+@_variant_of(AwsError)
+class TerminalAwsError(AwsError, Terminal):
+    """An AWS call was refused for a reason a retry cannot remove."""
+
+    hint = "Retrying does not help; fix the request."
+
+
+class AwsCredentialsError(AwsError, PermissionError, Terminal):
     """No AWS credentials were found (or they were rejected). Retrying does not help."""
 
     hint = ("Configure credentials: `aws configure`, AWS_PROFILE, or AWS_ACCESS_KEY_ID/"
             "AWS_SECRET_ACCESS_KEY (on EC2/EMR, an instance profile).")
 
 
-class BucketNotFoundError(AwsError, FileNotFoundError):
+class BucketNotFoundError(AwsError, FileNotFoundError, Terminal):
     """An S3 bucket named in a URI does not exist (or is not visible to these credentials)."""
 
     def __init__(self, bucket: str, *, operation: str | None = None):
         self.bucket = bucket
         super().__init__(
             f"bucket '{bucket}' does not exist or is not accessible.", service="s3",
-            operation=operation, code="NoSuchBucket", retryable=False,
+            operation=operation, code="NoSuchBucket",
             hint="Create it (terraform apply in terraform/ creates the code, artifacts and "
                  "logs buckets) or fix the s3:// URI; retrying does not help.",
         )
 
 
-class IamRoleNotFoundError(AwsError, LookupError):
+class IamRoleNotFoundError(AwsError, LookupError, Terminal):
     """The EMR service role or EC2 instance profile given to a cluster does not exist."""
 
     def __init__(self, name: str, *, kind: str):
@@ -321,14 +441,13 @@ class IamRoleNotFoundError(AwsError, LookupError):
         self.kind = kind
         super().__init__(
             f"{kind} '{name}' does not exist.", service="iam", code="NoSuchEntity",
-            retryable=False,
             hint="Create it with terraform/ (outputs emr_service_role_name and "
                  "emr_instance_profile_name) or `aws emr create-default-roles`, then pass "
                  "--service-role/--instance-profile; retrying does not help.",
         )
 
 
-class StepFailedError(AwsError):
+class StepFailedError(AwsError, Terminal):
     """An EMR step ended FAILED (or CANCELLED/INTERRUPTED). ``log_tail`` holds the end of its
     stderr when EMR had pushed the logs to the log bucket. Retrying the same step only helps
     when the failure was transient (spot loss, throttling): read the log tail first."""
@@ -347,7 +466,7 @@ class StepFailedError(AwsError):
         message += f": {reason}." if reason else "."
         where = log_uri or "the cluster's log bucket"
         super().__init__(
-            message, service="emr", operation="DescribeStep", code=state, retryable=False,
+            message, service="emr", operation="DescribeStep", code=state,
             hint=f"Read the step logs ({where}; `spark-lester emr logs`), fix the cause and "
                  "submit again.",
         )
@@ -359,11 +478,10 @@ class ClusterTerminatedError(AwsError):
     """The EMR cluster terminated before the submitted steps completed.
 
     ``state`` is TERMINATED_WITH_ERRORS (bootstrap failure, lost nodes, bad configuration)
-    or TERMINATED (someone ended it). ``retryable`` is True only for the capacity and
-    internal-error reasons where a fresh cluster may succeed.
+    or TERMINATED (someone ended it). Raised as :class:`TransientClusterTerminatedError` only
+    for the capacity and internal-error reasons where a fresh cluster may succeed
+    (:func:`spark_lester.retry.emr_cluster_end`).
     """
-
-    _RETRYABLE_CODES = frozenset({"INTERNAL_ERROR", "INSTANCE_FAILURE", "INSTANCE_FLEET_TIMEOUT"})
 
     def __init__(self, *, cluster_id: str, state: str, reason_code: str | None = None,
                  reason: str | None = None, pending_steps: Iterable[str] = ()):
@@ -378,14 +496,23 @@ class ClusterTerminatedError(AwsError):
             message += f"; steps not completed: {', '.join(self.pending_steps)}"
         super().__init__(
             message + ".", service="emr", operation="DescribeCluster", code=reason_code,
-            retryable=(reason_code or "") in self._RETRYABLE_CODES,
             hint="A BOOTSTRAP_FAILURE means the bootstrap action failed: read "
                  "<log-uri>/<cluster-id>/node/*/bootstrap-actions/ in the log bucket. "
                  "Fix the cause and submit again.",
         )
 
 
-class WaitTimeoutError(AwsError, TimeoutError):
+@_variant_of(ClusterTerminatedError)
+class TransientClusterTerminatedError(ClusterTerminatedError, Transient):
+    """The cluster ended on lost capacity or an internal error; a fresh cluster may succeed."""
+
+
+@_variant_of(ClusterTerminatedError)
+class TerminalClusterTerminatedError(ClusterTerminatedError, Terminal):
+    """The cluster ended on its configuration, a bootstrap failure or a person's request."""
+
+
+class WaitTimeoutError(AwsError, TimeoutError, Transient):
     """Waiting for EMR steps took longer than allowed; the steps may still be running.
     Waiting again (``spark-lester emr wait``) can help."""
 
@@ -395,7 +522,7 @@ class WaitTimeoutError(AwsError, TimeoutError):
         self.seconds = seconds
         super().__init__(
             f"steps {', '.join(self.step_ids)} on cluster {cluster_id} not finished after "
-            f"{seconds:.0f} s.", service="emr", operation="ListSteps", retryable=True,
+            f"{seconds:.0f} s.", service="emr", operation="ListSteps",
             hint=f"Wait again: spark-lester emr wait {cluster_id} "
                  + " ".join(f"--step-id {s}" for s in self.step_ids),
         )

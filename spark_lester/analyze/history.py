@@ -24,9 +24,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from spark_lester.errors import RemoteServiceError
-
-_THROTTLING = ("Throttling", "ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded")
+from spark_lester import retry
+from spark_lester.errors import RemoteServiceError, variant
 
 
 @dataclass(frozen=True)
@@ -59,9 +58,9 @@ def _call(service: str, fn: Any, **kwargs: Any) -> Any:
         return fn(**kwargs)
     except Exception as err:  # botocore ClientError / EndpointConnectionError
         code = getattr(err, "response", {}).get("Error", {}).get("Code", type(err).__name__)
-        retryable = code in _THROTTLING or "Connect" in type(err).__name__
-        raise RemoteServiceError(f"{getattr(fn, '__name__', 'call')} failed: {code}", service=service,
-                                 retryable=retryable) from None
+        error = variant(RemoteServiceError, transient=retry.botocore_failure(err))
+        name = getattr(fn, "__name__", "call")
+        raise error(f"{name} failed: {code}", service=service) from None
 
 
 def emr_step_runs(client: Any, *, step_name: str | None = None, cluster_ids: list[str] | None = None) -> list[Run]:

@@ -19,7 +19,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from spark_lester.errors import StorageError
+from spark_lester import retry
+from spark_lester.errors import StorageError, TerminalStorageError, variant
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -34,11 +35,6 @@ BASE_PROPERTIES = {
 ROWS_PER_FILE = 25_000
 
 
-#: Java exceptions (simple class names) whose cause a retry cannot remove.
-PERMANENT_FAILURES = frozenset({
-    "AccessDeniedException", "FileNotFoundException", "NoSuchFileException",
-    "UnknownStoreException", "AWSBadRequestException", "NoAuthWithAWSException",
-})
 #: Java classes that mark a failure as one of storage (I/O, the AWS SDK).
 _IO_CLASSES = ("java.io.IOException", "com.amazonaws.SdkBaseException",
                "software.amazon.awssdk.core.exception.SdkException")
@@ -46,8 +42,9 @@ _IO_CLASSES = ("java.io.IOException", "com.amazonaws.SdkBaseException",
 
 @contextmanager
 def storage_errors(path: str, *, io_only: bool = False) -> Iterator[None]:
-    """Turn JVM failures under ``path`` into :class:`StorageError` (``retryable`` unless the
-    cause is permanent: access denied, no such bucket or file, a bad request).
+    """Turn JVM failures under ``path`` into :class:`StorageError`: transient unless
+    :func:`spark_lester.retry.storage_failure` finds a lasting cause in the Java cause chain
+    (access denied, no such bucket or file, a bad request).
 
     Around a call that only touches storage every Java error is a storage error. With
     ``io_only`` (around a whole step that also evaluates user code and queries) only those
@@ -63,9 +60,11 @@ def storage_errors(path: str, *, io_only: bool = False) -> Iterator[None]:
         storage = any(_is_io(t) for t in chain)
         if not storage and (io_only or isinstance(exc, CapturedException)):
             raise
-        names = {_simple_name(t) for t in chain}
-        raise StorageError(f"storage operation on {path} failed: {_java_cause(chain, exc)}",
-                           path=path, retryable=not names & PERMANENT_FAILURES) from None
+        transient = retry.storage_failure([_simple_name(t) for t in chain],
+                                          [_first_line(t) for t in chain])
+        raise variant(StorageError, transient=transient)(
+            f"storage operation on {path} failed: {_java_cause(chain, exc)}", path=path
+        ) from None
 
 
 def _java_chain(exc: BaseException) -> list[Any]:
@@ -99,12 +98,18 @@ def _simple_name(throwable: Any) -> str:
         return ""
 
 
+def _first_line(throwable: Any) -> str:
+    try:
+        return (str(throwable.getMessage() or "").splitlines() or [""])[0][:200]
+    except Exception:  # noqa: BLE001
+        return ""
+
+
 def _java_cause(chain: list[Any], exc: BaseException) -> str:
     """The innermost Java exception class and the first line of its message (no data)."""
     try:
         throwable = chain[-1]
-        message = (str(throwable.getMessage() or "").splitlines() or [""])[0][:200]
-        return f"{throwable.getClass().getSimpleName()}: {message}"
+        return f"{throwable.getClass().getSimpleName()}: {_first_line(throwable)}"
     except Exception:  # noqa: BLE001 - best effort description
         return type(exc).__name__
 
@@ -164,9 +169,7 @@ def table_version(spark: SparkSession, path: str) -> int:
     with storage_errors(path):
         version = int(snapshot.version())
     if version < 0:
-        from spark_lester.errors import StorageError
-
-        raise StorageError(f"no Delta table at {path}.", path=path,
+        raise TerminalStorageError(f"no Delta table at {path}.", path=path,
                            hint="Check the warehouse location; the run may have been removed.")
     return version
 

@@ -3,7 +3,8 @@
 Only ``spark_lester.aws`` (and ``analyze/``) import boto3, and only inside functions, so that
 the CLI starts without it. Every AWS call of this package goes through :func:`aws_call`, which
 turns botocore's exceptions into :class:`~spark_lester.errors.AwsError` subclasses that say
-whether a retry can help.
+whether a retry can help (botocore's own retry rules decide, through
+:func:`spark_lester.retry.botocore_failure`).
 """
 
 from __future__ import annotations
@@ -12,18 +13,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from spark_lester.errors import AwsCredentialsError, AwsError, BucketNotFoundError
+from spark_lester import retry
+from spark_lester.errors import (
+    AwsCredentialsError,
+    AwsError,
+    BucketNotFoundError,
+    TerminalAwsError,
+    TransientAwsError,
+    variant,
+)
 
 _CREDENTIAL_CODES = frozenset({
     "InvalidAccessKeyId", "SignatureDoesNotMatch", "UnrecognizedClientException",
     "InvalidClientTokenId", "ExpiredToken", "ExpiredTokenException", "AuthFailure",
     "MissingAuthenticationToken",
-})
-_THROTTLING_CODES = frozenset({
-    "Throttling", "ThrottlingException", "ThrottledException", "RequestLimitExceeded",
-    "SlowDown", "TooManyRequestsException", "RequestThrottled",
-    "RequestThrottledException", "ProvisionedThroughputExceededException",
-    "InternalError", "InternalFailure", "ServiceUnavailable", "InternalServerError",
 })
 
 
@@ -55,17 +58,20 @@ def aws_call(service: str, operation: str, *, bucket: str | None = None) -> Iter
         yield
     except (bx.NoCredentialsError, bx.PartialCredentialsError) as err:
         raise AwsCredentialsError(f"no usable AWS credentials ({err}).", service=service,
-                                  operation=operation, retryable=False) from None
+                                  operation=operation) from None
     except bx.NoRegionError:
-        raise AwsError("no AWS region configured.", service=service, operation=operation,
-                       hint="Pass --region or set AWS_DEFAULT_REGION.") from None
-    except (bx.EndpointConnectionError, bx.ConnectTimeoutError, bx.ReadTimeoutError,
-            bx.ConnectionClosedError) as err:
-        raise AwsError(f"cannot reach the endpoint ({err}).", service=service,
-                       operation=operation, retryable=True,
-                       hint="Check the network (or --endpoint-url) and try again.") from None
+        raise TerminalAwsError("no AWS region configured.", service=service,
+                               operation=operation,
+                               hint="Pass --region or set AWS_DEFAULT_REGION.") from None
     except bx.ClientError as err:
         raise translate(err, service=service, operation=operation, bucket=bucket) from None
+    except bx.BotoCoreError as err:
+        if not retry.botocore_failure(err):  # not a network fault: not ours to type
+            raise
+        raise TransientAwsError(f"cannot reach the endpoint ({err}).", service=service,
+                                operation=operation,
+                                hint="Check the network (or --endpoint-url) and try again."
+                                ) from None
 
 
 def translate(err: Any, *, service: str, operation: str, bucket: str | None = None) -> AwsError:
@@ -79,8 +85,5 @@ def translate(err: Any, *, service: str, operation: str, bucket: str | None = No
                                    operation=operation, code=code)
     if bucket and (code in ("NoSuchBucket", "404") or (status == 404 and code != "NoSuchKey")):
         return BucketNotFoundError(bucket, operation=operation)
-    retryable = code in _THROTTLING_CODES or status >= 500
-    hint = ("Throttled or a server-side error: try again later." if retryable
-            else "Retrying does not help; fix the request.")
-    return AwsError(message, service=service, operation=operation, code=code or None,
-                    retryable=retryable, hint=hint)
+    error = variant(AwsError, transient=retry.botocore_failure(err))
+    return error(message, service=service, operation=operation, code=code or None)

@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from spark_lester import retry
 from spark_lester.aws._private import aws_call
 from spark_lester.aws.s3 import join_uri, read_text, tail
 from spark_lester.aws.versions import EMR_RELEASE
@@ -35,6 +36,7 @@ from spark_lester.errors import (
     IamRoleNotFoundError,
     StepFailedError,
     WaitTimeoutError,
+    variant,
 )
 
 BOOTSTRAP_SCRIPT = "emr/bootstrap/install_lester.sh"
@@ -186,8 +188,8 @@ def add_steps(emr: Any, cluster_id: str, steps: Sequence[Mapping[str, Any]]) -> 
     """Add steps to a running cluster (raises unless it can still take steps)."""
     snapshot = cluster_state(emr, cluster_id)
     if snapshot[0] not in CLUSTER_USABLE:
-        raise ClusterTerminatedError(cluster_id=cluster_id, state=snapshot[0],
-                                     reason_code=snapshot[1], reason=snapshot[2])
+        raise _cluster_ended(cluster_id=cluster_id, state=snapshot[0],
+                             reason_code=snapshot[1], reason=snapshot[2])
     with aws_call("emr", "AddJobFlowSteps"):
         return list(emr.add_job_flow_steps(JobFlowId=cluster_id, Steps=list(steps))["StepIds"])
 
@@ -253,7 +255,7 @@ def wait_for_steps(emr: Any, cluster_id: str, step_ids: Sequence[str], *, s3: An
         if snapshot.done:
             return snapshot
         if snapshot.cluster_state in CLUSTER_ENDED - {"TERMINATING"}:
-            raise ClusterTerminatedError(
+            raise _cluster_ended(
                 cluster_id=cluster_id, state=snapshot.cluster_state,
                 reason_code=snapshot.cluster_reason_code, reason=snapshot.cluster_reason,
                 pending_steps=[s.id for s in snapshot.steps if s.state not in STEP_DONE])
@@ -282,6 +284,16 @@ def step_logs(s3: Any, log_uri: str, cluster_id: str, step_id: str, *,
         if text is not None:
             out[kind] = tail(text, lines) if lines else text
     return out
+
+
+def _cluster_ended(*, cluster_id: str, state: str, reason_code: str | None,
+                   reason: str | None, pending_steps: Sequence[str] = ()
+                   ) -> ClusterTerminatedError:
+    """The error for a cluster that ended: transient only where a fresh cluster may succeed
+    (:func:`spark_lester.retry.emr_cluster_end`)."""
+    error = variant(ClusterTerminatedError, transient=retry.emr_cluster_end(reason_code))
+    return error(cluster_id=cluster_id, state=state, reason_code=reason_code, reason=reason,
+                 pending_steps=pending_steps)
 
 
 def _step_failed(snapshot: Snapshot, step: StepStatus, *, s3: Any, emr: Any,

@@ -44,7 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from spark_lester.config import project_root
-from spark_lester.errors import PackagingError
+from spark_lester.errors import PackagingError, variant
 
 #: Distributions the cluster provides (EMR 7 and Glue 5 ship Spark's own Python side).
 CLUSTER_PROVIDED = frozenset({"pyspark", "py4j"})
@@ -143,9 +143,8 @@ def build_wheel(source: Path, out: Path, *, build_isolation: bool = False) -> Pa
         wheels = sorted((Path(tmp) / "dist").glob("spark_lester-*.whl"))
         if proc.returncode != 0 or len(wheels) != 1:
             tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
-            raise PackagingError(
+            raise variant(PackagingError, transient=build_isolation)(
                 f"pip wheel exited {proc.returncode}:\n{tail}", step="wheel",
-                retryable=build_isolation,
                 hint="Without --build-isolation the build backend must be installed: "
                      "pip install 'setuptools>=70.1'.")
         target = out / wheels[0].name
@@ -267,7 +266,7 @@ def build_venv_archive(wheel: Path, requirements: Sequence[str], target: Path) -
         if requirements:
             reqs = Path(tmp) / "requirements.txt"
             reqs.write_text("\n".join(requirements) + "\n", encoding="utf-8")
-            _run(pip + ["-r", str(reqs)], step="venv", retryable=True)
+            _run(pip + ["-r", str(reqs)], step="venv", fetches=True)
         _run(pip + [str(wheel)], step="venv")
         home = _venv_home(env)
         venv_pack.pack(prefix=str(env), output=str(target), format="tar.gz", force=True)
@@ -431,12 +430,13 @@ def _venv_home(env: Path) -> str:
     return ""
 
 
-def _run(cmd: list[str], *, step: str, retryable: bool = False) -> None:
+def _run(cmd: list[str], *, step: str, fetches: bool = False) -> None:
+    """Run ``cmd``; a failure is transient when the step ``fetches`` from a package index."""
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
-        raise PackagingError(f"{' '.join(cmd[:4])} ... exited {proc.returncode}:\n{tail}",
-                             step=step, retryable=retryable)
+        raise variant(PackagingError, transient=fetches)(
+            f"{' '.join(cmd[:4])} ... exited {proc.returncode}:\n{tail}", step=step)
 
 
 def _copy_tree(src: Path, dst: Path) -> list[str]:

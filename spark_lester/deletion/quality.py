@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from spark_lester.artifacts import store
 from spark_lester.deletion.request import CARD_NUMBER
-from spark_lester.errors import ConfigError, QualityCheckError, StorageError
+from spark_lester.errors import ConfigError, QualityCheckError, TerminalStorageError
 from spark_lester.features.encode import FEATURES as VECTOR
 from spark_lester.plan.columns import ROW_ID, is_system_column
 
@@ -218,8 +218,9 @@ def _load(spark: SparkSession, name: str, path: str) -> DataFrame:
             return spark.read.format("delta").load(path)
     except AnalysisException as exc:
         kind = exc.getErrorClass() or type(exc).__name__
-        raise StorageError(f"table '{name}': cannot read a Delta table at {path} ({kind}).",
-                           path=path) from None
+        raise TerminalStorageError(
+            f"table '{name}': cannot read a Delta table at {path} ({kind}).", path=path
+        ) from None
 
 
 @contextmanager

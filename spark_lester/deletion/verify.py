@@ -161,15 +161,12 @@ def scan(prefixes: Sequence[str], values: Iterable[str], *, patterns: Sequence[s
     return result
 
 
-#: pyarrow's words (AWS SDK for C++ error names) for failures a retry cannot remove.
-_PERMANENT = ("ACCESS_DENIED", "NO_SUCH_BUCKET", "AccessDenied", "NoSuchBucket",
-              "INVALID_ACCESS_KEY_ID", "SIGNATURE_DOES_NOT_MATCH")
-
-
 @contextmanager
 def _storage_errors(prefix: str) -> Iterator[None]:
-    """pyarrow's OSError for a failed listing or read, as a :class:`StorageError`."""
-    from spark_lester.errors import StorageError
+    """pyarrow's OSError for a failed listing or read, as a :class:`StorageError` (transient
+    unless its message names a lasting cause: :func:`spark_lester.retry.storage_failure`)."""
+    from spark_lester import retry
+    from spark_lester.errors import StorageError, variant
 
     try:
         yield
@@ -177,8 +174,8 @@ def _storage_errors(prefix: str) -> Iterator[None]:
         if isinstance(exc, StorageError):
             raise
         reason = (str(exc).splitlines() or [""])[0][:200]
-        raise StorageError(f"verification scan of {prefix} failed: {reason}", path=prefix,
-                           retryable=not any(w in reason for w in _PERMANENT)) from None
+        error = variant(StorageError, transient=retry.storage_failure((), [reason]))
+        raise error(f"verification scan of {prefix} failed: {reason}", path=prefix) from None
 
 
 def _search(data: bytes, path: str, text_re: re.Pattern[str] | None,

@@ -31,7 +31,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from spark_lester.errors import ConfigError, LLMError
+from spark_lester import retry
+from spark_lester.errors import ConfigError, LLMError, TerminalLLMError, TransientLLMError, variant
 from spark_lester.rewrite.redact import redact, register
 
 log = logging.getLogger(__name__)
@@ -162,13 +163,13 @@ class LLMClient:
             try:
                 import openai
             except ImportError:
-                raise LLMError("the openai package is not installed.", retryable=False,
+                raise TerminalLLMError("the openai package is not installed.",
                                hint="pip install 'spark_lester[rewrite]'") from None
             key = self.key or api_key()
             register(key)  # never echoed back to the model, a report or a log
             if not key:
                 if self.settings.base_url is None:
-                    raise LLMError("no API key: set OPENAI_API_KEY.", retryable=False)
+                    raise TerminalLLMError("no API key: set OPENAI_API_KEY.")
                 key = "unused"  # local OpenAI-compatible servers often need none
             self._client = openai.OpenAI(api_key=key, base_url=self.settings.base_url,
                                          timeout=self.settings.timeout_s, max_retries=0)
@@ -211,7 +212,7 @@ class LLMClient:
             self._structured_ok = True
         choice = response.choices[0] if response.choices else None
         if choice is None:
-            raise LLMError("the endpoint returned no choices.", retryable=True)
+            raise TransientLLMError("the endpoint returned no choices.")
         text = choice.message.content or ""
         usage = getattr(response, "usage", None)
         prompt = int(getattr(usage, "prompt_tokens", 0) or 0)
@@ -241,16 +242,16 @@ class LLMClient:
                 return fn(client)
             except openai.APIStatusError as exc:
                 status = exc.status_code
-                retryable = status == 429 or status >= 500 or status == 408
-                if structured and _names_response_format(status, exc):
-                    retryable = False  # a refusal of structured output: asked again plainly
-                err = LLMError(f"endpoint answered HTTP {status}: {_short(exc)}",
-                               retryable=retryable, status=status,
-                               hint=_hint_for(status))
+                # a refusal of structured output is not retried: it is asked again plainly
+                transient = retry.http_status(status) and not (
+                    structured and _names_response_format(status, exc))
+                err = variant(LLMError, transient=transient)(
+                    f"endpoint answered HTTP {status}: {_short(exc)}", status=status,
+                    hint=_hint_for(status))
                 wait = _retry_after(exc.response)
             except (openai.APITimeoutError, openai.APIConnectionError) as exc:
-                err = LLMError(f"endpoint unreachable or too slow: {type(exc).__name__}.",
-                               retryable=True,
+                err = TransientLLMError(
+                    f"endpoint unreachable or too slow: {type(exc).__name__}.",
                                hint="Check --base-url, or raise SPARK_LESTER_LLM_TIMEOUT_S.")
                 wait = None
             if not err.retryable or attempt >= self.settings.max_retries:
@@ -286,7 +287,7 @@ def _hint_for(status: int) -> str | None:
         return "Check OPENAI_API_KEY (the key itself is never printed)."
     if status == 404:
         return "Check --model and --base-url (GET /v1/models lists what is served)."
-    if status == 429 or status >= 500:
+    if retry.http_status(status):
         return "The endpoint is throttled or failing; try again later."
     return None
 
