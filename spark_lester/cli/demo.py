@@ -20,9 +20,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from spark_lester.config import project_root
-
-EXAMPLE_DIR = project_root() / "examples" / "running_example"
+#: The running example (generator, messy original, pipelines), shipped inside the package so
+#: the demo runs from an installed wheel: in a checkout a link to ``examples/running_example``,
+#: in the wheel a copy of it.
+EXAMPLE_DIR = Path(__file__).parent / "running_example"
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -46,12 +47,10 @@ def _step(message: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    sys.path.insert(0, str(EXAMPLE_DIR.parent.parent))
-    from examples.running_example import check, generate
-
-    from spark_lester.config import LesterConfig
     from spark_lester.artifacts.layout import PREPARED
     from spark_lester.artifacts.run import run as run_pipeline
+    from spark_lester.cli.running_example import check, generate
+    from spark_lester.config import LesterConfig
     from spark_lester.frame.pipeline import load_pipeline
     from spark_lester.frame.pipeline import run_pipeline as run_frame
     from spark_lester.plan.lineage import lineage_summary
@@ -229,7 +228,7 @@ def plant_lone_bank(paths: dict[str, str]) -> int | None:
     customer at this size)."""
     import pandas as pd
 
-    from examples.running_example.pipeline import COUNTRIES, START_DATE
+    from spark_lester.cli.running_example.pipeline import COUNTRIES, START_DATE
 
     customers = pd.read_csv(paths["customers"])
     mails = pd.read_csv(paths["mails"])

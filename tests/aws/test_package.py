@@ -31,7 +31,11 @@ def test_wheel_holds_the_package_and_its_data(bundle):
     assert wheel.name.startswith("spark_lester-0.1.0-") and wheel.name.endswith("-py3-none-any.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     for member in ("spark_lester/__init__.py", "spark_lester/py.typed", "spark_lester/aws/package.py",
-                   "spark_lester/cli/emr.py", "spark_lester/analyze/schemas/OpenLineage.json"):
+                   "spark_lester/cli/emr.py", "spark_lester/analyze/schemas/OpenLineage.json",
+                   # the demo's running example (a link to examples/ in the checkout)
+                   "spark_lester/cli/running_example/generate.py",
+                   "spark_lester/cli/running_example/pipeline.py",
+                   "spark_lester/cli/running_example/messy.py"):
         assert member in names
     assert not any("__pycache__" in n for n in names)
     entry = next(n for n in names if n.endswith("entry_points.txt"))
