@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from spark_lester.artifacts import store
@@ -56,7 +58,8 @@ def vacuum(spark: SparkSession, path: str, *, request_id: str) -> dict[str, Any]
         previous = spark.conf.get(check, None)
         spark.conf.set(check, "false")
         try:
-            vacuumed = spark.sql(f"VACUUM delta.`{quoted}` RETAIN 0 HOURS").collect()
+            with _quiet_console(spark):
+                vacuumed = spark.sql(f"VACUUM delta.`{quoted}` RETAIN 0 HOURS").collect()
         finally:
             if previous is not None:
                 spark.conf.set(check, previous)
@@ -64,6 +67,27 @@ def vacuum(spark: SparkSession, path: str, *, request_id: str) -> dict[str, Any]
     return {"vacuumed": len(vacuumed), "log_files_expired": expired,
             "version": store.table_version(spark, path),
             "vacuum_seconds": round(time.perf_counter() - started, 3)}
+
+
+@contextmanager
+def _quiet_console(spark: SparkSession) -> Iterator[None]:
+    """Silence Scala's console on the driver thread that runs the block.
+
+    Delta's VACUUM reports "Deleted N files and directories in a total of M directories" with
+    Scala's ``println`` (``DatabricksLogging.logConsole``), which goes to the JVM's standard
+    output: the standard output of ``spark-lester delete`` and ``demo``, where a ``--json -``
+    reader expects JSON only. The file count is in VACUUM's result already. Scala's console
+    is per thread (PySpark pins each Python thread to one JVM thread), so only this thread's
+    prints are dropped, and only for the block.
+    """
+    jvm = spark._jvm  # type: ignore[attr-defined]
+    console = jvm.scala.Console
+    previous = console.out()
+    console.setOut(jvm.java.io.PrintStream(jvm.java.io.OutputStream.nullOutputStream()))
+    try:
+        yield
+    finally:
+        console.setOut(previous)
 
 
 def expire_log(spark: SparkSession, path: str) -> int:
