@@ -50,7 +50,7 @@ from tests.s3server import start_moto  # noqa: E402
 
 #: Where a child is killed: after the first step of a kind, or after its k-th step of any
 #: kind (``#k``; merge, encoder, registry, model, clean_source, erase: see
-#: ``deletion.unlearn.after_step``). ``model:`` only for cases with a model.
+#: ``deletion.stages.Hooks``). ``model:`` only for cases with a model.
 KILL_STEPS = ("merge:", "erase:", "#1", "#2", "#2")
 #: The request kinds a child is killed in: the first of a case's requests that has one, and
 #: while no child was killed (the step never came), each next one.

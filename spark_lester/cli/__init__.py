@@ -12,6 +12,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 #: Subcommand modules of ``spark_lester.cli``, in help order.
 COMMANDS: tuple[str, ...] = ("demo", "run", "runs", "used_rows", "fairness", "delete",
@@ -31,10 +32,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, hooks: Any = None) -> int:
+    """Run the command ``argv``. ``hooks``: test hooks for ``delete`` (a
+    :class:`~spark_lester.deletion.stages.Hooks`; the fuzzer's child process kills itself in
+    one)."""
     from spark_lester.errors import LesterError
 
     args = build_parser().parse_args(argv)
+    args.hooks = hooks
     try:
         return int(args.func(args) or 0)
     except LesterError as err:

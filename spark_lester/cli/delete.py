@@ -51,7 +51,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"[delete] {request.request_id}: {request.describe()}", file=sys.stderr)
     try:
         result = unlearn(request, warehouse=args.warehouse,
-                         config=config_for_delete(args.warehouse), erase=not args.no_erase)
+                         config=config_for_delete(args.warehouse), erase=not args.no_erase,
+                         hooks=getattr(args, "hooks", None))
     except ErasureNotVerifiedError as err:
         print(f"spark-lester delete: {err}", file=sys.stderr)
         return 1

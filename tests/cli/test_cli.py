@@ -104,7 +104,7 @@ def test_delete_starts_python_workers_without_the_model_preload(tmp_path, monkey
 
     seen = []
 
-    def fake_unlearn(request, *, warehouse=None, config=None, erase=True):
+    def fake_unlearn(request, *, warehouse=None, config=None, erase=True, hooks=None):
         seen.append(config)
         return {"status": "noop", "reason": "nothing to do"}
 

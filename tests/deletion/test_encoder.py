@@ -212,13 +212,12 @@ def test_ordinal_and_custom_transformer_refit(spark, tmp_path, people):
     assert not json.dumps(result["changes"]).count(str(frame.bank[victim]))
 
 
-def test_crashes_in_the_encoder_step_then_resubmit_completes(spark, tmp_path, people,
-                                                             monkeypatch):
+def test_crashes_in_the_encoder_step_then_resubmit_completes(spark, tmp_path, people):
     """Killed after X was rewritten (before the registry got the new encoder), then, on the
     re-submit, after the registry row was replaced (before the model step and the purge):
     the next re-submit re-derives the removed rows from the source, finishes the steps
     (retraining the model on the narrower X) and proves the town gone."""
-    import spark_lester.deletion.unlearn as unlearn_module
+    from spark_lester.deletion.stages import Hooks
 
     frame, path = people
     wh = str(tmp_path / "wh")
@@ -236,10 +235,8 @@ def test_crashes_in_the_encoder_step_then_resubmit_completes(spark, tmp_path, pe
             if step == at:
                 raise Crash(step)
 
-        monkeypatch.setattr(unlearn_module, "after_step", crash)
         with pytest.raises(Crash):
-            unlearn(request, warehouse=wh, spark=spark)
-    monkeypatch.setattr(unlearn_module, "after_step", lambda step: None)
+            unlearn(request, warehouse=wh, spark=spark, hooks=Hooks(after_step=crash))
     result = unlearn(request, warehouse=wh, spark=spark)
     assert result["status"] == "completed" and result["resumed"] is True
     assert result["verification"]["verified"] is True

@@ -11,8 +11,9 @@ import pytest
 from spark_lester.artifacts import store
 from spark_lester.artifacts.layout import FEATURES, MODEL, PREPARED, Layout
 from spark_lester.config import LesterConfig
-from spark_lester.deletion import ledger, unlearn as unlearn_module
+from spark_lester.deletion import ledger
 from spark_lester.deletion.request import CARD_NUMBER
+from spark_lester.deletion.stages import Hooks
 from spark_lester.deletion.unlearn import unlearn
 from spark_lester.deletion.verify import scan
 from tests.deletion.conftest import table_rows
@@ -30,7 +31,7 @@ class Crash(Exception):
     pytest.param("model:r1", None, marks=pytest.mark.long),
     pytest.param("erase", None, marks=pytest.mark.long)])
 def test_crash_between_steps_then_rerun_completes(spark, small_example, example_run,
-                                                  monkeypatch, crash_at, budget):
+                                                  crash_at, budget):
     wh, original = example_run
     request = {"request_id": "incident-1", "source": "customers",
                "keys": small_example["leaks_data"]["customer_ids"],
@@ -44,9 +45,9 @@ def test_crash_between_steps_then_rerun_completes(spark, small_example, example_
             raise Crash(step)
 
     config = LesterConfig.from_env(unlearning_budget=budget) if budget is not None else None
-    monkeypatch.setattr(unlearn_module, "after_step", crash)
     with pytest.raises(Crash):
-        unlearn(request, warehouse=wh, spark=spark, config=config)
+        unlearn(request, warehouse=wh, spark=spark, config=config,
+                hooks=Hooks(after_step=crash))
     statuses = [e["status"] for e in ledger.entries(spark, Layout(wh), "incident-1")]
     assert statuses == ["started"]
     before = scan([prepared], [], patterns=[CARD_NUMBER], match_patterns=True)
@@ -56,7 +57,6 @@ def test_crash_between_steps_then_rerun_completes(spark, small_example, example_
     else:  # the crash came after the purge, before the scan and the ledger's completion
         assert before.verified is True
 
-    monkeypatch.setattr(unlearn_module, "after_step", lambda step: None)
     result = unlearn(request, warehouse=wh, spark=spark, config=config)
     assert result["status"] == "completed" and result["resumed"] is True
     assert result["verification"]["verified"] is True

@@ -20,13 +20,13 @@ from urllib.parse import unquote, urlsplit
 import pandas as pd
 import pytest
 
-import spark_lester.deletion.unlearn as unlearn_module
 from spark_lester.artifacts import store
 from spark_lester.artifacts.layout import FEATURES, MODEL, PREPARED, Layout
 from spark_lester.config import LesterConfig
 from spark_lester.deletion import ledger
 from spark_lester.deletion.merge import commit_tag
 from spark_lester.deletion.request import CARD_NUMBER, DeletionRequest
+from spark_lester.deletion.stages import Hooks
 from spark_lester.deletion.unlearn import unlearn
 from spark_lester.errors import StorageError
 from tests.deletion.conftest import (RUNNING_EXAMPLE, SavedRun, assert_same_artifacts,
@@ -257,7 +257,7 @@ def test_s3_errors_while_merging_then_resume(spark, proxy, sources, saved_run, s
     assert statuses == [ledger.STARTED, ledger.FAILED, ledger.STARTED, ledger.COMPLETED]
 
 
-def test_s3_errors_in_the_verification_scan_then_resume(spark, proxy, saved_run, monkeypatch):
+def test_s3_errors_in_the_verification_scan_then_resume(spark, proxy, saved_run):
     """Once the tables are erased, the scan's reads (pyarrow's, not Spark's) fail: a typed
     error, the ledger names the step, and the second attempt only erases and verifies."""
     warehouse, original = saved_run.restore()
@@ -270,13 +270,12 @@ def test_s3_errors_in_the_verification_scan_then_resume(spark, proxy, saved_run,
         if step.startswith("erase:"):
             proxy.arm({"GET"}, f"/{BUCKET}/warehouse/", agent="aws-sdk-cpp")
 
-    monkeypatch.setattr(unlearn_module, "after_step", fail_scan)
     try:
         with pytest.raises(StorageError) as failure:
-            unlearn(request, warehouse=warehouse, spark=spark, config=config)
+            unlearn(request, warehouse=warehouse, spark=spark, config=config,
+                    hooks=Hooks(after_step=fail_scan))
     finally:
         proxy.disarm()
-        monkeypatch.undo()
     assert failure.value.retryable is True
     assert "verification scan" in str(failure.value)
     rows = ledger.entries(spark, Layout(warehouse), request.request_id)

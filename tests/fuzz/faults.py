@@ -1,7 +1,7 @@
 """Fault injection: ``spark-lester delete`` as a child process, killed with SIGKILL.
 
 The child runs the CLI's ``main`` with one hook installed: when ``unlearn`` reports the step
-``at`` (see ``deletion.unlearn.after_step``: ``merge:<run>:<table>``, ``model:<run>``,
+``at`` (see ``deletion.stages.Hooks``: ``merge:<run>:<table>``, ``model:<run>``,
 ``clean_source:...``, ``erase:<path>``; ``#k``: the k-th step of any kind), the process
 writes the kind of step to ``kill_step.txt`` in its folder and kills itself with SIGKILL: no
 ``finally`` block, no shutdown hook of Python runs. Its JVM sees its stdin close and exits;
@@ -22,8 +22,8 @@ from spark_lester.config import project_root
 
 CHILD = """
 import os, signal, sys
-from spark_lester.deletion import unlearn as steps
 from spark_lester.cli import main
+from spark_lester.deletion.stages import Hooks
 
 at = os.environ["LESTER_FUZZ_KILL_AT"]
 seen = [0]
@@ -35,8 +35,8 @@ def hook(step):
             fh.write(step.split(":")[0])
         os.kill(os.getpid(), signal.SIGKILL)
 
-steps.after_step = hook
-sys.exit(main(["delete", sys.argv[1], "--warehouse", sys.argv[2]]))
+sys.exit(main(["delete", sys.argv[1], "--warehouse", sys.argv[2]],
+              hooks=Hooks(after_step=hook)))
 """
 
 

@@ -1,0 +1,105 @@
+"""``check``: which runs the request concerns, and that nothing moved under them.
+
+The runs that read the request's source (the registry); the request's columns exist in
+each; every artifact table is at the version spark_lester left it (the run's, or the last
+completed request's), or past it by commits of this request alone: an earlier attempt was
+interrupted, perhaps before the ledger heard of it, and the request resumes
+(``TableChangedError`` for anything else); each run's pipeline file and sources are as the
+run read them (``SourceChangedError``; a Delta source may hold this request's own cleaning
+commits).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from spark_lester.artifacts import registry, store
+from spark_lester.artifacts.layout import FEATURES, MODEL, PREPARED
+from spark_lester.deletion import ledger
+from spark_lester.deletion.merge import commit_tag
+from spark_lester.deletion.resolve import affected_runs, check_columns, check_targets
+from spark_lester.deletion.stages import Context, Noop
+from spark_lester.errors import SourceChangedError, TableChangedError
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+    from spark_lester.artifacts.registry import RunRecord
+    from spark_lester.deletion.request import DeletionRequest
+
+
+@dataclass
+class CheckReport:
+    #: Tables already past their expected version by this request's own commits.
+    own: set[str] = field(default_factory=set)
+    #: Expected version per table path, and fingerprint per cleaned source path.
+    expected: dict[str, Any] = field(default_factory=dict)
+    noop: Noop | None = None
+
+
+def check(ctx: Context) -> CheckReport:
+    spark, req = ctx.spark, ctx.request
+    check_targets(ctx.recorded, req)
+    runs = affected_runs(ctx.recorded, req)
+    if not runs:
+        return CheckReport(noop=Noop(f"no recorded run read source '{req.source}' and every "
+                                     "redacted source"))
+    ctx.runs = runs
+    expected = ledger.expected_versions(ctx.history, "tables")
+    cleaned_sources = ledger.expected_versions(ctx.history, "sources")
+    own: set[str] = set()
+    for run in runs:
+        check_columns(run, req)
+        for name in (PREPARED, FEATURES, MODEL):
+            if name not in run.tables:
+                continue
+            path = run.tables[name]["path"]
+            if _past_by_own_commits(spark, path, expected.get(path, run.tables[name]["version"]),
+                                    req):
+                own.add(path)
+    for run in runs:
+        _check_sources(spark, req, run, cleaned_sources)
+    return CheckReport(own=own, expected=expected)
+
+
+def _past_by_own_commits(spark: SparkSession, path: str, expected: int,
+                         req: DeletionRequest) -> bool:
+    """Whether the table is past ``expected`` by commits of this request alone (a resumed
+    request); ``TableChangedError`` when anything else changed it."""
+    found = store.table_version(spark, path)
+    if found == expected:
+        return False
+    if found > expected:
+        later = store.history(spark, path, expected)
+        if all(c.get("userMetadata") == commit_tag(req.request_id) for c in later):
+            return True
+    raise TableChangedError(f"table {path} is at version {found}, but spark_lester left it "
+                            f"at version {expected}.", table=path, expected=expected,
+                            found=found, request_id=req.request_id)
+
+
+def _check_sources(spark: SparkSession, req: DeletionRequest, run: RunRecord,
+                   cleaned_sources: dict[str, Any]) -> None:
+    """The run's pipeline file and sources are as the run read them (else
+    ``SourceChangedError``); a Delta source may hold this request's own cleaning commits."""
+    from spark_lester.artifacts.run import file_sha256
+
+    if not Path(run.pipeline_path).is_file() or \
+            file_sha256(run.pipeline_path) != run.pipeline_sha256:
+        raise SourceChangedError(f"run '{run.run_id}': its pipeline file changed or is "
+                                 "gone since the run.", source="pipeline",
+                                 run_id=run.run_id)
+    for source, meta in run.sources.items():
+        now = registry.fingerprint(spark, meta["path"], meta["format"])
+        recorded = cleaned_sources.get(meta["path"], meta["fingerprint"])
+        if now != recorded and meta["format"] == "delta":
+            later = store.history(spark, meta["path"], int(recorded["version"]))
+            if later and all(c.get("userMetadata") == commit_tag(req.request_id)
+                             for c in later):
+                continue
+        if now != recorded:
+            raise SourceChangedError(f"run '{run.run_id}': source '{source}' changed "
+                                     "since the run read it.", source=source,
+                                     run_id=run.run_id)
