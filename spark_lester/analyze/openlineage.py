@@ -17,7 +17,9 @@ the caller (``--region``/``--account``); a location may also carry ``region``, `
 ``cluster``, ``port`` or ``namenode`` keys when the code names them (a JDBC URL's Redshift
 endpoint does). Jobs carry ``jobType``, ``ownership``, ``sourceCodeLocation`` and
 ``documentation`` facets; a dataset event links a Glue table to its S3 location with a
-``symlinks`` facet. The JSON schemas are vendored in ``analyze/schemas`` (see its README).
+``symlinks`` facet. Events and facets are the openlineage-python client's classes, built
+through :mod:`spark_lester.openlineage` (which also serves the plan's column lineage and holds
+the one producer URL). The JSON schemas are vendored in ``analyze/schemas`` (see its README).
 
 >>> dataset_name("s3a://acme-raw/orders/dt=2024-01-01/")
 ('s3://acme-raw', 'orders')
@@ -37,29 +39,56 @@ import json
 import re
 import subprocess
 from collections.abc import Mapping
-from datetime import datetime, timezone
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
+import attr
+from openlineage.client.facet_v2 import (
+    JobFacet,
+    documentation_job,
+    job_type_job,
+    ownership_job,
+    source_code_location_job,
+    symlinks_dataset,
+)
+
 from spark_lester.analyze.locations import normalize_uri
 from spark_lester.errors import AnalyzeError
+from spark_lester.openlineage import dataset_event, facet, job_event
+from spark_lester.openlineage import event_time as _now
 
-PRODUCER = "https://github.com/spark-lester/spark_lester/tree/main/spark_lester/analyze"
 CORE_SCHEMA = "https://openlineage.io/spec/2-1-0/OpenLineage.json"
 #: Older core versions the vendored facet schemas refer to; all resolve to the vendored core.
 CORE_ALIASES = ("1-0-1", "1-0-2", "1-0-3", "2-0-0", "2-0-2")
 UNRESOLVED_FACET = "spark_lester_unresolvedDatasets"
+#: The vendored schema file of each facet the emitters write, by facet key (job and dataset
+#: facets). A facet's ``_schemaURL`` (set by the client's class) must be the file's ``$id``.
 FACET_SCHEMAS = {
-    "jobType": ("JobTypeJobFacet.json", "https://openlineage.io/spec/facets/2-0-4/JobTypeJobFacet.json#/$defs/JobTypeJobFacet"),
-    "ownership": ("OwnershipJobFacet.json", "https://openlineage.io/spec/facets/1-0-0/OwnershipJobFacet.json#/$defs/OwnershipJobFacet"),
-    "sourceCodeLocation": ("SourceCodeLocationJobFacet.json", "https://openlineage.io/spec/1-0-1/SourceCodeLocationJobFacet.json#/$defs/SourceCodeLocationJobFacet"),
-    "documentation": ("DocumentationJobFacet.json", "https://openlineage.io/spec/facets/1-0-0/DocumentationJobFacet.json#/$defs/DocumentationJobFacet"),
-    UNRESOLVED_FACET: ("UnresolvedDatasetsJobFacet.json", "https://github.com/spark-lester/spark_lester/blob/main/spark_lester/analyze/schemas/UnresolvedDatasetsJobFacet.json#/$defs/UnresolvedDatasetsJobFacet"),
+    "jobType": "JobTypeJobFacet.json",
+    "ownership": "OwnershipJobFacet.json",
+    "sourceCodeLocation": "SourceCodeLocationJobFacet.json",
+    "documentation": "DocumentationJobFacet.json",
+    UNRESOLVED_FACET: "UnresolvedDatasetsJobFacet.json",
+    "symlinks": "SymlinksDatasetFacet.json",
+    "columnLineage": "ColumnLineageDatasetFacet.json",
 }
-SYMLINKS_SCHEMA = "https://openlineage.io/spec/facets/1-0-1/SymlinksDatasetFacet.json#/$defs/SymlinksDatasetFacet"
+
+
+@attr.define
+class UnresolvedDatasetsJobFacet(JobFacet):
+    """This project's custom job facet: the reads and writes that have no spec name, and why."""
+
+    datasets: list[dict[str, Any]]
+
+    @staticmethod
+    def _get_schema() -> str:
+        return ("https://github.com/spark-lester/spark_lester/blob/main/spark_lester/analyze/schemas/"
+                "UnresolvedDatasetsJobFacet.json#/$defs/UnresolvedDatasetsJobFacet")
+
+
 _INTEGRATION = {"airflow_dag": ("AIRFLOW", "DAG"), "dagfactory": ("AIRFLOW", "DAG"),
                 "glue_job": ("GLUE", "JOB"), "pyspark": ("SPARK", "JOB"), "sql": ("SQL", "QUERY"),
                 "emr_steps": ("EMR", "JOB"), "python": ("PYTHON", "JOB")}
@@ -216,10 +245,6 @@ def _context(loc: Mapping[str, Any], region: str | None, account: str | None) ->
     return ctx
 
 
-def _facet(kind: str, **fields: Any) -> dict[str, Any]:
-    return {"_producer": PRODUCER, "_schemaURL": FACET_SCHEMAS[kind][1], **fields}
-
-
 def _git(root: str) -> dict[str, str]:
     def run(*args: str) -> str:
         try:
@@ -259,7 +284,7 @@ def job_events(catalog: dict[str, Any], *, namespace: str = "spark_lester", regi
 
     Locations without a spec name go to the ``spark_lester_unresolvedDatasets`` job facet.
     """
-    when = event_time or datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+    when = event_time or _now()
     root = catalog.get("root", ".")
     git = _git(root)
     events = []
@@ -268,21 +293,22 @@ def job_events(catalog: dict[str, Any], *, namespace: str = "spark_lester", regi
         streaming = any("writeStream" in str(o.get("detail", "")) or o.get("detail", "").startswith("start")
                         for o in p.get("operations", [])) or any(
             (loc.get("via") or "") == "checkpointLocation" for loc in p.get("locations", []))
-        facets: dict[str, Any] = {
-            "jobType": _facet("jobType", processingType="STREAMING" if streaming else "BATCH",
-                              integration=integration, jobType=job_type),
-            "sourceCodeLocation": _facet("sourceCodeLocation", type="git",
-                                         url=_source_url(root, p["file"], git), path=p["file"],
-                                         **{k: v for k, v in git.items() if v}),
+        facets: dict[str, JobFacet] = {
+            "jobType": facet(job_type_job.JobTypeJobFacet, processingType="STREAMING" if streaming else "BATCH",
+                             integration=integration, jobType=job_type),
+            "sourceCodeLocation": facet(source_code_location_job.SourceCodeLocationJobFacet, type="git",
+                                        url=_source_url(root, p["file"], git), path=p["file"],
+                                        **{k: v for k, v in git.items() if v}),
         }
-        owners = [{"name": _owner_urn(o["name"]), "type": "MAINTAINER" if o["source"] != "git" else "CONTRIBUTOR"}
+        owners = [ownership_job.Owner(name=_owner_urn(o["name"]),
+                                      type="MAINTAINER" if o["source"] != "git" else "CONTRIBUTOR")
                   for o in p.get("owners", [])]
         if owners:
-            facets["ownership"] = _facet("ownership", owners=owners)
+            facets["ownership"] = facet(ownership_job.OwnershipJobFacet, owners=owners)
         if p.get("summary"):
-            facets["documentation"] = _facet("documentation", description=p["summary"])
-        inputs: list[dict[str, str]] = []
-        outputs: list[dict[str, str]] = []
+            facets["documentation"] = facet(documentation_job.DocumentationJobFacet, description=p["summary"])
+        inputs: list[tuple[str, str]] = []
+        outputs: list[tuple[str, str]] = []
         unresolved: list[dict[str, Any]] = []
         for loc in p.get("locations", []):
             if loc["role"] not in ("input", "interim", "output"):
@@ -294,18 +320,14 @@ def job_events(catalog: dict[str, Any], *, namespace: str = "spark_lester", regi
                     entry["line"] = loc["line"]
                 unresolved.append(entry)
                 continue
-            ds = {"namespace": named[0], "name": named[1]}
-            if loc["role"] in ("input", "interim") and ds not in inputs:
-                inputs.append(ds)
-            if loc["role"] in ("output", "interim") and ds not in outputs:
-                outputs.append(ds)
+            if loc["role"] in ("input", "interim") and named not in inputs:
+                inputs.append(named)
+            if loc["role"] in ("output", "interim") and named not in outputs:
+                outputs.append(named)
         if unresolved:
-            facets[UNRESOLVED_FACET] = _facet(UNRESOLVED_FACET, datasets=unresolved)
-        events.append({
-            "eventTime": when, "producer": PRODUCER, "schemaURL": f"{CORE_SCHEMA}#/$defs/JobEvent",
-            "job": {"namespace": namespace, "name": p.get("dag_id") or p["file"], "facets": facets},
-            "inputs": inputs, "outputs": outputs,
-        })
+            facets[UNRESOLVED_FACET] = facet(UnresolvedDatasetsJobFacet, datasets=unresolved)
+        events.append(job_event(when=when, namespace=namespace, name=p.get("dag_id") or p["file"],
+                                facets=facets, inputs=inputs, outputs=outputs))
     return events
 
 
@@ -323,7 +345,7 @@ def _uri_contexts(catalog: dict[str, Any]) -> dict[str, Mapping[str, Any]]:
 def dataset_events(catalog: dict[str, Any], *, region: str | None = None, account: str | None = None,
                    event_time: str | None = None) -> list[dict[str, Any]]:
     """One DatasetEvent per nameable dataset; its other names (a table's storage) are ``symlinks``."""
-    when = event_time or datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+    when = event_time or _now()
     where = _uri_contexts(catalog)
     events = []
     for g in catalog.get("datasets", []):
@@ -337,14 +359,10 @@ def dataset_events(catalog: dict[str, Any], *, region: str | None = None, accoun
         if not names:
             continue
         (ns, name), _ = names[0]
-        dataset: dict[str, Any] = {"namespace": ns, "name": name}
-        if names[1:]:
-            dataset["facets"] = {"symlinks": {
-                "_producer": PRODUCER, "_schemaURL": SYMLINKS_SCHEMA,
-                "identifiers": [{"namespace": n[0], "name": n[1], "type": "TABLE" if table else "LOCATION"}
-                                for n, table in names[1:]]}}
-        events.append({"eventTime": when, "producer": PRODUCER,
-                       "schemaURL": f"{CORE_SCHEMA}#/$defs/DatasetEvent", "dataset": dataset})
+        facets = {"symlinks": facet(symlinks_dataset.SymlinksDatasetFacet, identifiers=[
+            symlinks_dataset.Identifier(namespace=n[0], name=n[1], type="TABLE" if table else "LOCATION")
+            for n, table in names[1:]])} if names[1:] else None
+        events.append(dataset_event(when=when, namespace=ns, name=name, facets=facets))
     return events
 
 
@@ -369,7 +387,7 @@ def openlineage(catalog: dict[str, Any], **kwargs: Any) -> list[dict[str, Any]]:
 
 
 @lru_cache(maxsize=1)
-def _validators() -> tuple[Any, dict[str, Any]]:
+def _validators() -> tuple[Any, Any, dict[str, tuple[str, Any]]]:
     try:
         from jsonschema import Draft202012Validator
         from referencing import Registry, Resource
@@ -379,26 +397,49 @@ def _validators() -> tuple[Any, dict[str, Any]]:
     core = json.loads((base / "OpenLineage.json").read_text(encoding="utf-8"))
     pairs = [(CORE_SCHEMA, Resource.from_contents(core))]
     pairs += [(f"https://openlineage.io/spec/{v}/OpenLineage.json", Resource.from_contents(core)) for v in CORE_ALIASES]
-    facet_validators = {}
-    for key, (file, _) in FACET_SCHEMAS.items():
+    schemas = {}
+    for key, file in FACET_SCHEMAS.items():
         schema = json.loads((base / file).read_text(encoding="utf-8"))
         pairs.append((schema["$id"], Resource.from_contents(schema)))
-        facet_validators[key] = schema
+        schemas[key] = schema
     registry = Registry().with_resources(pairs)
-    core_validator = Draft202012Validator(core, registry=registry, format_checker=Draft202012Validator.FORMAT_CHECKER)
-    facets = {k: Draft202012Validator(s, registry=registry, format_checker=Draft202012Validator.FORMAT_CHECKER)
-              for k, s in facet_validators.items()}
-    return core_validator, facets
+    check = Draft202012Validator.FORMAT_CHECKER
+    core_validator = Draft202012Validator(core, registry=registry, format_checker=check)
+    dataset_validator = Draft202012Validator({"$ref": f"{CORE_SCHEMA}#/$defs/OutputDataset"},
+                                             registry=registry, format_checker=check)
+    facets = {k: (s["$id"], Draft202012Validator(s, registry=registry, format_checker=check))
+              for k, s in schemas.items()}
+    return core_validator, dataset_validator, facets
+
+
+def _facet_errors(where: str, facets: Mapping[str, Any]) -> list[str]:
+    """Violations of the vendored schema of each known facet, and of its ``_schemaURL``."""
+    errors = []
+    for key, (schema_id, validator) in _validators()[2].items():
+        if key not in facets:
+            continue
+        errors += [f"{where}/{key}: {e.message}" for e in validator.iter_errors({key: facets[key]})]
+        url = facets[key].get("_schemaURL", "") if isinstance(facets[key], Mapping) else ""
+        if not url.startswith(f"{schema_id}#"):
+            errors.append(f"{where}/{key}: _schemaURL {url!r} is not the vendored schema {schema_id}")
+    return errors
 
 
 def validation_errors(event: dict[str, Any]) -> list[str]:
-    """Schema violations of one event (core spec plus the known job facets); empty if valid."""
-    core, facets = _validators()
+    """Schema violations of one event, or of one output dataset (what ``to_openlineage`` of a
+    plan writes): the core spec, plus the vendored schema of every known job and dataset facet
+    in it (:data:`FACET_SCHEMAS`); empty if valid."""
+    core, dataset, _ = _validators()
+    if "eventTime" not in event and "namespace" in event:  # a dataset, not an event
+        return [f"{'/'.join(map(str, e.absolute_path)) or '<dataset>'}: {e.message}"
+                for e in dataset.iter_errors(event)] + _facet_errors("facets", event.get("facets") or {})
     errors = [f"{'/'.join(map(str, e.absolute_path)) or '<event>'}: {e.message}" for e in core.iter_errors(event)]
-    job_facets = (event.get("job") or {}).get("facets") or {}
-    for key, validator in facets.items():
-        if key in job_facets:
-            errors += [f"job/facets/{key}: {e.message}" for e in validator.iter_errors({key: job_facets[key]})]
+    errors += _facet_errors("job/facets", (event.get("job") or {}).get("facets") or {})
+    datasets = [("dataset", event.get("dataset"))] + [
+        (f"{side}/{i}", d) for side in ("inputs", "outputs") for i, d in enumerate(event.get(side) or [])]
+    for where, dataset in datasets:
+        if isinstance(dataset, Mapping):
+            errors += _facet_errors(f"{where}/facets", dataset.get("facets") or {})
     return errors
 
 

@@ -21,17 +21,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from spark_lester.plan import nodes
 from spark_lester.plan.lineage import SourceColumn, column_lineage, lineage_summary
 from spark_lester.plan.walker import Walker
 
-OPENLINEAGE_SCHEMA = (
-    "https://openlineage.io/spec/facets/1-2-0/ColumnLineageDatasetFacet.json"
-    "#/$defs/ColumnLineageDatasetFacet"
-)
-PRODUCER = "https://github.com/spark-lester/spark_lester"
+if TYPE_CHECKING:
+    from spark_lester.openlineage import InputField
 
 
 def _numbered(plan: nodes.PlanNode) -> list[nodes.PlanNode]:
@@ -144,12 +141,14 @@ def to_openlineage(plan: nodes.PlanNode, *, namespace: str = "spark_lester",
     (AGGREGATION for aggregate outputs) for direct lineage, INDIRECT/FILTER, JOIN or
     GROUP_BY for indirect lineage. Source datasets are named by their path.
     """
+    from spark_lester import openlineage  # the client is imported only when asked for
+
     lineage = column_lineage(plan)
     paths = {s.name: s.path for s in plan.source_nodes()}
     identity = _identity_columns(plan)
     aggregated = _aggregated_columns(plan)
     indirect_kind = _indirect_kinds(plan)
-    fields: dict[str, Any] = {}
+    fields: dict[str, list[InputField]] = {}
     for column, lin in lineage.items():
         inputs = []
         for sc in sorted(lin.direct):
@@ -158,23 +157,12 @@ def to_openlineage(plan: nodes.PlanNode, *, namespace: str = "spark_lester",
             inputs.append(_input_field(paths, sc, "DIRECT", subtype))
         for sc in sorted(lin.indirect):
             inputs.append(_input_field(paths, sc, "INDIRECT", indirect_kind.get(sc, "FILTER")))
-        fields[column] = {"inputFields": inputs}
-    return {
-        "namespace": namespace,
-        "name": output_name,
-        "facets": {
-            "columnLineage": {
-                "_producer": PRODUCER,
-                "_schemaURL": OPENLINEAGE_SCHEMA,
-                "fields": fields,
-            }
-        },
-    }
+        fields[column] = inputs
+    return openlineage.column_lineage(namespace, output_name, fields)
 
 
-def _input_field(paths: dict[str, str], sc: Any, kind: str, subtype: str) -> dict[str, Any]:
-    return {"namespace": "file", "name": paths.get(sc.source, sc.source), "field": sc.column,
-            "transformations": [{"type": kind, "subtype": subtype, "masking": False}]}
+def _input_field(paths: dict[str, str], sc: Any, kind: str, subtype: str) -> InputField:
+    return ("file", paths.get(sc.source, sc.source), sc.column, kind, subtype)
 
 
 class IdentityColumns(Walker):
