@@ -138,3 +138,41 @@ def test_reapplying_under_a_new_id_changes_nothing(spark, example_run):
                       "action": "delete_rows"}, warehouse=wh, spark=spark)
     assert second["status"] == "noop"
     assert store.table_version(spark, prepared) == version
+
+
+def test_a_resumed_delete_looks_for_the_values_it_removed(spark, small_example, example_run):
+    """Found by the ledger comparison (test_ledger_golden.py): a delete of joined rows,
+    interrupted after its MERGEs and re-submitted, searched for no removed value at all
+    (``needles`` 0): the MERGE had taken the rows, and with them the link to the other
+    source's rows, so the state before the request was re-derived from an empty region.
+    The fit rows leaving the encoder were lost the same way. Re-derived now, they are what
+    the first attempt computed before its MERGE."""
+    from spark_lester.deletion.request import DeletionRequest
+    from spark_lester.deletion.stages.resolve import _resolve_run
+
+    wh, original = example_run
+    request = DeletionRequest.from_dict({
+        "request_id": "resume-delete", "source": "mails", "action": "delete_rows",
+        "keys": small_example["leaks_data"]["mail_ids"][:3]})
+
+    def change(resuming: bool):
+        computed, _ = _resolve_run(spark, request, original, {}, resuming, [])
+        return computed
+
+    fresh = change(False)
+    assert fresh.needles and fresh.tables[PREPARED].counts()["deleted"] > 0
+
+    def crash(step: str) -> None:
+        if step.startswith("merge:"):
+            raise Crash(step)
+
+    with pytest.raises(Crash):
+        unlearn(request, warehouse=wh, spark=spark, hooks=Hooks(after_step=crash))
+    resumed = change(True)
+    assert resumed.tables[PREPARED].empty  # the MERGE took the rows already
+    assert resumed.needles == fresh.needles
+    assert sorted(r["__lester_row_id"] for r in resumed.fit_removed) == \
+        sorted(r["__lester_row_id"] for r in fresh.fit_removed)
+    result = unlearn(request, warehouse=wh, spark=spark)
+    assert result["resumed"] is True
+    assert result["verification"]["needles"] > 0

@@ -248,3 +248,52 @@ def test_a_card_number_a_kept_row_also_holds_is_no_leftover(spark, tmp_path):
     ])
     outcome = check(spark, tmp_path, case)
     assert outcome.statuses == ["completed"]
+
+
+class Killed(Exception):
+    """Stands in for ``spark-lester delete`` killed before its second MERGE committed."""
+
+
+def test_a_recompute_killed_between_its_two_merges_replaces_x_on_resume(spark, tmp_path,
+                                                                         monkeypatch):
+    """Found by the long profile (seed 1, case 92, killed at ``merge:``): a redaction under
+    a ``distinct`` (recompute strategy) was killed after the prepared table's MERGE and
+    before X's. The re-submit found the prepared table equal to its re-derivation and
+    replaced neither table, so X kept the rows of the distinct groups the redaction merged
+    (their provenance and split too). The kill is made exact here: X's MERGE fails, the
+    prepared table's lands; then the request is re-submitted."""
+    import json
+    from pathlib import Path
+
+    from spark_lester.deletion.stages import update as update_stage
+
+    found = json.loads((Path(__file__).parent / "cases" / "seed1_case92.json").read_text())
+    case = Case([Source(s["name"], s["key"], [tuple(c) for c in s["columns"]],
+                        [tuple(r) for r in s["rows"]], s["reads"]) for s in found["sources"]],
+                found["body"], cluster=found["cluster"], model=found["model"],
+                requests=found["requests"])
+    harness = Harness(spark, tmp_path)
+    real_merge = update_stage.merge
+    calls = {"n": 0}
+
+    def merge(spark, path, change, **kwargs):
+        if path.rstrip("/").endswith("/features"):
+            raise Killed(path)
+        return real_merge(spark, path, change, **kwargs)
+
+    def submit(body, wh):
+        calls["n"] += 1
+        if calls["n"] == found["found"]["kill_request"] + 1:
+            with monkeypatch.context() as patched:
+                patched.setattr(update_stage, "merge", merge)
+                with pytest.raises(Killed):
+                    harness._unlearn(body, wh)
+            result = harness._unlearn(body, wh)
+            assert result["resumed"] is True
+            return result
+        return harness._unlearn(body, wh)
+
+    outcome = harness.run(case, submit=submit)
+    assert outcome.ok, "\n".join(outcome.differences)
+    # the first two requests change nothing (noop); the third is the one killed
+    assert calls["n"] == 3 and outcome.statuses == ["noop", "noop", "completed"]

@@ -172,8 +172,8 @@ def affected_rows(df: DataFrame, anchors: dict[str, list[int]], cluster_by: str 
 
 def compute_change(spark: SparkSession, request: DeletionRequest, run: RunRecord,
                    module: ModuleType, frames: dict[str, LesterFrame],
-                   identified: list[int] | dict[str, list[int]], *, resuming: bool = False
-                   ) -> RunChange:
+                   identified: list[int] | dict[str, list[int]], *, resuming: bool = False,
+                   merged: frozenset[str] = frozenset()) -> RunChange:
     """What ``request`` (whose source rows are ``identified``: a list, or per name of a file
     read under several names, see :mod:`~spark_lester.deletion.same_file`) changes in
     ``run``.
@@ -181,7 +181,8 @@ def compute_change(spark: SparkSession, request: DeletionRequest, run: RunRecord
     ``frames`` are the run's sources in their current cleaned state (earlier requests
     applied, see :mod:`spark_lester.deletion.applied`). ``resuming``: an earlier attempt of
     this request may already have changed the tables, so the removed values (what the
-    erasure scan looks for) are re-derived from ``frames`` rather than read from them."""
+    erasure scan looks for) are re-derived from ``frames`` rather than read from them;
+    ``merged``: the paths of the tables that already hold its commits."""
     from spark_lester.artifacts.run import finish_frame
     from spark_lester.frame.frame import observe_joins
     from spark_lester.frame.pipeline import call_prepare
@@ -250,7 +251,14 @@ def compute_change(spark: SparkSession, request: DeletionRequest, run: RunRecord
         region = _diff(PREPARED, before, after)
         result.needles = _needles(before, region)
         result.fit_removed, result.fit_added = _fit_changes(run, before, region)
-        if _same_table(tables[PREPARED], new_df):
+        if resuming:
+            # each table is replaced unless it holds this request's commit already: an
+            # attempt killed between the two MERGEs left X as it was, whatever the
+            # prepared table says (the two are not compared: X is not re-encoded for it)
+            replaced = _replacement(run, tables, new_df)
+            result.tables = {n: TableChange(n) if run.tables[n]["path"] in merged
+                             else replaced[n] for n in tables}
+        elif _same_table(tables[PREPARED], new_df):
             result.tables = {n: TableChange(n) for n in tables}
         else:
             result.tables = _replacement(run, tables, new_df)
@@ -276,13 +284,9 @@ def compute_change(spark: SparkSession, request: DeletionRequest, run: RunRecord
     result.tables[PREPARED] = _diff(PREPARED, old[PREPARED], new_rows)
     result.tables[FEATURES] = _feature_diff(run, request, old[FEATURES], new_rows)
     if resuming:
-        # the tables may already hold this request's change: the state before it is
-        # re-derived from the sources (the same region, without the change)
-        unchanged = _apply(request, frames, {}, restrict=restrict, unrestricted=full)
-        before = [r.asDict() for r in
-                  finish_frame(call_prepare(module, unchanged), run.split).collect()]
-        before = [r for r in before if r[ROW_ID] in old_ids or _holds_anchor(r, anchors)]
-        region = _diff(PREPARED, before, new_rows)
+        before, region = _region_before(request, run, module, frames, changed, anchors,
+                                        restrict, full, verdict.closure_sources, old_ids,
+                                        new_rows)
         result.needles = _needles(before, region)
         result.fit_removed, result.fit_added = _fit_changes(run, before, region)
     else:
@@ -290,6 +294,48 @@ def compute_change(spark: SparkSession, request: DeletionRequest, run: RunRecord
         result.fit_removed, result.fit_added = _fit_changes(run, old[PREPARED],
                                                             result.tables[PREPARED])
     return result
+
+
+def _region_before(request: DeletionRequest, run: RunRecord, module: ModuleType,
+                   frames: dict[str, LesterFrame], changed: dict[str, list[int]],
+                   anchors: dict[str, set[int]], restrict: dict[str, set[int]],
+                   full: set[str] | frozenset[str], closure: Any, old_ids: set[int],
+                   new_rows: list[dict[str, Any]]
+                   ) -> tuple[list[dict[str, Any]], TableChange]:
+    """A resumed request's region before and after it: what the removed values and the
+    encoder's fit changes are read from.
+
+    The tables may already hold this request's change, so the state before it is re-derived
+    from the sources. A MERGE that deleted the region's rows took their links to the other
+    sources' rows with them (``restrict`` holds only the request's own rows then): those
+    sources are read whole, the links are read from the re-derived rows, and the region
+    after the change is re-derived with them, as the first attempt derived it from the
+    tables' rows before its MERGE."""
+    from spark_lester.artifacts.run import finish_frame
+    from spark_lester.frame.pipeline import call_prepare
+
+    unlinked = {s for s in frames if not restrict.get(s)}
+    unchanged = _apply(request, frames, {}, restrict=restrict, unrestricted=set(full) | unlinked)
+    before = [r.asDict() for r in
+              finish_frame(call_prepare(module, unchanged), run.split).collect()]
+    before = [r for r in before if r[ROW_ID] in old_ids or _holds_anchor(r, anchors)]
+    linked = {s: set(v) for s, v in restrict.items()}
+    region_anchors = {s: set(v) for s, v in anchors.items()}
+    for row in before:
+        for col, value in row.items():
+            if is_provenance_column(col) and value is not None:
+                linked.setdefault(source_of(col), set()).add(int(value))
+                if source_of(col) in closure:
+                    region_anchors.setdefault(source_of(col), set()).add(int(value))
+    after = new_rows
+    if linked != restrict:
+        relinked = _apply(request, frames, changed, restrict=linked, unrestricted=full)
+        after = [r.asDict() for r in
+                 finish_frame(call_prepare(module, relinked), run.split).collect()]
+    before_ids = {r[ROW_ID] for r in before}
+    after = [r for r in after if r[ROW_ID] in old_ids or r[ROW_ID] in before_ids
+             or _holds_anchor(r, region_anchors)]
+    return before, _diff(PREPARED, before, after)
 
 
 def _fit_changes(run: RunRecord, old: list[dict[str, Any]], change: TableChange

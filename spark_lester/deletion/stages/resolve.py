@@ -72,7 +72,8 @@ def resolve(ctx: Context) -> ResolveReport:
     with pool(len(runs)) as workers:
         done = [workers.submit(_resolve_run, spark, req, run,
                                ctx.reports["check"].expected, ctx.resuming,
-                               prior.get(run.run_id, []))
+                               prior.get(run.run_id, []),
+                               merged=frozenset(ctx.reports["check"].own))
                 for run in runs]
         planned = [f.result() for f in done]
     changes = [change for change, _ in planned]
@@ -111,9 +112,10 @@ def resolve(ctx: Context) -> ResolveReport:
 
 def _resolve_run(spark: SparkSession, req: DeletionRequest, run: RunRecord,
                  expected: dict[str, Any], resuming: bool,
-                 prior: list[applied.SourceChange]) -> tuple[RunChange, ModelWork | None]:
+                 prior: list[applied.SourceChange], *, merged: frozenset[str] = frozenset()
+                 ) -> tuple[RunChange, ModelWork | None]:
     """One run's change and model work; its stored model is read while the change is
-    computed."""
+    computed. ``merged``: the tables that already hold this request's commits."""
     from spark_lester.artifacts.model import load_model
     from spark_lester.deletion.encoder import plan_encoder
     from spark_lester.deletion.model import feature_width
@@ -133,7 +135,8 @@ def _resolve_run(spark: SparkSession, req: DeletionRequest, run: RunRecord,
         ids = identify(spark, req, run, frames)
         group = same_file.identify_group(spark, req, run, frames, ids)
         change = compute_change(spark, same_file.expand(run, req), run, module, frames,
-                                group if len(group) > 1 else ids, resuming=resuming)
+                                group if len(group) > 1 else ids, resuming=resuming,
+                                merged=merged)
         change.encoder = plan_encoder(spark, change, module)
         updated = _model_updated(spark, run, expected)
         work = plan_model(spark, change, req.request_id, resuming=resuming,
