@@ -181,6 +181,7 @@ def test_previous_touched_prefix_scan_misses_the_registry(spark, tmp_path, peopl
             if "/_lester/" in h["object"]} == {"runs"}
 
 
+@pytest.mark.long  # CI's 45 minutes; the one-hot and vocabulary refit stays in CI
 def test_ordinal_and_custom_transformer_refit(spark, tmp_path, people):
     frame, path = people
     wh = str(tmp_path / "wh")
