@@ -55,7 +55,7 @@ def measure(spark, n_mails: int, work: Path, keep: Path | None) -> dict:
     load = round(os.getloadavg()[0], 2)
     result = unlearn(request, warehouse=wh, spark=spark, config=config)
     needles = needles_of(paths)
-    touched = [record.tables[n]["path"] for n in (PREPARED, FEATURES, MODEL)]
+    touched = [record.tables[n].path for n in (PREPARED, FEATURES, MODEL)]
     sources = [meta["path"] for meta in record.sources.values()]
     tick = time.perf_counter()
     old = scan(touched, needles, patterns=[CARD_NUMBER], config=config)
@@ -64,17 +64,17 @@ def measure(spark, n_mails: int, work: Path, keep: Path | None) -> dict:
     new = scan_warehouse(Layout(wh).root, needles, patterns=[CARD_NUMBER], exclude=sources,
                          config=config)
     new_seconds = time.perf_counter() - tick
-    timings = result["timings"]
+    timings = result.timings
     return {
         "mails": n_mails, "rows_prepared": record.rows["total"], **initial,
         "load_1min_at_request": load,
-        "seconds_to_consistent": result["seconds_to_consistent"],
-        "erasure_seconds": result["erasure_seconds"],
+        "seconds_to_consistent": result.seconds_to_consistent,
+        "erasure_seconds": result.erasure_seconds,
         "purge_seconds": timings.get("purge"), "verify_seconds": timings.get("verify"),
         "timings": timings,
-        "verification": {k: result["verification"].get(k) for k in
+        "verification": {k: (result.verification or {}).get(k) for k in
                          ("verified", "objects", "bytes", "needles", "scope", "seconds")},
-        "encoder": [c.get("encoder") for c in result["changes"]],
+        "encoder": [c.get("encoder") for c in result.changes or []],
         "rescan": {
             "touched_prefixes": {"seconds": round(old_seconds, 3), "objects": old.objects,
                                  "bytes": old.bytes, "verified": old.verified},

@@ -20,6 +20,8 @@ from spark_lester.config import LesterConfig
 from spark_lester.errors import SessionError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from pyspark.sql import SparkSession
 
 #: The jars a local session needs; versions match EMR 7.x (see pom.xml).
@@ -147,6 +149,29 @@ def get_spark(config: LesterConfig | None = None) -> SparkSession:
             builder = builder.config("spark.hadoop.fs.s3a.secret.key", secret)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel(config.log_level)
+    return spark
+
+
+def get_spark_while(config: LesterConfig, work: Callable[[], object]) -> SparkSession:
+    """``get_spark(config)`` started on a thread while ``work`` (a command's heavy imports)
+    runs on this one: a cold command waits for the longer of the two, not for both (the JVM
+    starts in its own process; this thread only waits for it). An error of the session is
+    raised as :func:`get_spark` raises it, before one of ``work``."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from pyspark.sql import SparkSession
+
+    if SparkSession.getActiveSession() is not None:
+        work()
+        return get_spark(config)
+    with ThreadPoolExecutor(1, thread_name_prefix="lester-session") as starter:
+        started = starter.submit(get_spark, config)
+        try:
+            work()
+        finally:
+            spark = started.result()
+    # the JVM's active session is per thread: make it this thread's too
+    spark._jvm.SparkSession.setActiveSession(spark._jsparkSession)  # type: ignore[attr-defined]
     return spark
 
 

@@ -94,3 +94,43 @@ def test_an_active_session_refuses_a_config_with_other_static_settings(spark):
         get_spark(other)
     assert "127.0.0.1:1" not in str(info.value)  # settings are named, values not shown
     assert spark.conf.get("spark.sql.shuffle.partitions") == str(config.shuffle_partitions)
+
+
+COLD_START = r"""
+import json, sys, threading, time
+from pyspark.sql import SparkSession
+from spark_lester.config import LesterConfig
+from spark_lester.session import get_spark_while
+
+marks = {}
+
+def work():
+    marks["work_thread"] = threading.current_thread().name
+    marks["jvm_up_when_work_began"] = SparkSession.getActiveSession() is not None
+    time.sleep(1.0)  # stands in for the imports
+    marks["work_done"] = time.perf_counter()
+
+spark = get_spark_while(LesterConfig.from_env(warehouse=sys.argv[1], shuffle_partitions=2), work)
+marks["session_ready"] = time.perf_counter()
+marks["active_here"] = SparkSession.getActiveSession() is not None
+marks["same"] = SparkSession.getActiveSession()._jsparkSession.equals(spark._jsparkSession)
+marks["rows"] = spark.range(3).count()
+print("MARKS" + json.dumps(marks))
+"""
+
+
+def test_a_cold_session_starts_while_the_work_runs_and_is_active_here(tmp_path):
+    """``get_spark_while`` in a fresh process: the work runs on this thread while the JVM
+    starts (the session is not up when it begins), and the session it returns is this
+    thread's active one."""
+    import json
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", COLD_START, str(tmp_path / "wh")],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    marks = json.loads(done.stdout.split("MARKS", 1)[1])
+    assert marks["work_thread"] == "MainThread"
+    assert marks["jvm_up_when_work_began"] is False
+    assert marks["active_here"] is True and marks["same"] is True and marks["rows"] == 3

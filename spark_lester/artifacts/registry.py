@@ -30,8 +30,24 @@ _SCHEMA = ("run_id STRING, pipeline STRING, pipeline_path STRING, pipeline_sha25
 
 
 @dataclass(frozen=True)
+class TableState:
+    """Where a run left one artifact table: its path and Delta version. The model table also
+    names the model's kind and how long its training took (the retrain baseline)."""
+
+    path: str
+    version: int
+    kind: str | None = None
+    train_seconds: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The registry's JSON form (unset fields left out)."""
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+@dataclass(frozen=True)
 class RunRecord:
-    """What one run read and wrote. ``tables`` maps artifact name -> {path, version}."""
+    """What one run read and wrote. ``tables`` maps artifact name -> :class:`TableState`
+    (plain ``{"path", "version", ...}`` dicts are accepted and converted)."""
 
     run_id: str
     pipeline: str
@@ -52,9 +68,15 @@ class RunRecord:
     encoder: bytes | None = field(default=None, repr=False)
     seconds: float = 0.0
 
+    def __post_init__(self) -> None:
+        tables = {n: t if isinstance(t, TableState) else TableState(**t)
+                  for n, t in self.tables.items()}
+        object.__setattr__(self, "tables", tables)
+
     def summary(self) -> dict[str, Any]:
         """JSON-ready description without the encoder bytes and the plan."""
         out = asdict(self)
+        out["tables"] = {n: t.to_json() for n, t in self.tables.items()}
         for key in ("encoder", "plan", "lineage", "matrix_provenance"):
             out.pop(key)
         out["created_at"] = str(self.created_at)
@@ -76,6 +98,7 @@ def _row_frame(spark: SparkSession, run: RunRecord) -> DataFrame:
     from pyspark.sql import Row
 
     values = asdict(run)
+    values["tables"] = {n: t.to_json() for n, t in run.tables.items()}
     for key in _JSON_FIELDS:
         values[key] = json.dumps(values[key], sort_keys=True, default=str)
     values["encoder"] = bytearray(run.encoder) if run.encoder is not None else None

@@ -137,8 +137,8 @@ def run(pipeline: str | Path, sources: Mapping[str, str], *, warehouse: str | No
     with store.storage_errors(features_path):
         features.write.format("delta").mode("append").save(features_path)
     features_version = store.table_version(spark, features_path)
-    tables = {PREPARED: {"path": prepared_path, "version": prepared_version},
-              FEATURES: {"path": features_path, "version": features_version}}
+    tables = {PREPARED: registry.TableState(prepared_path, prepared_version),
+              FEATURES: registry.TableState(features_path, features_version)}
     model_spec = model_settings(module)
     if model_spec is not None:
         tables[MODEL] = _train(spark, layout.table(pipeline_name, run_id, MODEL),
@@ -162,13 +162,13 @@ def run(pipeline: str | Path, sources: Mapping[str, str], *, warehouse: str | No
 
 
 def _train(spark: SparkSession, path: str, features: DataFrame, label: str | None,
-           spec: dict[str, Any]) -> dict[str, Any]:
+           spec: dict[str, Any]) -> registry.TableState:
     """Train model version 0 on the run's X/y; its table entry for the registry."""
     params, stats, seconds = train_model(features, label, spec)
     version = write_model(spark, path, params, stats, version=0, method="train",
                           info={"train_seconds": round(seconds, 3)})
-    return {"path": path, "version": version, "kind": params.kind,
-            "train_seconds": round(seconds, 3)}
+    return registry.TableState(path, version, kind=params.kind,
+                               train_seconds=round(seconds, 3))
 
 
 def _source_meta(spark: SparkSession, frame: LesterFrame) -> dict[str, Any]:

@@ -261,7 +261,7 @@ def apply_deletion(args: Mapping[str, Any], spark: SparkSession) -> dict[str, An
         runs = affected_runs(registry.list_runs(spark, layout), request)
         restored = restore_pipelines(spark, layout, runs)
         result = unlearn(request, warehouse=opts["warehouse"], spark=spark)
-    summary = {**base, **result, "restored_pipelines": restored}
+    summary = {**base, **result.to_json(), "restored_pipelines": restored}
     _write_result(spark, summary, opts.get("result_uri"))
     return summary
 

@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     record = run_pipeline(EXAMPLE_DIR / "pipeline.py", sources, warehouse=config.warehouse,
                           spark=spark)
     pipeline_seconds = time.perf_counter() - start
-    target = record.tables[PREPARED]["path"]
+    target = record.tables[PREPARED].path
     prepared = spark.read.format("delta").load(target).toPandas()
     frame = run_frame(module, sources, spark=spark)
 
@@ -167,15 +167,15 @@ def incident(spark: Any, config: Any, record: Any, paths: dict[str, str], work: 
     from spark_lester.artifacts.model import load_model
     from spark_lester.deletion.compare import model_against_retrain, training_rows_of
 
-    original = load_model(spark, record.tables[MODEL]["path"]).params
+    original = load_model(spark, record.tables[MODEL].path).params
     from pyspark.sql import functions as F
 
     old_rows = training_rows_of(spark, record, F.col("customer_id").isin(leaked))
     result = unlearn(request, warehouse=config.warehouse, spark=spark, config=config)
-    if result["status"] == "noop":  # tiny data: the leaked customers' mails were filtered out
+    if result.status == "noop":  # tiny data: the leaked customers' mails were filtered out
         from spark_lester.errors import ConfigError
 
-        raise ConfigError(f"the incident changes nothing at this size: {result['reason']}; "
+        raise ConfigError(f"the incident changes nothing at this size: {result.reason}; "
                           f"{record.rows['total']} prepared rows.",
                           hint="Generate more data: --mails 800 --customers 80 or more "
                                "(the defaults are 10000 and 1000).")
@@ -195,26 +195,27 @@ def incident(spark: Any, config: Any, record: Any, paths: dict[str, str], work: 
                             encoder=load_encoder(record.encoder))
     reexecution = time.perf_counter() - start
     check = same_artifacts(spark, record, baseline)
-    seconds = float(result["seconds_to_consistent"])
-    model = (result.get("model") or {}).get(record.run_id, {})
+    seconds = float(result.seconds_to_consistent or 0.0)
+    model = (result.model or {}).get(record.run_id, {})
     unlearning = {**model_against_retrain(spark, record, baseline, original, old_rows),
                   "seconds": model.get("seconds"), "update": model}
     return unlearning, {
-        "request_id": result["request_id"],
+        "request_id": result.request_id,
         "seconds": round(seconds, 3),
-        "erasure_seconds": result["erasure_seconds"],
+        "erasure_seconds": result.erasure_seconds,
         "reexecution_seconds": round(reexecution, 3),
         "speedup": round(reexecution / seconds, 2) if seconds > 0 else None,
         "ivm_matches_recompute": check["equal"],
         "ivm_check": check,
-        "erasure_verified": bool(result["verification"].get("verified")),
-        "rows_affected": result["rows_affected"],
-        "timings": result["timings"],
-        "changes": result["changes"],
-        "files_touched": {p: t.get("merge", {}) for p, t in result["tables"].items()},
-        "erasure": {p: t.get("erasure") for p, t in result["tables"].items()},
-        "verification": result["verification"],
-        "quality": result["quality"],
+        "erasure_verified": bool(result.verified),
+        "rows_affected": result.rows_affected,
+        "timings": result.timings,
+        "changes": result.changes,
+        "files_touched": {p: t.merge.to_json() if t.merge is not None else None
+                          for p, t in result.tables.items()},
+        "erasure": {p: t.erasure for p, t in result.tables.items()},
+        "verification": result.verification,
+        "quality": result.quality,
     }
 
 
@@ -263,12 +264,12 @@ def encoder_request(spark: Any, config: Any, sources: dict[str, str], customer: 
     pipeline = EXAMPLE_DIR / "pipeline_bank.py"
     variant = run_pipeline(pipeline, sources, warehouse=config.warehouse, spark=spark)
     before = load_encoder(variant.encoder)
-    model_before = load_model(spark, variant.tables[MODEL]["path"]).params
+    model_before = load_model(spark, variant.tables[MODEL].path).params
     result = unlearn({"source": "customers", "keys": [customer], "action": "delete_rows"},
                      warehouse=config.warehouse, spark=spark, config=config)
     updated = get_run(spark, Layout(config.warehouse), variant.run_id)
     after = load_encoder(updated.encoder)
-    model_after = load_model(spark, variant.tables[MODEL]["path"]).params
+    model_after = load_model(spark, variant.tables[MODEL].path).params
 
     customers = pd.read_csv(sources["customers"])
     cleaned = work / "cleaned_bank" / "customers.csv"
@@ -277,7 +278,7 @@ def encoder_request(spark: Any, config: Any, sources: dict[str, str], customer: 
     oracle = run_pipeline(pipeline, {"customers": str(cleaned), "mails": sources["mails"]},
                           warehouse=str(work / "bank_oracle_warehouse"), spark=spark)
     refit = load_encoder(oracle.encoder)
-    retrained = load_model(spark, oracle.tables[MODEL]["path"]).params
+    retrained = load_model(spark, oracle.tables[MODEL].path).params
     old_names = list(before.get_feature_names_out())
     kept = [i for i, n in enumerate(old_names) if n in set(after.get_feature_names_out())]
     original = np.concatenate([model_before.w[kept], model_before.w[model_before.d:]])
@@ -285,16 +286,17 @@ def encoder_request(spark: Any, config: Any, sources: dict[str, str], customer: 
     rho = float(np.linalg.norm(model_after.w - retrained.w)) / gap if gap > 0 else 0.0
     banks_before = list(before.named_transformers_["bank"].categories_[0])
     banks_after = list(after.named_transformers_["bank"].categories_[0])
-    change = next((c for c in result["changes"] if c["run_id"] == variant.run_id), {})
+    change = next((c for c in result.changes or [] if c["run_id"] == variant.run_id), {})
     return {
-        "run_id": variant.run_id, "request_id": result["request_id"],
+        "run_id": variant.run_id, "request_id": result.request_id,
         "category_removed": LONE_BANK in banks_before and LONE_BANK not in banks_after,
         "banks_before": len(banks_before), "banks_after": len(banks_after),
         "matches_refit": banks_after == list(refit.named_transformers_["bank"].categories_[0]),
         "width_before": len(old_names), "width_after": len(after.get_feature_names_out()),
         "params_before": int(model_before.n_params), "params_after": int(model_after.n_params),
-        "rho": rho, "encoder": change.get("encoder"), "model": (result.get("model") or {}).get(
-            variant.run_id), "erasure_verified": bool(result["verification"].get("verified")),
-        "objects_scanned": result["verification"].get("objects"),
-        "erasure_seconds": result["erasure_seconds"], "seconds": result["seconds"],
+        "rho": rho, "encoder": change.get("encoder"),
+        "model": (result.model or {}).get(variant.run_id),
+        "erasure_verified": bool(result.verified),
+        "objects_scanned": (result.verification or {}).get("objects"),
+        "erasure_seconds": result.erasure_seconds, "seconds": result.seconds,
     }

@@ -28,6 +28,7 @@ from spark_lester.plan.columns import provenance_column
 if TYPE_CHECKING:
     from pyspark.sql import Column, SparkSession
 
+    from spark_lester.deletion.records import LedgerEntry
     from spark_lester.frame.frame import LesterFrame
 
 _SCHEMA = ("request_id STRING, run_id STRING, source STRING, action STRING, "
@@ -47,7 +48,7 @@ class SourceChange:
     ids: set[int] = field(default_factory=set)
 
 
-def load(spark: SparkSession, layout: Layout, history: list[dict[str, Any]], *,
+def load(spark: SparkSession, layout: Layout, history: list[LedgerEntry], *,
          exclude: str | None = None) -> dict[str, list[SourceChange]]:
     """Run id -> the changes of every earlier request (in ledger order), except
     ``exclude`` (the request being applied) and requests whose last state is ``failed``."""
@@ -56,8 +57,8 @@ def load(spark: SparkSession, layout: Layout, history: list[dict[str, Any]], *,
     last: dict[str, str] = {}
     order: dict[str, int] = {}
     for i, entry in enumerate(history):
-        last[entry["request_id"]] = entry["status"]
-        order.setdefault(entry["request_id"], i)
+        last[entry.request_id] = entry.status
+        order.setdefault(entry.request_id, i)
     with store.storage_errors(layout.applied):
         rows = spark.read.format("delta").load(layout.applied).collect()
     grouped: dict[tuple[str, str, str, str, str], set[int]] = {}

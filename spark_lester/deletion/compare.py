@@ -32,8 +32,8 @@ def same_artifacts(spark: SparkSession, left: RunRecord, right: RunRecord,
 
     out: dict[str, Any] = {}
     for name in (PREPARED, FEATURES):
-        a = spark.read.format("delta").load(left.tables[name]["path"])
-        b = spark.read.format("delta").load(right.tables[name]["path"])
+        a = spark.read.format("delta").load(left.tables[name].path)
+        b = spark.read.format("delta").load(right.tables[name].path)
         cols = sorted(c for c in a.columns if c != VECTOR)
         if sorted(c for c in b.columns if c != VECTOR) != cols:
             out[name] = {"equal": False, "reason": "different columns"}
@@ -70,9 +70,9 @@ def training_rows_of(spark: SparkSession, run: RunRecord, where: Column
 
     from spark_lester.features.encode import FEATURES as VECTOR
 
-    prepared = spark.read.format("delta").load(run.tables[PREPARED]["path"])
+    prepared = spark.read.format("delta").load(run.tables[PREPARED].path)
     ids = [int(r[0]) for r in prepared.where(where).select(ROW_ID).collect()]
-    df = spark.read.format("delta").load(run.tables[FEATURES]["path"])
+    df = spark.read.format("delta").load(run.tables[FEATURES].path)
     rows = df.where((F.col(SPLIT) == "train") & F.col(ROW_ID).isin(ids)) \
         .select(ROW_ID, VECTOR, F.col(run.label).cast("double")).collect() if ids else []
     return {int(r[0]): (list(r[1]), float(r[2])) for r in rows}
@@ -91,9 +91,9 @@ def model_against_retrain(spark: SparkSession, run: RunRecord, baseline: RunReco
     from spark_lester.features.encode import FEATURES as VECTOR
     from spark_lester.unlearning.quality import unlearning_quality
 
-    unlearned = load_model(spark, run.tables[MODEL]["path"])
-    retrained = load_model(spark, baseline.tables[MODEL]["path"])
-    features = spark.read.format("delta").load(run.tables[FEATURES]["path"])
+    unlearned = load_model(spark, run.tables[MODEL].path)
+    retrained = load_model(spark, baseline.tables[MODEL].path)
+    features = spark.read.format("delta").load(run.tables[FEATURES].path)
     now = {int(r[0]): list(r[1]) for r in features.where(F.col(ROW_ID).isin(sorted(old_rows)))
            .select(ROW_ID, VECTOR).collect()} if old_rows else {}
     gone = [v for rid, v in old_rows.items()
@@ -107,6 +107,6 @@ def model_against_retrain(spark: SparkSession, run: RunRecord, baseline: RunReco
                                 test=test, label_col=run.label)
     return {"method": unlearned.method, "rho": report.rho,
             "accuracy_gap": report.accuracy_gap,
-            "retrain_seconds": baseline.tables[MODEL].get("train_seconds"),
+            "retrain_seconds": baseline.tables[MODEL].train_seconds,
             "model_version": unlearned.version, "rows_forgotten": len(gone),
             "quality": report.to_dict()}

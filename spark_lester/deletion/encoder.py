@@ -72,7 +72,7 @@ def plan_encoder(spark: SparkSession, change: RunChange, module: ModuleType
     columns = list(run.feature_columns)
     encoder = load_encoder(run.encoder)
     statistics = getattr(module, "ENCODER_STATISTICS", KEEP)
-    table = spark.read.format("delta").load(run.tables[PREPARED]["path"])
+    table = spark.read.format("delta").load(run.tables[PREPARED].path)
     leaving = sorted({int(r[ROW_ID]) for r in [*removed, *added]})
     remaining_df = table.where((F.col(SPLIT) == "train") & ~F.col(ROW_ID).isin(leaving)) \
         .select(*columns)
@@ -134,7 +134,7 @@ def rewrite_features(spark: SparkSession, run: RunRecord, work: EncoderWork) -> 
 
     started = time.perf_counter()
     result = work.result
-    path = run.tables[FEATURES]["path"]
+    path = run.tables[FEATURES].path
     features = spark.read.format("delta").load(path)
     first = features.select(F.size(VECTOR)).limit(1).collect()
     if first and first[0][0] == result.width_after and not result.reencode:
@@ -150,7 +150,7 @@ def rewrite_features(spark: SparkSession, run: RunRecord, work: EncoderWork) -> 
     columns = features.columns
     source: DataFrame = features
     if inputs:
-        prepared = spark.read.format("delta").load(run.tables[PREPARED]["path"])
+        prepared = spark.read.format("delta").load(run.tables[PREPARED].path)
         source = features.join(prepared.select(ROW_ID, *[F.col(c).alias(f"__in_{c}")
                                                          for c in inputs]), ROW_ID, "left")
         if run.cluster_by is not None and run.cluster_by in columns:

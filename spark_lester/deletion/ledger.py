@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from spark_lester.artifacts import store
 from spark_lester.artifacts.layout import Layout
+from spark_lester.deletion.records import LedgerEntry
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -23,21 +24,19 @@ STARTED, COMPLETED, NOOP, FAILED = "started", "completed", "noop", "failed"
 UPDATED = "updated"
 #: States after which re-submitting the same request continues it.
 RESUMABLE = (STARTED, UPDATED)
-_JSON = ("runs", "tables", "sources", "changes", "timings", "verification", "quality", "model")
 _SCHEMA = ("request_id STRING, status STRING, at TIMESTAMP, fingerprint STRING, "
            "description STRING, reason STRING, runs STRING, tables STRING, sources STRING, "
            "changes STRING, timings STRING, verification STRING, quality STRING, model STRING, "
            "seconds DOUBLE")
 
 
-def append(spark: SparkSession, layout: Layout, entry: dict[str, Any]) -> None:
-    """Append one row (missing fields are NULL)."""
-    values: dict[str, Any] = {"at": datetime.now(timezone.utc)}
-    for key in ("request_id", "status", "fingerprint", "description", "reason", "seconds"):
-        values[key] = entry.get(key)
-    for key in _JSON:
-        values[key] = json.dumps(entry[key], sort_keys=True, default=str) \
-            if entry.get(key) is not None else None
+def append(spark: SparkSession, layout: Layout, entry: LedgerEntry) -> None:
+    """Append one row (unset fields are NULL; ``at`` is now)."""
+    values = entry.to_json()
+    values["at"] = datetime.now(timezone.utc)
+    for key in LedgerEntry.JSON:
+        values[key] = json.dumps(values[key], sort_keys=True, default=str) \
+            if values[key] is not None else None
     names = [f.split()[0] for f in _SCHEMA.split(", ")]
     df = spark.createDataFrame([tuple(values.get(n) for n in names)], _SCHEMA)
     with store.storage_errors(layout.ledger):
@@ -45,7 +44,7 @@ def append(spark: SparkSession, layout: Layout, entry: dict[str, Any]) -> None:
 
 
 def entries(spark: SparkSession, layout: Layout, request_id: str | None = None
-            ) -> list[dict[str, Any]]:
+            ) -> list[LedgerEntry]:
     """Ledger rows, oldest first, optionally of one request."""
     if not store.exists(spark, layout.ledger):
         return []
@@ -56,17 +55,26 @@ def entries(spark: SparkSession, layout: Layout, request_id: str | None = None
         # sorted here: a Spark sort costs a sampling job and a shuffle, per request
         rows = sorted((r.asDict() for r in df.collect()), key=lambda r: r["at"])
     for row in rows:
-        for key in _JSON:
+        for key in LedgerEntry.JSON:
             if row.get(key) is not None:
                 row[key] = json.loads(row[key])
-    return rows
+    return [LedgerEntry.from_json(row) for row in rows]
 
 
-def expected_versions(history: list[dict[str, Any]], key: str) -> dict[str, Any]:
-    """Latest recorded state per path (``key`` is "tables" or "sources") from completed rows."""
+def expected_versions(history: list[LedgerEntry]) -> dict[str, int | None]:
+    """Per table path, its version after the latest completed request that changed it."""
+    out: dict[str, int | None] = {}
+    for row in history:
+        if row.status == COMPLETED and row.tables:
+            out |= {path: state.after for path, state in row.tables.items()}
+    return out
+
+
+def cleaned_sources(history: list[LedgerEntry]) -> dict[str, Any]:
+    """Per Delta source path, its fingerprint after the latest completed request that
+    cleaned it (``registry.fingerprint``)."""
     out: dict[str, Any] = {}
     for row in history:
-        if row["status"] == COMPLETED and row.get(key):
-            for path, state in row[key].items():
-                out[path] = state.get("after")
+        if row.status == COMPLETED and row.sources:
+            out |= {path: state.get("after") for path, state in row.sources.items()}
     return out

@@ -10,6 +10,7 @@ commit's ``userMetadata``.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from spark_lester.artifacts import store
 from spark_lester.deletion.ivm.change import DELETE, INSERT, OP, UPDATE, TableChange, skipping_isin
+from spark_lester.deletion.records import MergeMetrics, skipped
 from spark_lester.plan.columns import ROW_ID
 
 if TYPE_CHECKING:
@@ -47,7 +49,7 @@ def stamped(spark: SparkSession, request_id: str) -> Iterator[None]:
 
 
 def merge(spark: SparkSession, path: str, change: TableChange, *, request_id: str,
-          cluster_by: str | None) -> dict[str, Any]:
+          cluster_by: str | None) -> MergeMetrics:
     """Apply ``change`` to the Delta table at ``path``; return metrics of the MERGE."""
     from delta.tables import DeltaTable
     from pyspark.sql import Row
@@ -56,7 +58,7 @@ def merge(spark: SparkSession, path: str, change: TableChange, *, request_id: st
 
     started = time.perf_counter()
     if change.empty:
-        return {"skipped": True, "seconds": 0.0}
+        return skipped()
     target = DeltaTable.forPath(spark, path)
     schema = target.toDF().schema
     names = schema.fieldNames()
@@ -90,9 +92,8 @@ def merge(spark: SparkSession, path: str, change: TableChange, *, request_id: st
                 builder = builder.whenNotMatchedInsert(condition=F.col(f"s.{OP}") == INSERT,
                                                        values=assign)
             builder.execute()
-    metrics = last_metrics(spark, path)
-    metrics["seconds"] = round(time.perf_counter() - started, 3)
-    return metrics
+    return dataclasses.replace(last_metrics(spark, path),
+                               seconds=round(time.perf_counter() - started, 3))
 
 
 #: Marks, in a replacement, the rows whose id is not unique (on either side).
@@ -148,17 +149,11 @@ def _cluster_ids(change: TableChange, cluster_by: str | None) -> list[int] | Non
     return sorted(values)
 
 
-def last_metrics(spark: SparkSession, path: str) -> dict[str, Any]:
+def last_metrics(spark: SparkSession, path: str) -> MergeMetrics:
     """Row and file counts of the table's latest commit, and where the MERGE's time went
     (Delta's operationMetrics: materialising the source, finding the touched files,
     rewriting them)."""
     version = store.table_version(spark, path)
     info = store.commit_info(spark, path, version)
-    m = info.get("operationMetrics") or {}
-    keys = ("numTargetRowsDeleted", "numTargetRowsUpdated", "numTargetRowsInserted",
-            "numTargetFilesAdded", "numTargetFilesRemoved", "numTargetDeletionVectorsAdded",
-            "numTargetRowsCopied", "executionTimeMs", "materializeSourceTimeMs", "scanTimeMs",
-            "rewriteTimeMs")
-    out: dict[str, Any] = {"version": version, "operation": info.get("operation")}
-    out.update({k: int(m[k]) for k in keys if k in m})
-    return out
+    return MergeMetrics.from_delta(info.get("operationMetrics") or {}, version=version,
+                                   operation=info.get("operation"))

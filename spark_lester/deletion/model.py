@@ -108,10 +108,10 @@ def plan_model(spark: SparkSession, change: RunChange, request_id: str, *,
         return None
     features = change.tables[FEATURES]
     if stored is None:
-        stored = load_model(spark, entry["path"],
+        stored = load_model(spark, entry.path,
                             d=None if resuming else feature_width(run.matrix_provenance))
-    base = {"run_id": run.run_id, "path": entry["path"], "label": run.label,
-            "features_path": run.tables[FEATURES]["path"], "stored": stored,
+    base = {"run_id": run.run_id, "path": entry.path, "label": run.label,
+            "features_path": run.tables[FEATURES].path, "stored": stored,
             "features_version": features_version}
     encoder = change.encoder
     if encoder is not None and encoder.changed:

@@ -26,6 +26,7 @@ that finds nothing to do returns a report with ``noop`` set: the runner records 
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -36,6 +37,7 @@ from spark_lester.artifacts import registry, store
 from spark_lester.artifacts.layout import PREPARED
 from spark_lester.deletion import ledger
 from spark_lester.deletion.merge import stamped
+from spark_lester.deletion.records import DeletionResult, LedgerEntry, TableVersions
 from spark_lester.deletion.stages import Context, Noop, pool, since
 from spark_lester.deletion.stages.check import check
 from spark_lester.deletion.stages.clean_source import clean_source
@@ -55,21 +57,21 @@ CHANGING = frozenset({"update", "clean_source", "erase", "verify"})
 ERASING = frozenset({"erase", "verify"})
 
 
-def run_request(ctx: Context) -> dict[str, Any]:
+def run_request(ctx: Context) -> DeletionResult:
     """Take ``ctx.request`` through ``STAGES``; the result of the request (see ``unlearn``)."""
     req = ctx.request
     with pool(2) as workers:  # two small reads, side by side
         listed = workers.submit(registry.list_runs, ctx.spark, ctx.layout)
         ctx.history = ledger.entries(ctx.spark, ctx.layout)
         ctx.recorded = listed.result()
-    mine = [e for e in ctx.history if e["request_id"] == req.request_id]
-    done = [e for e in mine if e["status"] in (ledger.COMPLETED, ledger.NOOP)]
+    mine = [e for e in ctx.history if e.request_id == req.request_id]
+    done = [e for e in mine if e.status in (ledger.COMPLETED, ledger.NOOP)]
     if done:
-        return {**ctx.identity, "status": "already_applied", "ledger": done[-1]["status"],
-                "changes": done[-1].get("changes"), "seconds": 0.0}
-    ctx.resuming = any(e["status"] in ledger.RESUMABLE for e in mine)
-    ctx.started_tables = {p for e in mine if e["status"] in ledger.RESUMABLE
-                          for p in (e.get("tables") or {})}
+        return DeletionResult(**ctx.identity, status="already_applied", ledger=done[-1].status,
+                              changes=done[-1].changes)
+    ctx.resuming = any(e.status in ledger.RESUMABLE for e in mine)
+    ctx.started_tables = {p for e in mine if e.status in ledger.RESUMABLE
+                          for p in (e.tables or {})}
 
     with ExitStack() as changing:
         for stage in STAGES:
@@ -107,9 +109,9 @@ def _start(ctx: Context, writer: ThreadPoolExecutor) -> None:
     it lands is still recognised (every commit carries the request id, see ``check``). The
     hooks wait for it: a step is reported only once the ledger knows of the request."""
     plan = ctx.plan
-    entry = {**ctx.identity, "status": ledger.STARTED, "runs": plan.run_ids,
-             "tables": {p: {"before": v} for p, v in plan.before.items()},
-             "changes": ctx.reports["resolve"].summaries}
+    entry = LedgerEntry(**ctx.identity, status=ledger.STARTED, runs=plan.run_ids,
+                        tables={p: TableVersions(before=v) for p, v in plan.before.items()},
+                        changes=ctx.reports["resolve"].summaries)
     ctx.started = writer.submit(ledger.append, ctx.spark, ctx.layout, entry)
     hook = ctx.hooks.after_step
 
@@ -120,17 +122,17 @@ def _start(ctx: Context, writer: ThreadPoolExecutor) -> None:
     ctx.report_step = after_step
 
 
-def _noop(ctx: Context, noop: Noop) -> dict[str, Any]:
-    entry = {**ctx.identity, "status": ledger.NOOP, "reason": noop.reason}
-    if noop.runs is None:  # no run read the source: nothing was looked at
-        ledger.append(ctx.spark, ctx.layout, entry)
-        return {**entry, "runs": [], "seconds": 0.0}
-    entry |= {"runs": noop.runs, "changes": noop.changes}
+def _noop(ctx: Context, noop: Noop) -> DeletionResult:
+    entry = LedgerEntry(**ctx.identity, status=ledger.NOOP, reason=noop.reason,
+                        runs=noop.runs, changes=noop.changes)
     ledger.append(ctx.spark, ctx.layout, entry)
-    return {**entry, "seconds": since(ctx.clock)}
+    if noop.runs is None:  # no run read the source: nothing was looked at
+        return DeletionResult(**ctx.identity, status=ledger.NOOP, reason=noop.reason)
+    return DeletionResult(**ctx.identity, status=ledger.NOOP, reason=noop.reason,
+                          runs=noop.runs, changes=noop.changes, seconds=since(ctx.clock))
 
 
-def _complete(ctx: Context) -> dict[str, Any]:
+def _complete(ctx: Context) -> DeletionResult:
     """The ``completed`` (or ``updated``) row and the request's result."""
     spark, plan, req = ctx.spark, ctx.plan, ctx.request
     updated = ctx.reports["update"]
@@ -139,26 +141,25 @@ def _complete(ctx: Context) -> dict[str, Any]:
     checked = ctx.reports.get("verify")
     merges = {**updated.merges, **cleaned.merges}
     after = {p: store.table_version(spark, p) for p in plan.erase_paths}
-    tables = {p: {"before": plan.before[p], "after": after[p], "merge": merges.get(p),
-                  "erasure": erasure.get(p)} for p in plan.erase_paths}
+    tables = {p: TableVersions(before=plan.before[p], after=after[p], merge=merges.get(p),
+                               erasure=erasure.get(p)) for p in plan.erase_paths}
     sources = {p: {"before": plan.source_before[p],
                    "after": registry.fingerprint(spark, p, "delta")} for p in plan.cleanup}
     verification = checked.verification if checked else {"verified": None}
-    entry = {**ctx.identity, "status": ledger.COMPLETED if ctx.erase else ledger.UPDATED,
-             "runs": plan.run_ids, "tables": tables, "sources": sources or None,
-             "changes": ctx.reports["resolve"].summaries, "model": updated.model or None,
-             "timings": ctx.timings, "verification": verification,
-             "quality": checked.quality if checked else None,
-             "reason": "resumed an interrupted attempt" if ctx.resuming else None,
-             "seconds": since(ctx.clock)}
-    ledger.append(spark, ctx.layout, entry)
+    done = dict(status=ledger.COMPLETED if ctx.erase else ledger.UPDATED,
+                runs=plan.run_ids, tables=tables, sources=sources or None,
+                changes=ctx.reports["resolve"].summaries, model=updated.model or None,
+                timings=ctx.timings, verification=verification,
+                quality=checked.quality if checked else None,
+                reason="resumed an interrupted attempt" if ctx.resuming else None,
+                seconds=since(ctx.clock))
+    ledger.append(spark, ctx.layout, LedgerEntry(**ctx.identity, **done))
     prepared = [c.tables[PREPARED].counts() for c in plan.touched]
-    result = {**entry, "seconds_to_consistent": updated.seconds_to_consistent,
-              "erasure_seconds": round(ctx.timings.get("purge", 0)
-                                       + ctx.timings.get("verify", 0), 3),
-              "rows_affected": sum(c["deleted"] + c["updated"] + c["inserted"]
-                                   for c in prepared),
-              "resumed": ctx.resuming}
+    result = DeletionResult(
+        **ctx.identity, **done, seconds_to_consistent=updated.seconds_to_consistent,
+        erasure_seconds=round(ctx.timings.get("purge", 0) + ctx.timings.get("verify", 0), 3),
+        rows_affected=sum(c["deleted"] + c["updated"] + c["inserted"] for c in prepared),
+        resumed=ctx.resuming)
     if ctx.erase and verification.get("verified") is False:
         raise ErasureNotVerifiedError(
             f"{len(verification['hits'])} object(s) still hold removed values.",
@@ -203,12 +204,13 @@ def _record_failure(ctx: Context, stage: str, err: BaseException) -> None:
             pass
     if not isinstance(err, LesterError):
         return
-    entry = {**ctx.identity, "status": ledger.FAILED,
-             "reason": f"{ctx.step}: {type(err).__name__}: {err}"}
+    entry = LedgerEntry(**ctx.identity, status=ledger.FAILED,
+                        reason=f"{ctx.step}: {type(err).__name__}: {err}")
     if stage in CHANGING:
-        entry["tables"] = {p: {} for p in ctx.plan.erase_paths}
+        entry = dataclasses.replace(entry, tables={p: TableVersions()
+                                                   for p in ctx.plan.erase_paths})
     elif ctx.runs is not None:
-        entry["runs"] = [r.run_id for r in ctx.runs]
+        entry = dataclasses.replace(entry, runs=[r.run_id for r in ctx.runs])
     try:
         ledger.append(ctx.spark, ctx.layout, entry)
     except LesterError:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from spark_lester.artifacts import store
 from spark_lester.deletion.ivm.change import RunChange
+from spark_lester.deletion.records import MergeMetrics
 from spark_lester.deletion.request import DeletionRequest
 from spark_lester.errors import RequestError
 from spark_lester.frame.source import keyed_row_id
@@ -41,7 +42,7 @@ def sources_to_clean(request: DeletionRequest, changes: list[RunChange]) -> dict
 
 
 def clean_source(spark: SparkSession, path: str, spec: dict[str, Any], request: DeletionRequest
-                 ) -> dict[str, Any]:
+                 ) -> MergeMetrics:
     """Delete or redact the rows ``spec["ids"]`` of the Delta source at ``path``."""
     from delta.tables import DeltaTable
     from pyspark.sql import functions as F
@@ -50,7 +51,7 @@ def clean_source(spark: SparkSession, path: str, spec: dict[str, Any], request: 
 
     ids = sorted(spec["ids"])
     if not ids:
-        return {"skipped": True}
+        return MergeMetrics(skipped=True)
     target = DeltaTable.forPath(spark, path)
     source = spark.createDataFrame([(i,) for i in ids], "id LONG")
     cond = keyed_row_id(spec["name"], F.col(f"t.{spec['key']}")) == F.col("s.id")

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from spark_lester.artifacts.layout import Layout
+from spark_lester.deletion.records import DeletionResult
 from spark_lester.deletion.request import DeletionRequest
 from spark_lester.deletion.stages import Context, Hooks
 
@@ -57,8 +58,9 @@ def _request(value: DeletionRequest | Mapping[str, Any] | str | Path) -> Deletio
 def unlearn(request: DeletionRequest | Mapping[str, Any] | str | Path, *,
             warehouse: str | None = None, spark: SparkSession | None = None,
             config: LesterConfig | None = None, erase: bool = True,
-            hooks: Hooks | None = None) -> dict[str, Any]:
-    """Apply ``request`` (object, dict or JSON file path); return what was done.
+            hooks: Hooks | None = None) -> DeletionResult:
+    """Apply ``request`` (object, dict or JSON file path); return what was done
+    (:class:`~spark_lester.deletion.records.DeletionResult`).
 
     ``warehouse``, when given, is the warehouse (it replaces ``config.warehouse``); ``config``
     supplies every other setting (``SPARK_LESTER_*`` from the environment when absent).

@@ -56,8 +56,7 @@ def source_frame(spark: SparkSession, run: RunRecord, source: str) -> DataFrame:
         raise SourceChangedError(f"run '{run.run_id}': its pipeline file changed or is gone "
                                  "since the run.", source="pipeline", run_id=run.run_id)
     meta = run.sources[source]
-    cleaned = ledger.expected_versions(ledger.entries(spark, Layout(warehouse_of(run))),
-                                       "sources")
+    cleaned = ledger.cleaned_sources(ledger.entries(spark, Layout(warehouse_of(run))))
     now = registry.fingerprint(spark, meta["path"], meta["format"])
     if now != cleaned.get(meta["path"], meta["fingerprint"]):
         raise SourceChangedError(f"run '{run.run_id}': source '{source}' changed since the run "
@@ -70,11 +69,11 @@ def source_frame(spark: SparkSession, run: RunRecord, source: str) -> DataFrame:
 def warehouse_of(run: RunRecord) -> str:
     """The warehouse root of a run, from where its tables are (see ``Layout.run_dir``).
 
-    >>> record = RunRecord("r1", "p", "", "", None, {}, {"prepared": {"path": "/w/p/r1/prepared"}},
+    >>> record = RunRecord("r1", "p", "", "", None, {}, {"prepared": {"path": "/w/p/r1/prepared", "version": 0}},
     ...                    {}, {}, {}, [], [], None, {}, None, {})
     >>> warehouse_of(record)
     '/w'
     """
-    path = run.tables[PREPARED]["path"]
+    path = run.tables[PREPARED].path
     suffix = f"/{run.pipeline}/{run.run_id}/{PREPARED}"
     return path[: -len(suffix)] if path.endswith(suffix) else path.rsplit("/", 3)[0]

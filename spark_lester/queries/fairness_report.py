@@ -60,8 +60,8 @@ def fairness_report(run: str | RunRecord, by: str, *, warehouse: str | None = No
     data_columns = [c for c in rows.columns if c != provenance_column(source)]
     if column not in data_columns:
         raise ColumnNotFoundError(column, available=data_columns, op=f"fairness_report {source}")
-    model = load_model(spark, record.tables[MODEL]["path"])
-    features = spark.read.format("delta").load(record.tables[FEATURES]["path"])
+    model = load_model(spark, record.tables[MODEL].path)
+    features = spark.read.format("delta").load(record.tables[FEATURES].path)
     test = features.where(F.col(SPLIT) == F.lit("test"))
     scored = predict(test, model.params.to_bytes(), record.label, provenance_column(source),
                      threshold)

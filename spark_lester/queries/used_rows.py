@@ -43,7 +43,7 @@ def used_rows(run: str | RunRecord, source: str, *, warehouse: str | None = None
         raise QueryError(f"source '{source}' has a column named '{USED}', the name of the "
                          "flag this query adds.", run_id=record.run_id, source=source,
                          hint="Select the rows with used_ids() and join them yourself.")
-    features = spark.read.format("delta").load(record.tables[FEATURES]["path"])
+    features = spark.read.format("delta").load(record.tables[FEATURES].path)
     return mark_used(rows, used_ids(features, source))
 
 

@@ -23,6 +23,6 @@ def test_commit_info_and_last_metrics_equal_delta_history(spark, tmp_path):
     assert info["userMetadata"] == row.userMetadata == "spark_lester request=req-7"
     assert info["operationMetrics"] == row.operationMetrics
     metrics = last_metrics(spark, path)
-    assert metrics["version"] == 1 and metrics["operation"] == "MERGE"
-    assert metrics["numTargetRowsUpdated"] == 1 and metrics["numTargetRowsInserted"] == 1
+    assert metrics.version == 1 and metrics.operation == "MERGE"
+    assert metrics.rows_updated == 1 and metrics.rows_inserted == 1
     assert store.commit_info(spark, path, 0)["operation"] == "WRITE"

@@ -271,7 +271,7 @@ def test_run_job_equals_the_library_run(spark, runs):
     assert summary["rows"] == record.rows and record.rows["total"] > 0
     for table in ("prepared", "features"):
         assert _rows(spark, summary["tables"][table]["path"]) == \
-            _rows(spark, record.tables[table]["path"])
+            _rows(spark, record.tables[table].path)
 
     body = runs.s3.get_object(Bucket=runs.bucket, Key="results/run.json")["Body"].read()
     published = json.loads(body)
@@ -312,7 +312,7 @@ def test_deletion_job_equals_the_library_unlearn(spark, runs, running_example_da
     assert result["verification"]["verified"] is True
     for table in ("prepared", "features"):
         got = _rows(spark, runs.glue_summary["tables"][table]["path"])
-        assert got == _rows(spark, runs.library_record.tables[table]["path"])
+        assert got == _rows(spark, runs.library_record.tables[table].path)
     body = runs.s3.get_object(Bucket=runs.bucket, Key="results/leak-1.json")["Body"].read()
     published = json.loads(body)
     assert published["status"] == "completed" and published["request_id"] == "leak-1"

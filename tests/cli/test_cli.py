@@ -58,16 +58,18 @@ def test_demo_refuses_an_incident_that_changes_nothing(spark, tmp_path, monkeypa
     import spark_lester.artifacts.model as model_module
     import spark_lester.deletion.compare as compare_module
     import spark_lester.deletion.unlearn as unlearn_module
+    from spark_lester.artifacts.registry import TableState
     from spark_lester.cli.demo import incident
+    from spark_lester.deletion.records import DeletionResult
     from spark_lester.errors import ConfigError
 
     leaks = tmp_path / "leaks.json"
     leaks.write_text(json.dumps({"customer_ids": [3, 5], "mail_ids": [7]}))
     monkeypatch.setattr(model_module, "load_model", lambda spark, path: SimpleNamespace(params=None))
     monkeypatch.setattr(compare_module, "training_rows_of", lambda *args: None)
-    monkeypatch.setattr(unlearn_module, "unlearn", lambda *args, **kwargs: {
-        "status": "noop", "reason": "the request's rows appear in no artifact"})
-    record = SimpleNamespace(run_id="r1", tables={"model": {"path": "unused"}},
+    monkeypatch.setattr(unlearn_module, "unlearn", lambda *args, **kwargs: DeletionResult(
+        request_id="r", status="noop", reason="the request's rows appear in no artifact"))
+    record = SimpleNamespace(run_id="r1", tables={"model": TableState("unused", 0)},
                              rows={"total": 139})
     with pytest.raises(ConfigError, match="changes nothing at this size") as err:
         incident(spark, SimpleNamespace(warehouse=str(tmp_path)), record,
@@ -100,21 +102,31 @@ def test_plan_command_bad_input(spark, running_example_data, tmp_path, capsys):
 
 def test_delete_starts_python_workers_without_the_model_preload(tmp_path, monkeypatch):
     import spark_lester.deletion.unlearn as unlearn_module
+    import spark_lester.session as session_module
     from spark_lester.cli.delete import config_for_delete
+    from spark_lester.deletion.records import DeletionResult
 
-    seen = []
+    seen, started = [], []
 
-    def fake_unlearn(request, *, warehouse=None, config=None, erase=True, hooks=None):
+    def fake_unlearn(request, *, warehouse=None, spark=None, config=None, erase=True,
+                     hooks=None):
+        assert spark == "session"
         seen.append(config)
-        return {"status": "noop", "reason": "nothing to do"}
+        return DeletionResult(request_id="r", status="noop", reason="nothing to do")
+
+    def fake_start(config, work):
+        started.append(config)
+        return "session"
 
     monkeypatch.setattr(unlearn_module, "unlearn", fake_unlearn)
+    monkeypatch.setattr(session_module, "get_spark_while", fake_start)
     monkeypatch.delenv("SPARK_LESTER_WORKER_PRELOAD", raising=False)
     request = tmp_path / "r.json"
     request.write_text(json.dumps({"source": "customers", "keys": [1],
                                    "action": "delete_rows"}))
     assert main(["delete", str(request), "--warehouse", str(tmp_path / "wh")]) == 0
     assert seen[0].worker_preload is False and seen[0].warehouse == str(tmp_path / "wh")
+    assert started == seen  # the session is started with the same settings
     # an explicit setting still decides
     monkeypatch.setenv("SPARK_LESTER_WORKER_PRELOAD", "true")
     assert config_for_delete(None).worker_preload is True

@@ -59,9 +59,9 @@ def tables(spark, record) -> dict[str, Any]:  # type: ignore[no-untyped-def]
 
     out: dict[str, Any] = {}
     for name in (PREPARED, FEATURES):
-        out[name] = rows(spark.read.format("delta").load(record.tables[name]["path"]))
+        out[name] = rows(spark.read.format("delta").load(record.tables[name].path))
     if MODEL in record.tables:
-        model = load_model(spark, record.tables[MODEL]["path"])
+        model = load_model(spark, record.tables[MODEL].path)
         out["model"] = {
             "version": model.version, "method": model.method, "kind": model.params.kind,
             "d": model.params.d, "n_train": model.params.n_train,

@@ -59,7 +59,7 @@ class SavedRun:
         self.spark._jvm.org.apache.spark.sql.delta.DeltaLog.clearCache()
         # what Delta now reads is the run's state, not a cached later one
         for table in self.record.tables.values():
-            assert store.table_version(self.spark, table["path"]) == table["version"]
+            assert store.table_version(self.spark, table.path) == table.version
         assert not store.exists(self.spark, Layout(self.warehouse).ledger)
         return self.warehouse, self.record
 
@@ -127,14 +127,14 @@ def feature_map(spark, path: str) -> dict[int, np.ndarray]:
 
 def assert_same_artifacts(spark, ivm, baseline) -> None:
     """The incremental run's tables equal the re-run's: rows exactly, X within 1e-6."""
-    left = table_rows(spark, ivm.tables[PREPARED]["path"])
-    right = table_rows(spark, baseline.tables[PREPARED]["path"])
+    left = table_rows(spark, ivm.tables[PREPARED].path)
+    right = table_rows(spark, baseline.tables[PREPARED].path)
     assert len(left) == len(right)
     assert left == right
-    assert table_rows(spark, ivm.tables[FEATURES]["path"]) == \
-        table_rows(spark, baseline.tables[FEATURES]["path"])
-    a = feature_map(spark, ivm.tables[FEATURES]["path"])
-    b = feature_map(spark, baseline.tables[FEATURES]["path"])
+    assert table_rows(spark, ivm.tables[FEATURES].path) == \
+        table_rows(spark, baseline.tables[FEATURES].path)
+    a = feature_map(spark, ivm.tables[FEATURES].path)
+    b = feature_map(spark, baseline.tables[FEATURES].path)
     assert a.keys() == b.keys()
     worst = max((float(np.max(np.abs(a[k] - b[k]))) for k in a), default=0.0)
     assert worst <= 1e-6

@@ -29,9 +29,9 @@ def warehouse(saved_example_run):
 
 
 def _state(spark, record):
-    state = {n: (store.table_version(spark, record.tables[n]["path"]),
-                 table_rows(spark, record.tables[n]["path"])) for n in (PREPARED, FEATURES)}
-    model = record.tables[MODEL]["path"]
+    state = {n: (store.table_version(spark, record.tables[n].path),
+                 table_rows(spark, record.tables[n].path)) for n in (PREPARED, FEATURES)}
+    model = record.tables[MODEL].path
     state[MODEL] = (store.table_version(spark, model), load_model(spark, model).params.digest())
     return state
 
@@ -74,7 +74,7 @@ def test_unknown_source_is_a_typed_error_and_recorded(spark, warehouse):
     assert err.value.field == "source"
     assert _state(spark, record) == before
     rows = ledger.entries(spark, Layout(wh), "unknown-source")
-    assert [r["status"] for r in rows] == ["failed"]
+    assert [r.status for r in rows] == ["failed"]
 
 
 def test_keys_matching_nothing_are_a_recorded_noop(spark, warehouse):
@@ -97,8 +97,8 @@ def test_unknown_column_and_bad_predicate_are_typed_errors(spark, warehouse):
                 warehouse=wh, spark=spark)
     assert "bankk" not in str(err.value).split("(")[0]
     assert _state(spark, record) == before
-    failed = [e for e in ledger.entries(spark, Layout(wh)) if e["status"] == "failed"]
-    assert failed and all("RequestError" in e["reason"] for e in failed)
+    failed = [e for e in ledger.entries(spark, Layout(wh)) if e.status == "failed"]
+    assert failed and all("RequestError" in e.reason for e in failed)
 
 
 def test_changed_source_is_refused(spark, small_example, tmp_path):
@@ -133,14 +133,14 @@ def test_model_not_matching_the_runs_x_is_refused_before_any_change(spark, wareh
     assert (err.value.expected, err.value.got) == (52, 51)
     assert _state(spark, record) == before
     rows = ledger.entries(spark, Layout(wh), "wrong-width")
-    assert [r["status"] for r in rows] == ["failed"]
-    assert rows[0]["reason"].startswith("resolve: DimensionMismatchError")
+    assert [r.status for r in rows] == ["failed"]
+    assert rows[0].reason.startswith("resolve: DimensionMismatchError")
 
 
 def test_request_removing_every_training_row_is_refused(spark, warehouse):
     wh, record = warehouse
     before = _state(spark, record)
-    prepared = spark.read.format("delta").load(record.tables[PREPARED]["path"])
+    prepared = spark.read.format("delta").load(record.tables[PREPARED].path)
     everyone = sorted({r[0] for r in prepared.select("customer_id").collect()})
     with pytest.raises(EmptyRemainderError) as err:
         unlearn({"request_id": "everyone", "source": "customers", "keys": everyone,
@@ -148,8 +148,8 @@ def test_request_removing_every_training_row_is_refused(spark, warehouse):
     assert err.value.n_removed == err.value.n_train == record.rows["train"]
     assert _state(spark, record) == before
     rows = ledger.entries(spark, Layout(wh), "everyone")
-    assert [r["status"] for r in rows] == ["failed"]
-    assert "EmptyRemainderError" in rows[0]["reason"]
+    assert [r.status for r in rows] == ["failed"]
+    assert "EmptyRemainderError" in rows[0].reason
 
 
 def test_nan_in_the_update_falls_back_to_retraining_and_is_recorded(spark, warehouse,
@@ -163,7 +163,7 @@ def test_nan_in_the_update_falls_back_to_retraining_and_is_recorded(spark, wareh
     wh, record = warehouse
     monkeypatch.setattr(newton_module, "gradient_sum",
                         lambda params, data, **kw: np.full(params.d + 1, np.nan))
-    prepared = spark.read.format("delta").load(record.tables[PREPARED]["path"])
+    prepared = spark.read.format("delta").load(record.tables[PREPARED].path)
     key = sorted({r[0] for r in prepared.where("__lester_split = 'train'")
                   .select("customer_id").collect()})[0]
     result = unlearn({"request_id": "nan-update", "source": "customers", "keys": [key],
@@ -173,11 +173,11 @@ def test_nan_in_the_update_falls_back_to_retraining_and_is_recorded(spark, wareh
     update = result["model"]["r1"]
     assert (update["method"], update["retrain_reason"], update["refused_method"]) == \
         ("retrain", "non_finite", "newton")
-    stored = load_model(spark, record.tables[MODEL]["path"])
+    stored = load_model(spark, record.tables[MODEL].path)
     assert stored.version == 1 and stored.method == "retrain"
     assert np.all(np.isfinite(stored.params.w))
     rows = ledger.entries(spark, Layout(wh), "nan-update")
-    assert rows[-1]["model"]["r1"]["retrain_reason"] == "non_finite"
+    assert rows[-1].model["r1"]["retrain_reason"] == "non_finite"
 
 
 def test_one_newton_step_within_the_budget_makes_no_pass_over_x(spark, warehouse,
@@ -191,7 +191,7 @@ def test_one_newton_step_within_the_budget_makes_no_pass_over_x(spark, warehouse
 
     wh, record = warehouse
     monkeypatch.setattr(newton_module, "gradient_sum", no_pass)
-    prepared = spark.read.format("delta").load(record.tables[PREPARED]["path"])
+    prepared = spark.read.format("delta").load(record.tables[PREPARED].path)
     key = sorted({r[0] for r in prepared.where("__lester_split = 'train'")
                   .select("customer_id").collect()})[-1]
     result = unlearn({"request_id": "one-step", "source": "customers", "keys": [key],
@@ -201,12 +201,12 @@ def test_one_newton_step_within_the_budget_makes_no_pass_over_x(spark, warehouse
     assert (update["method"], update["refined"], update["passes_over_x"]) == \
         ("newton", False, 0)
     assert 0 < update["residual_bound"] <= 10.0
-    assert load_model(spark, record.tables[MODEL]["path"]).version == 2
+    assert load_model(spark, record.tables[MODEL].path).version == 2
 
 
 def test_table_changed_by_hand_is_refused_and_recorded(spark, warehouse):
     wh, record = warehouse  # last test of the module: it changes the table
-    path = record.tables[PREPARED]["path"]
+    path = record.tables[PREPARED].path
     spark.sql(f"DELETE FROM delta.`{path}` WHERE label = 1")
     before = _state(spark, record)
     with pytest.raises(TableChangedError) as err:
@@ -215,6 +215,6 @@ def test_table_changed_by_hand_is_refused_and_recorded(spark, warehouse):
     assert err.value.found == err.value.expected + 1
     assert _state(spark, record) == before
     rows = ledger.entries(spark, Layout(wh), "after-hand-edit")
-    assert [r["status"] for r in rows] == ["failed"]
-    assert "TableChangedError" in rows[0]["reason"]
-    json.dumps(rows[0], default=str)  # the ledger row is plain data
+    assert [r.status for r in rows] == ["failed"]
+    assert "TableChangedError" in rows[0].reason
+    json.dumps(rows[0].to_json(), default=str)  # the ledger row is plain data

@@ -53,7 +53,7 @@ def people(tmp_path_factory):
 
 
 def _split_of(spark, record) -> dict[int, str]:
-    prepared = spark.read.format("delta").load(record.tables[PREPARED]["path"])
+    prepared = spark.read.format("delta").load(record.tables[PREPARED].path)
     return {int(r["id"]): r["__lester_split"] for r in prepared.select("id", "__lester_split")
             .collect()}
 
@@ -71,7 +71,7 @@ def _oracle(spark, pipeline, frame, removed, folder):
 
 def _x_by_id(spark, record) -> dict[int, np.ndarray]:
     """X rows keyed by the source id (row ids equal across runs of one pipeline)."""
-    return feature_map(spark, record.tables[FEATURES]["path"])
+    return feature_map(spark, record.tables[FEATURES].path)
 
 
 def _rho(w_unlearned, w_original, w_retrained) -> float:
@@ -98,7 +98,7 @@ def test_one_hot_and_vocabulary_unlearned_like_a_refit(spark, tmp_path, people):
     town = str(frame.town[in_train[0]])
     before = scan_warehouse(wh, [town])
     assert any("/_lester/runs/" in h["object"] for h in before.hits)
-    model_before = load_model(spark, record.tables[MODEL]["path"]).params
+    model_before = load_model(spark, record.tables[MODEL].path).params
     second = unlearn({"source": "people", "keys": [in_train[0]], "action": "delete_rows"},
                      warehouse=wh, spark=spark, config=config)
     assert second["status"] == "completed"
@@ -129,8 +129,8 @@ def test_one_hot_and_vocabulary_unlearned_like_a_refit(spark, tmp_path, people):
     assert len(next(iter(a.values()))) == record_width(record) - summary["columns_dropped"]
 
     # 4. the model is as wide as X, its dropped weights gone, near the retrained one
-    model = load_model(spark, record.tables[MODEL]["path"]).params
-    retrained = load_model(spark, oracle.tables[MODEL]["path"]).params
+    model = load_model(spark, record.tables[MODEL].path).params
+    retrained = load_model(spark, oracle.tables[MODEL].path).params
     assert model.d == retrained.d == model_before.d - summary["columns_dropped"]
     kept = [c for c in range(model_before.d)
             if c not in set(_dropped(record, updated))]
@@ -173,7 +173,7 @@ def test_previous_touched_prefix_scan_misses_the_registry(spark, tmp_path, peopl
     with pytest.raises(ErasureNotVerifiedError):
         unlearn({"source": "people", "keys": [victim], "action": "delete_rows"},
                 warehouse=wh, spark=spark)
-    touched = [record.tables[n]["path"] for n in (PREPARED, FEATURES, MODEL)]
+    touched = [record.tables[n].path for n in (PREPARED, FEATURES, MODEL)]
     assert scan(touched, [town]).verified is True  # the previous scan would have passed
     full = scan_warehouse(wh, [town])
     assert not full.verified
@@ -207,8 +207,8 @@ def test_ordinal_and_custom_transformer_refit(spark, tmp_path, people):
     assert a.keys() == b.keys()
     for key in a:
         np.testing.assert_allclose(a[key], b[key], atol=1e-5)
-    model = load_model(spark, record.tables[MODEL]["path"]).params
-    retrained = load_model(spark, oracle.tables[MODEL]["path"]).params
+    model = load_model(spark, record.tables[MODEL].path).params
+    retrained = load_model(spark, oracle.tables[MODEL].path).params
     np.testing.assert_allclose(model.w, retrained.w, atol=1e-6)
     assert not json.dumps(result["changes"]).count(str(frame.bank[victim]))
 
@@ -245,5 +245,5 @@ def test_crashes_in_the_encoder_step_then_resubmit_completes(spark, tmp_path, pe
     assert town not in load_encoder(updated.encoder).named_transformers_["town"].categories_[0]
     width = max(end for ranges in updated.matrix_provenance.values() for _, end in ranges)
     assert {len(v) for v in _x_by_id(spark, updated).values()} == {width}
-    assert load_model(spark, record.tables[MODEL]["path"]).params.d == width
+    assert load_model(spark, record.tables[MODEL].path).params.d == width
     assert scan_warehouse(wh, [town]).verified is True

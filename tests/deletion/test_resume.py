@@ -37,8 +37,8 @@ def test_crash_between_steps_then_rerun_completes(spark, small_example, example_
                "keys": small_example["leaks_data"]["customer_ids"],
                "action": "redact_columns", "columns": ["mails.mail_subject"],
                "verify_patterns": [CARD_NUMBER]}
-    prepared = original.tables[PREPARED]["path"]
-    features = original.tables[FEATURES]["path"]
+    prepared = original.tables[PREPARED].path
+    features = original.tables[FEATURES].path
 
     def crash(step: str) -> None:
         if step.startswith(crash_at):
@@ -48,7 +48,7 @@ def test_crash_between_steps_then_rerun_completes(spark, small_example, example_
     with pytest.raises(Crash):
         unlearn(request, warehouse=wh, spark=spark, config=config,
                 hooks=Hooks(after_step=crash))
-    statuses = [e["status"] for e in ledger.entries(spark, Layout(wh), "incident-1")]
+    statuses = [e.status for e in ledger.entries(spark, Layout(wh), "incident-1")]
     assert statuses == ["started"]
     before = scan([prepared], [], patterns=[CARD_NUMBER], match_patterns=True)
     if crash_at != "erase":
@@ -69,11 +69,11 @@ def test_crash_between_steps_then_rerun_completes(spark, small_example, example_
     assert again["status"] == "already_applied"
     assert {p: store.table_version(spark, p) for p in (prepared, features)} == versions
     assert table_rows(spark, prepared) == rows
-    statuses = [e["status"] for e in ledger.entries(spark, Layout(wh), "incident-1")]
+    statuses = [e.status for e in ledger.entries(spark, Layout(wh), "incident-1")]
     assert statuses == ["started", "started", "completed"]  # the resumption is recorded
 
     # The model followed exactly once: one new version; the earlier one is erased.
-    model = spark.read.format("delta").load(original.tables[MODEL]["path"])
+    model = spark.read.format("delta").load(original.tables[MODEL].path)
     assert [r.model_version for r in model.collect()] == [1]
     updates = result["model"] or {}
     if crash_at.startswith("merge") and budget is None:
@@ -91,7 +91,7 @@ def test_crash_before_the_ledger_heard_of_the_request(spark, small_example, exam
     """The ledger's "started" row is written alongside the MERGEs: if it never lands, the
     request's own commits (stamped with its id) still make the re-run a resumption."""
     wh, original = example_run
-    prepared = original.tables[PREPARED]["path"]
+    prepared = original.tables[PREPARED].path
     version = store.table_version(spark, prepared)
     request = {"request_id": "incident-2", "source": "customers",
                "keys": small_example["leaks_data"]["customer_ids"],
@@ -124,7 +124,7 @@ def test_crash_before_the_ledger_heard_of_the_request(spark, small_example, exam
 @pytest.mark.long  # CI's 45 minutes
 def test_reapplying_under_a_new_id_changes_nothing(spark, example_run):
     wh, original = example_run
-    prepared_rows = spark.read.format("delta").load(original.tables[PREPARED]["path"])
+    prepared_rows = spark.read.format("delta").load(original.tables[PREPARED].path)
     keys = sorted({r.customer_id for r in prepared_rows.select("customer_id").collect()})[:2]
     request = {"request_id": "a", "source": "customers", "keys": keys, "action": "delete_rows"}
     updated = unlearn(request, warehouse=wh, spark=spark, erase=False)
@@ -132,7 +132,7 @@ def test_reapplying_under_a_new_id_changes_nothing(spark, example_run):
     first = unlearn(request, warehouse=wh, spark=spark)  # re-submitted: now erased
     assert first["status"] == "completed" and first["resumed"] is True
     assert first["verification"]["verified"] is True
-    prepared = original.tables[PREPARED]["path"]
+    prepared = original.tables[PREPARED].path
     version = store.table_version(spark, prepared)
     second = unlearn({"request_id": "b", "source": "customers", "keys": keys,
                       "action": "delete_rows"}, warehouse=wh, spark=spark)

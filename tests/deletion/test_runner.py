@@ -20,6 +20,7 @@ import pytest
 from spark_lester.artifacts.layout import Layout
 from spark_lester.config import LesterConfig, project_root
 from spark_lester.deletion import ledger, runner
+from spark_lester.deletion.records import LedgerEntry
 from spark_lester.deletion.request import DeletionRequest
 from spark_lester.deletion.stages import Context, Hooks, Noop
 from spark_lester.errors import DeletionFailedError, RequestError
@@ -80,8 +81,9 @@ class World:
         monkeypatch.setattr(runner, "STAGES", tuple(stage(n) for n in NAMES))
         monkeypatch.setattr(runner, "stamped", lambda spark, request_id: nullcontext())
         monkeypatch.setattr(ledger, "append",
-                            lambda spark, layout, entry: self.rows.append(dict(entry)))
-        monkeypatch.setattr(ledger, "entries", lambda spark, layout: list(self.rows))
+                            lambda spark, layout, entry: self.rows.append(entry.to_json()))
+        monkeypatch.setattr(ledger, "entries", lambda spark, layout: [
+            LedgerEntry.from_json(r) for r in self.rows])
         monkeypatch.setattr(runner.registry, "list_runs", lambda spark, layout: [])
         monkeypatch.setattr(runner.store, "table_version", lambda spark, path: 2)
 

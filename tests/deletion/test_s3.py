@@ -64,9 +64,9 @@ def test_redacting_mail_subjects_on_s3_equals_rerun(spark, s3, s3_endpoint, s3_s
                                                     saved_s3_run, small_example):
     warehouse, original = saved_s3_run.restore()
     leaked = small_example["leaks_data"]["customer_ids"]
-    assert original.tables["prepared"]["path"].startswith(f"s3a://{BUCKET}/warehouse/")
+    assert original.tables["prepared"].path.startswith(f"s3a://{BUCKET}/warehouse/")
     cfg = config(warehouse, s3_endpoint)
-    tables = [original.tables[n]["path"] for n in ("prepared", "features")]
+    tables = [original.tables[n].path for n in ("prepared", "features")]
     before = scan(tables, [], patterns=[CARD_NUMBER], config=cfg, match_patterns=True)
     # the scan can fail on S3: it finds the card numbers, in the data files only
     assert before.objects > 0 and before.verified is False

@@ -195,7 +195,7 @@ def test_s3_errors_while_merging_then_resume(spark, proxy, sources, saved_run, s
     """PUTs under the features table fail: its MERGE fails after the prepared table's
     committed; the second attempt resumes and equals a re-run on the cleaned sources."""
     _, original = saved_run.restore()
-    prepared, features = (original.tables[n]["path"] for n in (PREPARED, FEATURES))
+    prepared, features = (original.tables[n].path for n in (PREPARED, FEATURES))
     versions = {p: store.table_version(spark, p) for p in (prepared, features)}
     features_rows = table_rows(spark, features)
     features_x = feature_map(spark, features)
@@ -229,10 +229,10 @@ def test_s3_errors_while_merging_then_resume(spark, proxy, sources, saved_run, s
         {k: v.tolist() for k, v in features_x.items()}
 
     rows = ledger.entries(spark, Layout(WAREHOUSE), request.request_id)
-    assert [r["status"] for r in rows] == [ledger.STARTED, ledger.FAILED]
-    assert rows[-1]["reason"].startswith(f"merge {FEATURES}: StorageError")
+    assert [r.status for r in rows] == [ledger.STARTED, ledger.FAILED]
+    assert rows[-1].reason.startswith(f"merge {FEATURES}: StorageError")
     # the model table is listed too: it is updated after the MERGEs, and erased
-    assert set(rows[-1]["tables"]) == {prepared, features, original.tables[MODEL]["path"]}
+    assert set(rows[-1].tables) == {prepared, features, original.tables[MODEL].path}
 
     result = unlearn(request, warehouse=WAREHOUSE, spark=spark, config=config)
     assert result["status"] == "completed" and result["resumed"] is True
@@ -253,7 +253,7 @@ def test_s3_errors_while_merging_then_resume(spark, proxy, sources, saved_run, s
     again = unlearn(request, warehouse=WAREHOUSE, spark=spark, config=config)
     assert again["status"] == "already_applied" and again["ledger"] == ledger.COMPLETED
     assert {p: store.table_version(spark, p) for p in (prepared, features)} == after
-    statuses = [r["status"] for r in ledger.entries(spark, Layout(WAREHOUSE), request.request_id)]
+    statuses = [r.status for r in ledger.entries(spark, Layout(WAREHOUSE), request.request_id)]
     assert statuses == [ledger.STARTED, ledger.FAILED, ledger.STARTED, ledger.COMPLETED]
 
 
@@ -261,7 +261,7 @@ def test_s3_errors_in_the_verification_scan_then_resume(spark, proxy, saved_run)
     """Once the tables are erased, the scan's reads (pyarrow's, not Spark's) fail: a typed
     error, the ledger names the step, and the second attempt only erases and verifies."""
     warehouse, original = saved_run.restore()
-    paths = [original.tables[n]["path"] for n in (PREPARED, FEATURES)]
+    paths = [original.tables[n].path for n in (PREPARED, FEATURES)]
     request = DeletionRequest.from_dict({"source": "customers", "where": "customer_id % 7 = 3",
                                          "action": "delete_rows"})
     config = LesterConfig.from_env(warehouse=warehouse, s3_endpoint=proxy.url)
@@ -279,8 +279,8 @@ def test_s3_errors_in_the_verification_scan_then_resume(spark, proxy, saved_run)
     assert failure.value.retryable is True
     assert "verification scan" in str(failure.value)
     rows = ledger.entries(spark, Layout(warehouse), request.request_id)
-    assert [r["status"] for r in rows] == [ledger.STARTED, ledger.FAILED]
-    assert rows[-1]["reason"].startswith("verify: StorageError")
+    assert [r.status for r in rows] == [ledger.STARTED, ledger.FAILED]
+    assert rows[-1].reason.startswith("verify: StorageError")
     for path in paths:  # updated and erased: every retained commit is the request's
         assert {c["userMetadata"] for c in store.history(spark, path, -1)} == \
             {commit_tag(request.request_id)}

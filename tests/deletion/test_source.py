@@ -29,4 +29,4 @@ def test_the_three_keyed_row_id_paths_agree(spark, tmp_path):
     metrics = clean_source(spark, path, spec, request)
     left = {r["key"] for r in spark.read.format("delta").load(path).collect()}
     assert left == set(keys) - gone
-    assert metrics["numTargetRowsDeleted"] == len(gone)
+    assert metrics.rows_deleted == len(gone)

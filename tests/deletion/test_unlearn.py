@@ -31,7 +31,7 @@ def test_redacting_mail_subjects_of_customers_equals_rerun(spark, small_example,
                                                            tmp_path):
     leaked = small_example["leaks_data"]["customer_ids"]
     wh, original = example_run
-    model_before = load_model(spark, original.tables[MODEL]["path"]).params
+    model_before = load_model(spark, original.tables[MODEL].path).params
     old_rows = training_rows_of(spark, original, F.col("customer_id").isin(leaked))
     # no certified budget: the Newton update itself is measured against retraining below
     result = unlearn({"source": "customers", "keys": leaked, "action": "redact_columns",
@@ -79,7 +79,7 @@ def test_deleting_customers_of_two_banks_equals_rerun(spark, small_example, exam
     banks = sorted(customers.bank.unique())[:2]
     wh, original = example_run
     predicate = f"bank IN ('{banks[0]}', '{banks[1]}') AND level = 'premium'"
-    model_before = load_model(spark, original.tables[MODEL]["path"]).params
+    model_before = load_model(spark, original.tables[MODEL].path).params
     # a budget no update can meet: the certified bound refuses, the model is retrained
     result = unlearn({"source": "customers", "where": predicate, "action": "delete_rows"},
                      warehouse=wh, spark=spark,
@@ -103,8 +103,8 @@ def test_deleting_customers_of_two_banks_equals_rerun(spark, small_example, exam
                                                      "mails": small_example["mails"]},
                             tmp_path / "base", original)
     assert_same_artifacts(spark, original, baseline)
-    retrained = load_model(spark, baseline.tables[MODEL]["path"]).params
-    unlearned = load_model(spark, original.tables[MODEL]["path"]).params
+    retrained = load_model(spark, baseline.tables[MODEL].path).params
+    unlearned = load_model(spark, original.tables[MODEL].path).params
     assert unlearned.n_train == retrained.n_train < model_before.n_train
     gap = np.linalg.norm(unlearned.w - retrained.w)
     assert gap <= 1e-3 * np.linalg.norm(model_before.w - retrained.w)
@@ -211,9 +211,9 @@ def test_clean_source_refuses_csv_sources_before_changing_anything(spark, small_
     from tests.deletion.conftest import table_rows
 
     wh, original = example_run
-    before = table_rows(spark, original.tables[PREPARED]["path"])
+    before = table_rows(spark, original.tables[PREPARED].path)
     with pytest.raises(RequestError, match="keyed Delta source"):
         unlearn({"source": "customers", "keys": small_example["leaks_data"]["customer_ids"],
                  "action": "delete_rows", "clean_source": True},
                 warehouse=wh, spark=spark)
-    assert table_rows(spark, original.tables[PREPARED]["path"]) == before
+    assert table_rows(spark, original.tables[PREPARED].path) == before

@@ -65,7 +65,7 @@ def test_plain_pyspark_gives_the_same_artifacts(spark, running_example_data, tmp
                 warehouse=str(tmp_path / "b"), spark=spark, run_id="first")
     assert plain.rows == first.rows and plain.rows["train"] > 100
     assert compare(spark, plain, first) == []
-    w_plain = np.asarray(load_model(spark, plain.tables[MODEL]["path"]).params.w)
-    w_first = np.asarray(load_model(spark, first.tables[MODEL]["path"]).params.w)
+    w_plain = np.asarray(load_model(spark, plain.tables[MODEL].path).params.w)
+    w_first = np.asarray(load_model(spark, first.tables[MODEL].path).params.w)
     assert np.array_equal(w_plain, w_first)
     assert plain.lineage == first.lineage

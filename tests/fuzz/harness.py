@@ -326,12 +326,12 @@ class Harness:
 
         if MODEL not in record.tables:
             return None
-        return load_model(self.spark, record.tables[MODEL]["path"]).params.w
+        return load_model(self.spark, record.tables[MODEL].path).params.w
 
     def _versions(self, record: Any) -> dict[str, int]:
         from spark_lester.artifacts import store
 
-        return {n: store.table_version(self.spark, t["path"]) for n, t in record.tables.items()}
+        return {n: store.table_version(self.spark, t.path) for n, t in record.tables.items()}
 
     def _write(self, state: dict[str, pd.DataFrame], folder: str) -> dict[str, str]:
         """One CSV file per source; a source that reads another's file gets its path."""
@@ -380,7 +380,7 @@ class Harness:
             for name in self._names(o):
                 for k in state[name][keys[name]].dropna():
                     key_of[(name, keyed_row_id(name, int(k)))] = int(k)
-        df = self.spark.read.format("delta").load(oracle.tables[PREPARED]["path"])
+        df = self.spark.read.format("delta").load(oracle.tables[PREPARED].path)
         linked_keys: dict[str, set[int]] = {o: set() for o in others}
         for row in df.collect():
             for mono in monomials(row.asDict()):
@@ -560,8 +560,8 @@ def compare(spark: Any, engine: Any, oracle: Any) -> list[str]:
 
     lines = []
     for name in (PREPARED, FEATURES):
-        a = normalized_rows(spark, engine.tables[name]["path"])
-        b = normalized_rows(spark, oracle.tables[name]["path"])
+        a = normalized_rows(spark, engine.tables[name].path)
+        b = normalized_rows(spark, oracle.tables[name].path)
         extra, missing = a - b, b - a
         if extra or missing:
             lines.append(f"{name}: {sum(extra.values())} row(s) only in the engine's table, "
@@ -571,8 +571,8 @@ def compare(spark: Any, engine: Any, oracle: Any) -> list[str]:
     if MODEL in engine.tables and MODEL in oracle.tables:
         from spark_lester.artifacts.model import load_model
 
-        mine = load_model(spark, engine.tables[MODEL]["path"])
-        theirs = load_model(spark, oracle.tables[MODEL]["path"])
+        mine = load_model(spark, engine.tables[MODEL].path)
+        theirs = load_model(spark, oracle.tables[MODEL].path)
         if mine.params.n_train != theirs.params.n_train:
             lines.append(f"model: trained on {mine.params.n_train} rows, the re-run's on "
                          f"{theirs.params.n_train}")

@@ -41,8 +41,8 @@ def test_killed_after_its_first_commit_then_resubmitted(spark, tmp_path, capsys)
     code = killed_delete(request, wh, "merge:r1:prepared", tmp_path / "child")
     assert code == -9
     forget_cached_logs(spark)
-    prepared = record.tables[PREPARED]["path"]
-    assert store.table_version(spark, prepared) > record.tables[PREPARED]["version"]
+    prepared = record.tables[PREPARED].path
+    assert store.table_version(spark, prepared) > record.tables[PREPARED].version
     # what a kill in the middle of the next commit leaves: its temporary file, holding the
     # commit's actions (the MERGE predicate with the request's row ids)
     log = os.path.join(prepared, "_delta_log")
@@ -58,8 +58,8 @@ def test_killed_after_its_first_commit_then_resubmitted(spark, tmp_path, capsys)
     assert main(["delete", str(path), "--warehouse", wh]) == 0, capsys.readouterr().err
     assert temporary_files(wh) == []
     rows = ledger.entries(spark, Layout(wh), "incident-7")
-    assert rows[-1]["status"] == "completed" and "resumed" in (rows[-1]["reason"] or "")
-    verification = rows[-1]["verification"]
+    assert rows[-1].status == "completed" and "resumed" in (rows[-1].reason or "")
+    verification = rows[-1].verification
     assert verification["verified"] is True and verification["needles"] > 0
     differences = harness.oracle_differences(case, record, [request], wh, "resumed")
     assert differences == []
@@ -86,5 +86,5 @@ def test_killed_while_the_ledger_was_first_created(spark, tmp_path):
     path = tmp_path / "r.json"
     path.write_text(json.dumps(request))
     assert main(["delete", str(path), "--warehouse", wh]) == 0
-    assert [e["status"] for e in ledger.entries(spark, Layout(wh))] == ["started", "completed"]
+    assert [e.status for e in ledger.entries(spark, Layout(wh))] == ["started", "completed"]
     assert harness.oracle_differences(case, record, [request], wh, "ledger") == []

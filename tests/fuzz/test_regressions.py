@@ -140,7 +140,7 @@ def test_a_failing_step_is_a_typed_error_and_a_failed_ledger_row(spark, tmp_path
     with pytest.raises(DeletionFailedError) as err:
         unlearn(request, warehouse=wh, spark=spark)
     assert err.value.step.startswith("merge")
-    statuses = [e["status"] for e in ledger.entries(spark, Layout(wh), "boom")]
+    statuses = [e.status for e in ledger.entries(spark, Layout(wh), "boom")]
     assert statuses[-1] == "failed"
     path = tmp_path / "req.json"
     path.write_text(json.dumps({**request, "request_id": "boom2"}))

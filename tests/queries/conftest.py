@@ -28,7 +28,7 @@ def query_run(spark, running_example_data, tmp_path_factory):
         shutil.copy(running_example_data[name], paths[name])
     warehouse = str(folder / "wh")
     record = spark_lester.run(PIPELINE, paths, warehouse=warehouse, run_id="q1", spark=spark)
-    prepared = spark.read.format("delta").load(record.tables["prepared"]["path"]) \
+    prepared = spark.read.format("delta").load(record.tables["prepared"].path) \
         .select("__lester_row_id", "__lester_split", "mail_id", "customer_id").toPandas()
     return (record, warehouse, pd.read_csv(paths["customers"]), pd.read_csv(paths["mails"]),
             prepared)

@@ -20,10 +20,10 @@ def _expected(spark, query_run, column, threshold=None):
     """Per-group rates of the test rows, computed without the query's joins or scoring
     (``threshold`` None: the model's own ``predict``)."""
     record, _, customers, _, prepared = query_run
-    test = spark.read.format("delta").load(record.tables["features"]["path"]) \
+    test = spark.read.format("delta").load(record.tables["features"].path) \
         .where("__lester_split = 'test'").select("__lester_row_id", "features", "label") \
         .toPandas()
-    model = load_model(spark, record.tables["model"]["path"]).params
+    model = load_model(spark, record.tables["model"].path).params
     X = np.stack(test["features"].to_numpy()).astype(np.float64)
     test["pred"] = model.predict(X) if threshold is None else \
         (model.predict_proba(X) > threshold).astype(int)

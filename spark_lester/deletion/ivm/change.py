@@ -187,7 +187,7 @@ def compute_change(spark: SparkSession, request: DeletionRequest, run: RunRecord
     from spark_lester.frame.frame import observe_joins
     from spark_lester.frame.pipeline import call_prepare
 
-    tables = {n: spark.read.format("delta").load(run.tables[n]["path"]) for n in
+    tables = {n: spark.read.format("delta").load(run.tables[n].path) for n in
               (PREPARED, FEATURES)}
     from spark_lester.deletion.same_file import linked_group
 
@@ -256,7 +256,7 @@ def compute_change(spark: SparkSession, request: DeletionRequest, run: RunRecord
             # attempt killed between the two MERGEs left X as it was, whatever the
             # prepared table says (the two are not compared: X is not re-encoded for it)
             replaced = _replacement(run, tables, new_df)
-            result.tables = {n: TableChange(n) if run.tables[n]["path"] in merged
+            result.tables = {n: TableChange(n) if run.tables[n].path in merged
                              else replaced[n] for n in tables}
         elif _same_table(tables[PREPARED], new_df):
             result.tables = {n: TableChange(n) for n in tables}
@@ -266,7 +266,7 @@ def compute_change(spark: SparkSession, request: DeletionRequest, run: RunRecord
 
     with ThreadPoolExecutor(max_workers=len(tables)) as pool:  # small reads, side by side
         found = {n: pool.submit(affected_rows, df, anchor_lists, run.cluster_by,
-                                files=store.file_count(spark, run.tables[n]["path"]))
+                                files=store.file_count(spark, run.tables[n].path))
                  for n, df in tables.items()}
         old = {n: rows.result() for n, rows in found.items()}
     restrict: dict[str, set[int]] = {s: set(v) for s, v in anchor_lists.items()}

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from spark_lester.artifacts.layout import Layout
     from spark_lester.artifacts.registry import RunRecord
     from spark_lester.config import LesterConfig
+    from spark_lester.deletion.records import LedgerEntry
     from spark_lester.deletion.request import DeletionRequest
 
 
@@ -63,7 +64,7 @@ class Context:
     #: Started at (``time.perf_counter``): the request's seconds count from here.
     clock: float = field(default_factory=time.perf_counter)
     #: Read by the runner before the first stage.
-    history: list[dict[str, Any]] = field(default_factory=list)
+    history: list[LedgerEntry] = field(default_factory=list)
     recorded: list[RunRecord] = field(default_factory=list)
     #: Whether an earlier attempt of this request changed tables (set by the runner).
     resuming: bool = False

@@ -47,16 +47,16 @@ def check(ctx: Context) -> CheckReport:
         return CheckReport(noop=Noop(f"no recorded run read source '{req.source}' and every "
                                      "redacted source"))
     ctx.runs = runs
-    expected = ledger.expected_versions(ctx.history, "tables")
-    cleaned_sources = ledger.expected_versions(ctx.history, "sources")
+    expected = ledger.expected_versions(ctx.history)
+    cleaned_sources = ledger.cleaned_sources(ctx.history)
     own: set[str] = set()
     for run in runs:
         check_columns(run, req)
         for name in (PREPARED, FEATURES, MODEL):
             if name not in run.tables:
                 continue
-            path = run.tables[name]["path"]
-            if _past_by_own_commits(spark, path, expected.get(path, run.tables[name]["version"]),
+            path = run.tables[name].path
+            if _past_by_own_commits(spark, path, expected.get(path, run.tables[name].version),
                                     req):
                 own.add(path)
     for run in runs:

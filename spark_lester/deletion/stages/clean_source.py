@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
-
+from spark_lester.deletion.records import MergeMetrics
 from spark_lester.deletion.source import clean_source as clean_one
 from spark_lester.deletion.stages import Context, since
 
@@ -17,7 +16,7 @@ from spark_lester.deletion.stages import Context, since
 @dataclass
 class CleanSourceReport:
     #: Per source path, the DELETE's metrics.
-    merges: dict[str, Any] = field(default_factory=dict)
+    merges: dict[str, MergeMetrics] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
 
 

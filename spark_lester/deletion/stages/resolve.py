@@ -93,13 +93,13 @@ def resolve(ctx: Context) -> ResolveReport:
             "the request's rows appear in no artifact (recorded: later requests keep them "
             "changed)", run_ids, summaries))
 
-    merges = {c.run.tables[n]["path"]: (c, n) for c in touched for n in (PREPARED, FEATURES)
+    merges = {c.run.tables[n].path: (c, n) for c in touched for n in (PREPARED, FEATURES)
               if not c.tables[n].empty}
     encoded = [c for c in changes if c.encoder is not None and c.encoder.changed]
     # the registry holds every run's fitted encoder: purged when one changes (or may have)
     registry_paths = {ctx.layout.runs} if encoded or ctx.resuming else set()
     erase_paths = sorted(set(merges) | started_tables | set(cleanup) | {w.path for w in models}
-                         | {c.run.tables[FEATURES]["path"] for c in encoded} | registry_paths)
+                         | {c.run.tables[FEATURES].path for c in encoded} | registry_paths)
     plan = Plan(touched=touched, merges=merges, models=models, encoded=encoded,
                 cleanup=cleanup, erase_paths=erase_paths,
                 source_before={p: registry.fingerprint(spark, p, "delta") for p in cleanup},
@@ -127,7 +127,7 @@ def _resolve_run(spark: SparkSession, req: DeletionRequest, run: RunRecord,
         if entry is not None and run.label is not None:
             # a resumed request may have stored the downdated encoder (narrower X) before
             # its model step: the width is then not checked, and the model is retrained
-            stored = reader.submit(load_model, spark, entry["path"],
+            stored = reader.submit(load_model, spark, entry.path,
                                    d=None if resuming else feature_width(
                                        run.matrix_provenance))
         module = load_pipeline(run.pipeline_path)
@@ -141,7 +141,7 @@ def _resolve_run(spark: SparkSession, req: DeletionRequest, run: RunRecord,
         updated = _model_updated(spark, run, expected)
         work = plan_model(spark, change, req.request_id, resuming=resuming,
                           features_version=store.table_version(
-                              spark, run.tables[FEATURES]["path"]),
+                              spark, run.tables[FEATURES].path),
                           model_updated=updated,
                           stored=stored.result() if stored is not None and not updated
                           else None)
@@ -154,8 +154,8 @@ def _model_updated(spark: SparkSession, run: RunRecord, expected: dict[str, Any]
     entry = run.tables.get(MODEL)
     if entry is None:
         return False
-    return store.table_version(spark, entry["path"]) > expected.get(entry["path"],
-                                                                    entry["version"])
+    return store.table_version(spark, entry.path) > expected.get(entry.path,
+                                                                    entry.version)
 
 
 def _source_changes(req: DeletionRequest, changes: list[RunChange]

@@ -10,6 +10,7 @@ in the registry (``deletion.encoder``; one writer at a time: the registry is one
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from spark_lester.artifacts.layout import FEATURES
 from spark_lester.deletion.merge import merge
 from spark_lester.deletion.model import ModelWork, compute_update, store_model
+from spark_lester.deletion.records import MergeMetrics
 from spark_lester.deletion.stages import Context, pool, since
 
 if TYPE_CHECKING:
@@ -28,7 +30,7 @@ if TYPE_CHECKING:
 @dataclass
 class UpdateReport:
     #: Per table path, the MERGE's metrics (and the encoder's rewrite of X).
-    merges: dict[str, Any] = field(default_factory=dict)
+    merges: dict[str, MergeMetrics] = field(default_factory=dict)
     #: Per run, the stored model update.
     model: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
@@ -84,16 +86,17 @@ def _update_model(spark: SparkSession, work: ModelWork, config: LesterConfig,
     return result, store_model(spark, work, result, request_id=request_id, replace=erase)
 
 
-def _unlearn_encoders(ctx: Context, merges: dict[str, Any]) -> None:
+def _unlearn_encoders(ctx: Context, merges: dict[str, MergeMetrics]) -> None:
     """After the MERGEs: rewrite X of each run whose encoder changed, then store the new
     encoders in the registry."""
     from spark_lester.deletion.encoder import rewrite_features, update_registry
 
     for change in ctx.plan.encoded:
         ctx.step = "encoder"
-        path = change.run.tables[FEATURES]["path"]
+        path = change.run.tables[FEATURES].path
         rewrite = rewrite_features(ctx.spark, change.run, change.encoder)
-        merges[path] = {**(merges.get(path) or {}), "encoder_rewrite": rewrite}
+        merges[path] = dataclasses.replace(merges.get(path) or MergeMetrics(),
+                                           encoder_rewrite=rewrite)
         ctx.after(f"encoder:{change.run.run_id}")
     for change in ctx.plan.encoded:
         ctx.step = "registry"

@@ -42,7 +42,7 @@ def verify(ctx: Context) -> VerifyReport:
     tick = time.perf_counter()
     data_tables = [p for p in plan.erase_paths if not is_model(p) and p != ctx.layout.runs]
     # the artifact tables whose remaining rows may still hold a removed value legitimately
-    live_tables = sorted(set(data_tables) | {r.tables[n]["path"] for r in ctx.runs or []
+    live_tables = sorted(set(data_tables) | {r.tables[n].path for r in ctx.runs or []
                                              for n in (PREPARED, FEATURES)})
     report.verification = _scan(ctx, live_tables)
     report.timings["verify"] = since(tick)
