@@ -25,18 +25,38 @@ and the load each phase started at. The initial run is not held.
 ``--initial-dir DIR`` keeps each size's data and initial warehouse (DIR/<mails>) and reuses
 them later, so that the timed phases can be repeated without the initial run (46 min at 1M);
 ``--initial-only`` just builds them. A reused entry reports the first run's seconds and commit.
+
+``--start-cluster`` (or ``--master spark://HOST:PORT --s3-endpoint URL``, a cluster already
+running) measures the same deletion twice per size in one invocation: first on a Spark
+standalone cluster, by a driver submitted with spark-submit (``cluster_deletion_driver.py``,
+as an EMR step runs), sources and warehouses on ``s3a://``; then on local[2] with a local
+warehouse. ``--start-cluster`` starts moto's S3 server and a cluster of ``--workers``
+1-core workers on loopback (``tests/s3server.py``, ``tests/sparkcluster.py``: executors
+import spark_lester from the bundle ``spark-lester package`` builds) and stops all of it
+before the local[2] side starts, also on an error, Ctrl-C or SIGTERM. Writes
+``bench/results/deletion_cluster.json``: both measurements and their ratios (cluster /
+local). Storage is moto on loopback, so the ratios are the engine's cluster overhead
+(spark-submit driver, executors, s3a), not AWS's.
+
+    .venv/bin/python bench/bench_deletion.py --start-cluster --sizes 100000
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import logging
 import os
 import platform
 import shutil
+import signal
+import subprocess
 import sys
 import tempfile
 import time
+import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,6 +67,54 @@ from spark_lester.config import LesterConfig  # noqa: E402
 from spark_lester.session import get_spark  # noqa: E402
 
 PIPELINE = ROOT / "examples" / "running_example" / "pipeline.py"
+DRIVER = ROOT / "bench" / "cluster_deletion_driver.py"
+#: What the comparison divides, cluster by local[2].
+RATIOS = ("deletion_seconds", "erasure_seconds", "reexecution_seconds", "speedup")
+#: The local[2] side's session, as in the benchmark without a cluster.
+LOCAL = {"master": "local[2]", "shuffle_partitions": 4, "driver_memory": "8g"}
+
+
+class ClusterBenchError(RuntimeError):
+    """The cluster side of the comparison failed (the driver's exit status and output)."""
+
+
+@dataclass(frozen=True)
+class Storage:
+    """Where a measurement's pipeline reads its sources and keeps its warehouses.
+
+    Local (``prefix`` None): paths under the work directory. On a cluster the executors
+    share no disk with the driver, so both live under ``prefix`` (``s3a://bucket/key``,
+    reached at ``endpoint``): each generated file is uploaded there, each warehouse is a key
+    below it. The generated files stay on the driver's disk too: the leaked ids and the
+    cleaned mails are computed from them there.
+
+    >>> Storage("s3a://b/k").source("/tmp/w/cleaned/mails.csv")
+    's3a://b/k/cleaned/mails.csv'
+    >>> Storage().location(Path("/tmp/w"), "baseline")
+    '/tmp/w/baseline'
+    """
+
+    prefix: str | None = None
+    endpoint: str | None = None
+
+    def location(self, work: Path, name: str) -> str:
+        """A warehouse: ``work/name`` locally, ``prefix/name`` on S3."""
+        return str(work / name) if self.prefix is None else f"{self.prefix}/{name}"
+
+    def source(self, path: str) -> str:
+        """Where the pipeline reads the local file ``path``: the file itself, or its folder
+        and name under the prefix (``data/mails.csv`` and ``cleaned/mails.csv`` differ)."""
+        if self.prefix is None:
+            return path
+        return f"{self.prefix}/{Path(path).parent.name}/{Path(path).name}"
+
+    def publish(self, path: str) -> str:
+        """Upload ``path`` to its ``source`` (nothing to do locally); returns the source."""
+        uri = self.source(path)
+        if self.prefix is not None:
+            bucket, _, key = uri.removeprefix("s3a://").partition("/")
+            s3_client(self.endpoint).upload_file(path, bucket, key)
+        return uri
 
 
 def wait_for_quiet(limit: float | None, phase: str, n_mails: int) -> dict | None:
@@ -67,9 +135,11 @@ def wait_for_quiet(limit: float | None, phase: str, n_mails: int) -> dict | None
             "load_1min_at_start": round(os.getloadavg()[0], 2)}
 
 
-def initial_run(spark, n_mails: int, work: Path, keep: Path | None) -> tuple:
+def initial_run(spark, n_mails: int, work: Path, keep: Path | None,
+                storage: Storage = Storage()) -> tuple:
     """Generate the data and run the pipeline into ``work/warehouse``: the run's record, the
-    data paths and how the initial run was obtained.
+    data paths (on the local disk; ``storage`` says where the pipeline reads them and keeps
+    the warehouse) and how the initial run was obtained.
 
     With ``keep`` (``--initial-dir``), ``work`` is a directory that outlives the process:
     the first time, the warehouse is copied to ``pristine`` after the run; later, the
@@ -92,9 +162,10 @@ def initial_run(spark, n_mails: int, work: Path, keep: Path | None) -> tuple:
         return record, paths, {**json.loads(meta.read_text()), "initial_run_reused": True}
     shutil.rmtree(wh, ignore_errors=True)
     paths = generate.write(data, max(200, n_mails // 10), n_mails, seed=42)
-    sources = {"customers": paths["customers"], "mails": paths["mails"]}
+    sources = {name: storage.publish(paths[name]) for name in ("customers", "mails")}
     start = time.perf_counter()
-    record = run(PIPELINE, sources, warehouse=str(wh), spark=spark, run_id="r1")
+    record = run(PIPELINE, sources, warehouse=storage.location(work, "warehouse"), spark=spark,
+                 run_id="r1")
     initial = {"initial_run_seconds": round(time.perf_counter() - start, 3),
                "initial_run_commit": _commit()}
     if keep is not None:
@@ -105,7 +176,10 @@ def initial_run(spark, n_mails: int, work: Path, keep: Path | None) -> tuple:
 
 
 def measure(spark, config, n_mails: int, work: Path, quiet: float | None = None,
-            keep: Path | None = None, initial_only: bool = False) -> dict:
+            keep: Path | None = None, initial_only: bool = False,
+            storage: Storage = Storage()) -> dict:
+    """One size: the initial run, the deletion, the re-execution and their comparison
+    (see the module doc), with the warehouses and sources where ``storage`` says."""
     import pandas as pd
 
     from pyspark.sql import functions as F
@@ -115,18 +189,19 @@ def measure(spark, config, n_mails: int, work: Path, quiet: float | None = None,
     from spark_lester.artifacts.run import run
     from spark_lester.deletion.compare import (model_against_retrain, same_artifacts,
                                                training_rows_of)
+    from spark_lester.deletion.records import MergeMetrics
     from spark_lester.deletion.request import CARD_NUMBER
     from spark_lester.deletion.unlearn import unlearn
     from spark_lester.features.encode import load_encoder
 
-    record, paths, initial = initial_run(spark, n_mails, work, keep)
+    record, paths, initial = initial_run(spark, n_mails, work, keep, storage)
     if keep is not None and initial_only:
         return {"mails": n_mails, **initial}
-    wh = str(work / "warehouse")
+    wh = storage.location(work, "warehouse")
     leaked = json.loads(Path(paths["leaks"]).read_text())["customer_ids"]
     request = {"source": "customers", "keys": leaked, "action": "redact_columns",
                "columns": ["mails.mail_subject"], "verify_patterns": [CARD_NUMBER]}
-    original = load_model(spark, record.tables[MODEL]["path"]).params
+    original = load_model(spark, record.tables[MODEL].path).params
     old_rows = training_rows_of(spark, record, F.col("customer_id").isin(leaked))
     phases = {"deletion": wait_for_quiet(quiet, "deletion", n_mails)}
     result = unlearn(request, warehouse=wh, spark=spark, config=config)
@@ -138,42 +213,44 @@ def measure(spark, config, n_mails: int, work: Path, quiet: float | None = None,
     cleaned = work / "cleaned" / "mails.csv"
     cleaned.parent.mkdir(parents=True)
     mails.to_csv(cleaned, index=False)
+    cleaned_sources = {"customers": storage.source(paths["customers"]),
+                       "mails": storage.publish(str(cleaned))}
     phases["reexecution"] = wait_for_quiet(quiet, "re-execution", n_mails)
     start = time.perf_counter()
-    baseline = run(PIPELINE, {"customers": paths["customers"], "mails": str(cleaned)},
-                   warehouse=str(work / "baseline"), spark=spark, run_id="baseline",
+    baseline = run(PIPELINE, cleaned_sources,
+                   warehouse=storage.location(work, "baseline"), spark=spark, run_id="baseline",
                    encoder=load_encoder(record.encoder))
     reexecution = time.perf_counter() - start
     print(f"[bench] {n_mails}: timed phases done", file=sys.stderr, flush=True)
     check = same_artifacts(spark, record, baseline)
     model = model_against_retrain(spark, record, baseline, original, old_rows)
-    update = (result.get("model") or {}).get("r1", {})
-    seconds = float(result["seconds_to_consistent"])
+    update = (result.model or {}).get("r1", {})
+    seconds = float(result.seconds_to_consistent)
     files = {}
-    for path, table in result["tables"].items():
-        merge, erase = table.get("merge") or {}, table.get("erasure") or {}
+    for path, table in result.tables.items():
+        merge, erase = table.merge or MergeMetrics(), table.erasure or {}
         files[path.rsplit("/", 1)[-1]] = {
-            "merge_files_removed": merge.get("numTargetFilesRemoved"),
-            "merge_files_added": merge.get("numTargetFilesAdded"),
-            "merge_deletion_vectors": merge.get("numTargetDeletionVectorsAdded"),
+            "merge_files_removed": merge.files_removed,
+            "merge_files_added": merge.files_added,
+            "merge_deletion_vectors": merge.deletion_vectors_added,
             "purge_files_rewritten": erase.get("files_rewritten"),
-            "merge_seconds": merge.get("seconds"), "purge_seconds": erase.get("purge_seconds"),
+            "merge_seconds": merge.seconds, "purge_seconds": erase.get("purge_seconds"),
             "vacuum_seconds": erase.get("vacuum_seconds")}
     return {
         "mails": n_mails, "rows_prepared": record.rows["total"],
         "data_files_per_table": max(1, -(-record.rows["total"] // 25_000)),
         **initial,
         "deletion_seconds": round(seconds, 3),
-        "erasure_seconds": result["erasure_seconds"],
+        "erasure_seconds": result.erasure_seconds,
         "reexecution_seconds": round(reexecution, 3),
         "speedup": round(reexecution / seconds, 2),
-        "erasure_vs_reexecution": round(result["erasure_seconds"] / reexecution, 3),
-        "rows_affected": result["rows_affected"],
+        "erasure_vs_reexecution": round(result.erasure_seconds / reexecution, 3),
+        "rows_affected": result.rows_affected,
         "files_touched": files,
-        "profile_seconds": result["timings"],
+        "profile_seconds": result.timings,
         "ivm_matches_recompute": check["equal"],
         "features_max_abs_diff": check["features"].get("max_abs_diff"),
-        "erasure_verified": result["verification"]["verified"],
+        "erasure_verified": result.verified,
         "model": {"method": update.get("method"), "retrain_reason": update.get("retrain_reason"),
                   "update_seconds": update.get("seconds"),
                   "residual_bound": update.get("residual_bound"),
@@ -211,10 +288,14 @@ def engine_floor(spark, work: Path, repeats: int = 5) -> dict:
             "repeats": repeats}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line; ``cluster`` is set when a cluster comparison is asked for, and
+    ``out`` defaults to ``deletion_cluster.json`` for one, ``deletion.json`` otherwise."""
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
-    parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "deletion.json"))
+    parser.add_argument("--out", help="the JSON to write (default: bench/results/deletion.json, "
+                                      "or deletion_cluster.json for a cluster comparison)")
     parser.add_argument("--merge", action="store_true",
                         help="keep the results of other sizes already in --out (each size "
                              "is measured in one process: deletion and re-execution side by "
@@ -229,12 +310,59 @@ def main() -> None:
                              "initial_run_reused)")
     parser.add_argument("--initial-only", action="store_true",
                         help="with --initial-dir: only build the initial runs, measure nothing")
-    args = parser.parse_args()
+    group = parser.add_argument_group(
+        "cluster comparison", "each size on a Spark standalone cluster (a driver submitted "
+        "with spark-submit, storage on s3a://) and then on local[2]")
+    where = group.add_mutually_exclusive_group()
+    where.add_argument("--start-cluster", action="store_true",
+                       help="start moto's S3 server and a standalone cluster on loopback "
+                            "(tests/s3server.py, tests/sparkcluster.py) and stop them after")
+    where.add_argument("--master", metavar="spark://HOST:PORT",
+                       help="a standalone cluster already running (needs --s3-endpoint)")
+    group.add_argument("--s3-endpoint", metavar="URL",
+                       help="with --master: the S3 endpoint the driver and the executors share")
+    group.add_argument("--workers", type=int, default=2,
+                       help="1-core workers to start (--start-cluster) or 1-core executors to "
+                            "take (--master); default 2, the cores of local[2]")
+    group.add_argument("--worker-memory", default="1g",
+                       help="with --start-cluster: each worker's memory (default 1g)")
+    group.add_argument("--executor-python", metavar="PATH",
+                       help="with --master: the executors' Python, with the bundle of "
+                            "`spark-lester package` installed (default: a node Python built "
+                            "here, so the workers must run on this machine)")
+    group.add_argument("--driver-timeout", type=float, default=4 * 3600, metavar="SECONDS",
+                       help="stop a size's driver after this long (default 4 h)")
+    args = parser.parse_args(argv)
+    args.cluster = args.start_cluster or args.master is not None
     if args.initial_only and not args.initial_dir:
         parser.error("--initial-only needs --initial-dir")
+    if args.master is not None and not args.master.startswith("spark://"):
+        parser.error(f"--master {args.master}: give a standalone master, spark://HOST:PORT")
+    if args.master is not None and not args.s3_endpoint:
+        parser.error("--master needs --s3-endpoint, the S3 server that the cluster's driver and "
+                     "executors share (or use --start-cluster, which starts both)")
+    if args.master is None and (args.s3_endpoint or args.executor_python):
+        parser.error("--s3-endpoint and --executor-python go with --master")
+    for flag, given in (("--merge", args.merge), ("--initial-dir", args.initial_dir),
+                        ("--initial-only", args.initial_only)):
+        if args.cluster and given:
+            parser.error(f"{flag} is for the local benchmark: a cluster comparison measures "
+                         "each size afresh on both sides; leave it out")
+    if args.workers < 1:
+        parser.error("--workers must be at least 1")
+    if args.out is None:
+        name = "deletion_cluster.json" if args.cluster else "deletion.json"
+        args.out = str(ROOT / "bench" / "results" / name)
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    if args.cluster:
+        compare_with_cluster(args)
+        return
     kept = _kept_results(args.out, args.sizes) if args.merge else []
-    config = LesterConfig.from_env(master="local[2]", shuffle_partitions=4,
-                                   driver_memory="8g")
+    config = LesterConfig.from_env(**LOCAL)
     spark = get_spark(config)
     results: list[dict] = []
     floor = None
@@ -311,6 +439,188 @@ def write(out: str, config, results: list[dict], floor: dict | None) -> None:
         "deletion_growth_100k_to_1m": growth,
         "engine_floor": floor,
         "results": results}, indent=2))
+
+
+def compare_with_cluster(args: argparse.Namespace) -> None:
+    """The cluster comparison (see the module doc): every size on the cluster, which is then
+    stopped, then every size on local[2]; the JSON is rewritten after each measurement, so
+    a failure keeps what was measured."""
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    cluster_side: dict[int, dict] = {}
+    local_side: dict[int, dict] = {}
+    with tempfile.TemporaryDirectory(prefix="lester-bench-cluster-") as tmp, \
+            cluster_for(args, Path(tmp)) as cluster:
+        header = comparison_header(args, cluster.endpoint)
+        bucket = _bucket(cluster.endpoint)
+        for n in args.sizes:
+            prefix = f"s3a://{bucket}/{n}-{uuid.uuid4().hex[:8]}"
+            cluster_side[n] = on_cluster(cluster, n, prefix, Path(tmp), args)
+            print(json.dumps({"side": "cluster", **cluster_side[n]}), flush=True)
+            write_comparison(args.out, header, args.sizes, cluster_side, local_side)
+    config = LesterConfig.from_env(**LOCAL)
+    spark = get_spark(config)
+    try:
+        for n in args.sizes:
+            work = Path(tempfile.mkdtemp(prefix=f"lester-bench-{n}-"))
+            try:
+                local_side[n] = measure(spark, config, n, work, args.wait_for_quiet)
+            finally:
+                shutil.rmtree(work, ignore_errors=True)
+            print(json.dumps({"side": "local", **local_side[n]}), flush=True)
+            write_comparison(args.out, header, args.sizes, cluster_side, local_side)
+    finally:
+        spark.stop()
+
+
+@contextlib.contextmanager
+def cluster_for(args: argparse.Namespace, tmp: Path):  # type: ignore[no-untyped-def]
+    """The cluster to measure on. ``--start-cluster``: moto and a standalone cluster started
+    under ``tmp`` and stopped on leaving (an error, Ctrl-C and SIGTERM included). ``--master``:
+    the given cluster, with the bundle and the node Python built under ``tmp``."""
+    from tests.sparkcluster import Cluster, build_bundle, executor_python, start_cluster
+
+    if args.start_cluster:
+        from tests.s3server import start_moto
+
+        server, endpoint = start_moto()
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # a line per S3 request
+        try:
+            with start_cluster(tmp / "cluster", endpoint, workers=args.workers, cores=1,
+                               memory=args.worker_memory) as cluster:
+                yield cluster
+        finally:
+            server.stop()
+        return
+    bundle = tmp / "bundle"
+    build_bundle(bundle)
+    yield Cluster(root=tmp, master_url=args.master, ui_url="", endpoint=args.s3_endpoint,
+                  bundle=bundle, python=executor_python(bundle, tmp / "node-python"),
+                  workers=args.workers)
+
+
+def on_cluster(cluster, n_mails: int, prefix: str, tmp: Path,  # type: ignore[no-untyped-def]
+               args: argparse.Namespace) -> dict:
+    """One size measured by a driver submitted to ``cluster`` (``cluster_deletion_driver.py``:
+    ``measure`` with sources and warehouses under ``prefix``); its entry, with ``session``,
+    the cluster as the driver saw it."""
+    job, out = tmp / f"job-{n_mails}.json", tmp / f"out-{n_mails}.json"
+    job.write_text(json.dumps({"mails": n_mails, "prefix": prefix, "endpoint": cluster.endpoint,
+                               "work": str(tmp / f"work-{n_mails}"),
+                               "wait_for_quiet": args.wait_for_quiet}))
+    conf = {"spark.pyspark.python": args.executor_python} if args.executor_python else None
+    # the same shuffle partitions as the local[2] side
+    env = {"SPARK_LESTER_SHUFFLE_PARTITIONS": str(LOCAL["shuffle_partitions"])}
+    print(f"[bench] {n_mails}: submitting the driver to {cluster.master_url}", file=sys.stderr,
+          flush=True)
+    try:
+        done = cluster.submit(DRIVER, str(job), str(out), timeout=args.driver_timeout,
+                              conf=conf, env=env)
+    except subprocess.TimeoutExpired as exc:
+        raise ClusterBenchError(f"the driver for {n_mails} mails ran past --driver-timeout "
+                                f"{args.driver_timeout:.0f} s and was stopped; give it more "
+                                "time") from exc
+    if done.returncode != 0 or not out.is_file():
+        raise ClusterBenchError(
+            f"the driver for {n_mails} mails exited {done.returncode} without a result; its "
+            f"output ends:\n{done.stdout[-6000:]}\nFix what it says; a small --sizes (2000) "
+            "checks the cluster in a few minutes")
+    for line in done.stdout.splitlines():
+        if line.startswith("[bench]"):
+            print(line, file=sys.stderr, flush=True)
+    return json.loads(out.read_text())
+
+
+def cluster_vs_local(cluster: dict | None, local: dict | None) -> dict[str, float | None]:
+    """``RATIOS`` of a size's cluster entry to its local[2] entry (None until both exist).
+
+    >>> cluster_vs_local({"deletion_seconds": 30, "erasure_seconds": 4,
+    ...                   "reexecution_seconds": 90, "speedup": 3.0},
+    ...                  {"deletion_seconds": 10, "erasure_seconds": 2,
+    ...                   "reexecution_seconds": 60, "speedup": 6.0})
+    {'deletion_seconds': 3.0, 'erasure_seconds': 2.0, 'reexecution_seconds': 1.5, 'speedup': 0.5}
+    """
+    def ratio(key: str) -> float | None:
+        if not cluster or not local or cluster.get(key) is None or not local.get(key):
+            return None
+        return round(cluster[key] / local[key], 2)
+
+    return {key: ratio(key) for key in RATIOS}
+
+
+def comparison_header(args: argparse.Namespace, endpoint: str) -> dict:
+    """What a cluster comparison ran on: the cluster, its storage, local[2], the machine and
+    the commit (the bundle the executors import and the local side are the working tree)."""
+    started = bool(args.start_cluster)
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+                           capture_output=True, text=True, check=False).stdout.strip()
+    pages = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return {
+        "benchmark": "deletion of 5 customers' mail subjects vs full re-execution "
+                     "(bench_deletion.py's measure), on a Spark standalone cluster and on "
+                     "local[2], side by side",
+        "cluster": {"master": "started by --start-cluster on 127.0.0.1" if started
+                    else args.master,
+                    "started_here": started,
+                    "workers": args.workers if started else None,
+                    "cores_per_worker": 1 if started else None,
+                    "worker_memory": args.worker_memory if started else None,
+                    "executor_cores_taken": args.workers,
+                    "driver": "spark-submit --deploy-mode client on this machine; "
+                              "executors import spark_lester from `spark-lester package`'s "
+                              "bundle",
+                    "storage": {"s3_endpoint": endpoint,
+                                "server": "moto's S3 server on loopback (tests/s3server.py)"
+                                if started else "given by --s3-endpoint"},
+                    "note": "storage is moto on loopback: the ratios measure the engine's "
+                            "cluster overhead (driver, executors, s3a), not AWS"
+                    if started else None},
+        "local": {**LOCAL, "storage": "local disk"},
+        "machine": {"cpus": os.cpu_count(), "memory_gib": round(pages / 2**30, 1),
+                    "python": platform.python_version(),
+                    "load_1min_at_start": round(os.getloadavg()[0], 2)},
+        "commit": _commit(),
+        "uncommitted_changes": bool(dirty),
+        "pipeline": "examples/running_example/pipeline.py (see deletion.json)",
+        "ratios": "cluster / local[2]: " + ", ".join(RATIOS),
+    }
+
+
+def write_comparison(out: str, header: dict, sizes: list[int], cluster_side: dict[int, dict],
+                     local_side: dict[int, dict]) -> dict:
+    """Write (and return) the comparison: ``header`` and, per size, both entries (None where
+    not measured yet) and ``cluster_vs_local``."""
+    results = [{"mails": n, "cluster": cluster_side.get(n), "local": local_side.get(n),
+                "cluster_vs_local": cluster_vs_local(cluster_side.get(n), local_side.get(n))}
+               for n in sizes]
+    doc = {**header, "sizes": list(sizes), "results": results}
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    Path(out).write_text(json.dumps(doc, indent=2))
+    return doc
+
+
+def s3_client(endpoint: str | None):  # type: ignore[no-untyped-def]
+    """A boto3 S3 client for ``endpoint``, with the dummy credentials of tests/s3server.py
+    unless the environment sets others."""
+    import boto3
+
+    return boto3.client(
+        "s3", endpoint_url=endpoint,
+        region_name=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+        aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", "testing"),
+        aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", "testing"))
+
+
+def _bucket(endpoint: str, name: str = "lester-bench") -> str:
+    """Create the comparison's bucket at ``endpoint`` unless it exists; returns its name."""
+    s3 = s3_client(endpoint)
+    if name not in {b["Name"] for b in s3.list_buckets().get("Buckets", [])}:
+        s3.create_bucket(Bucket=name)
+    return name
+
+
+def _exit_on_sigterm(signum, frame) -> None:  # type: ignore[no-untyped-def]
+    """SIGTERM (``timeout``, ``kill``) unwinds like Ctrl-C, so the cluster is stopped."""
+    raise SystemExit(128 + signum)
 
 
 if __name__ == "__main__":
