@@ -326,6 +326,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                             "take (--master); default 2, the cores of local[2]")
     group.add_argument("--worker-memory", default="1g",
                        help="with --start-cluster: each worker's memory (default 1g)")
+    group.add_argument("--executor-memory", metavar="SIZE",
+                       help="each executor's JVM memory (default: tests/sparkcluster.py's "
+                            "640m); with --start-cluster at most --worker-memory")
     group.add_argument("--executor-python", metavar="PATH",
                        help="with --master: the executors' Python, with the bundle of "
                             "`spark-lester package` installed (default: a node Python built "
@@ -507,14 +510,15 @@ def on_cluster(cluster, n_mails: int, prefix: str, tmp: Path,  # type: ignore[no
     job.write_text(json.dumps({"mails": n_mails, "prefix": prefix, "endpoint": cluster.endpoint,
                                "work": str(tmp / f"work-{n_mails}"),
                                "wait_for_quiet": args.wait_for_quiet}))
-    conf = {"spark.pyspark.python": args.executor_python} if args.executor_python else None
+    conf = {**({"spark.pyspark.python": args.executor_python} if args.executor_python else {}),
+            **({"spark.executor.memory": args.executor_memory} if args.executor_memory else {})}
     # the same shuffle partitions as the local[2] side
     env = {"SPARK_LESTER_SHUFFLE_PARTITIONS": str(LOCAL["shuffle_partitions"])}
     print(f"[bench] {n_mails}: submitting the driver to {cluster.master_url}", file=sys.stderr,
           flush=True)
     try:
         done = cluster.submit(DRIVER, str(job), str(out), timeout=args.driver_timeout,
-                              conf=conf, env=env)
+                              conf=conf or None, env=env)
     except subprocess.TimeoutExpired as exc:
         raise ClusterBenchError(f"the driver for {n_mails} mails ran past --driver-timeout "
                                 f"{args.driver_timeout:.0f} s and was stopped; give it more "

@@ -34,7 +34,7 @@ def entry(deletion: float, erasure: float, reexecution: float) -> dict:
 def test_start_cluster_writes_its_own_json(bench):
     args = bench.parse_args(["--start-cluster", "--sizes", "2000"])
     assert args.cluster and args.start_cluster and args.master is None
-    assert args.sizes == [2000] and args.workers == 2
+    assert args.sizes == [2000] and args.workers == 2 and args.executor_memory is None
     assert Path(args.out) == BENCH / "results" / "deletion_cluster.json"
 
 
@@ -128,3 +128,45 @@ def test_an_existing_cluster_is_recorded_as_given(bench):
     assert shape["master"] == "spark://10.0.0.5:7077" and shape["started_here"] is False
     assert shape["workers"] is None and shape["executor_cores_taken"] == 2
     assert shape["storage"]["server"] == "given by --s3-endpoint"
+
+
+class FakeCluster:
+    """Stands in for tests/sparkcluster.py's Cluster: records the submission and answers as a
+    driver would (``returncode`` 0 writes the entry to OUT)."""
+
+    master_url, endpoint = "spark://127.0.0.1:7077", "http://127.0.0.1:5000"
+
+    def __init__(self, returncode: int = 0):
+        self.returncode, self.calls = returncode, []
+
+    def submit(self, script, *args, timeout, conf, env):  # type: ignore[no-untyped-def]
+        import subprocess
+
+        self.calls.append({"script": script, "args": args, "timeout": timeout, "conf": conf,
+                           "env": env})
+        if self.returncode == 0:
+            Path(args[1]).write_text(json.dumps(entry(20.0, 3.0, 120.0)))
+        return subprocess.CompletedProcess([], self.returncode, "[bench] 2000: done\nboom", "")
+
+
+def test_a_size_is_submitted_as_a_driver_with_its_job(bench, tmp_path):
+    args = bench.parse_args(["--start-cluster", "--sizes", "2000", "--executor-memory", "900m",
+                             "--driver-timeout", "60"])
+    cluster = FakeCluster()
+    got = bench.on_cluster(cluster, 2000, "s3a://lester-bench/2000-ab", tmp_path, args)
+    assert got == entry(20.0, 3.0, 120.0)
+    call, = cluster.calls
+    assert call["script"] == bench.DRIVER and call["timeout"] == 60
+    assert call["conf"] == {"spark.executor.memory": "900m"}
+    assert call["env"] == {"SPARK_LESTER_SHUFFLE_PARTITIONS": "4"}
+    job = json.loads(Path(call["args"][0]).read_text())
+    assert job == {"mails": 2000, "prefix": "s3a://lester-bench/2000-ab",
+                   "endpoint": cluster.endpoint, "work": str(tmp_path / "work-2000"),
+                   "wait_for_quiet": None}
+
+
+def test_a_failed_driver_raises_with_its_output(bench, tmp_path):
+    args = bench.parse_args(["--start-cluster"])
+    with pytest.raises(bench.ClusterBenchError, match="exited 1 without a result") as error:
+        bench.on_cluster(FakeCluster(returncode=1), 2000, "s3a://b/k", tmp_path, args)
+    assert "boom" in str(error.value)
