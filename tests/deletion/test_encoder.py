@@ -213,6 +213,7 @@ def test_ordinal_and_custom_transformer_refit(spark, tmp_path, people):
     assert not json.dumps(result["changes"]).count(str(frame.bank[victim]))
 
 
+@pytest.mark.long  # CI's 45 minutes; the fuzzer's kill-and-resubmit cases stay in CI
 def test_crashes_in_the_encoder_step_then_resubmit_completes(spark, tmp_path, people):
     """Killed after X was rewritten (before the registry got the new encoder), then, on the
     re-submit, after the registry row was replaced (before the model step and the purge):

@@ -143,11 +143,9 @@ def shape_runs(spark, tmp_path_factory):
     return fresh
 
 
-# CI keeps left_union; the other two are the fuzzer's (recompute under an aggregate, a
-# redaction under a left join) and run in the long profile (CI's 45 minutes)
-@pytest.mark.parametrize("shape", [s if s == "left_union" else
-                                   pytest.param(s, marks=pytest.mark.long)
-                                   for s in sorted(SHAPES)])
+# the long profile (CI's 45 minutes): the fuzzer's CI profile generates these shapes
+@pytest.mark.long
+@pytest.mark.parametrize("shape", sorted(SHAPES))
 def test_pipeline_shapes_equal_rerun(spark, tmp_path, shape_runs, shape):
     action, source, keys, columns = SHAPES[shape]
     pipeline = PIPELINES / f"{shape.split('_redact')[0]}.py"

@@ -34,7 +34,8 @@ def check(spark, tmp_path, case: Case):
     return outcome
 
 
-@pytest.mark.parametrize("shape", ["aggregate", "distinct"])
+# distinct: the long profile (CI's 45 minutes; the same recompute path as aggregate)
+@pytest.mark.parametrize("shape", ["aggregate", pytest.param("distinct", marks=pytest.mark.long)])
 def test_recompute_request_starts_from_the_cleaned_state(spark, tmp_path, shape):
     """(a) A recompute-strategy request after an earlier one re-derived from the original
     sources and brought back the first request's rows (and their e-mail addresses)."""
@@ -58,6 +59,7 @@ def test_recompute_request_starts_from_the_cleaned_state(spark, tmp_path, shape)
     assert outcome.statuses == ["completed"] * 3
 
 
+@pytest.mark.long  # CI's 45 minutes (about 35-65 s); bash dev.sh test -m long
 def test_incremental_request_keeps_an_earlier_redaction(spark, tmp_path):
     """(b) A delete_rows re-derived the rows of a left row whose text an earlier request
     had redacted, from the original source: the card number came back."""
@@ -104,6 +106,7 @@ UNION = """
 """
 
 
+@pytest.mark.long  # CI's 45 minutes (about 35-65 s); bash dev.sh test -m long
 def test_union_emitting_a_row_id_twice_recomputes(spark, tmp_path):
     """(d) A recompute MERGE whose source held one row id twice (a row through both union
     branches) failed with DELTA_MULTIPLE_SOURCE_ROW_MATCHING_TARGET_ROW_IN_MERGE."""
@@ -202,6 +205,7 @@ def test_request_error_fields(spark, tmp_path):
         assert "abc" not in str(err.value)  # no key value in a message (it reaches the ledger)
 
 
+@pytest.mark.long  # CI's 45 minutes (about 35-65 s); bash dev.sh test -m long
 def test_a_file_read_under_two_names_loses_the_rows_under_both(spark, tmp_path):
     """(found by the fuzzer's ``source_twice`` cases) A pipeline joins a source to itself by
     reading its file a second time under another name. A request on one name left the rows
