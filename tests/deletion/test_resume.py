@@ -100,7 +100,7 @@ def test_crash_before_the_ledger_heard_of_the_request(spark, small_example, exam
     real_append = ledger.append
 
     def lost(spark_, layout, entry):
-        if entry["status"] == ledger.STARTED:
+        if entry.status == ledger.STARTED:
             raise Crash("ledger")
         real_append(spark_, layout, entry)
 
