@@ -70,11 +70,8 @@ class MergeMetrics:
     def to_json(self) -> dict[str, Any]:
         """Delta's names for its metrics, as the ledger has always stored them; unset
         fields left out."""
-        out = {}
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            if value is not None:
-                out[DELTA_METRICS.get(f.name, f.name)] = value
+        out = {DELTA_METRICS.get(f.name, f.name): getattr(self, f.name)
+               for f in dataclasses.fields(self) if getattr(self, f.name) is not None}
         if self.encoder_rewrite is not None:
             out["encoder_rewrite"] = dict(self.encoder_rewrite)
         return out
@@ -117,6 +114,13 @@ def _tables_json(tables: Mapping[str, TableVersions] | None) -> dict[str, Any] |
     return None if tables is None else {p: t.to_json() for p, t in tables.items()}
 
 
+def _record_json(record: LedgerEntry | DeletionResult) -> dict[str, Any]:
+    """Every field of a ledger row or a result, ``tables`` in its JSON form."""
+    out = {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
+    out["tables"] = _tables_json(record.tables)
+    return out
+
+
 def _tables(value: Mapping[str, Any] | None) -> dict[str, TableVersions] | None:
     return None if value is None else {p: TableVersions.from_json(t) for p, t in value.items()}
 
@@ -157,9 +161,7 @@ class LedgerEntry:
         return cls(**known)
 
     def to_json(self) -> dict[str, Any]:
-        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-        out["tables"] = _tables_json(self.tables)
-        return out
+        return _record_json(self)
 
 
 @dataclass(frozen=True)
@@ -201,9 +203,7 @@ class DeletionResult:
         return (self.verification or {}).get("verified")
 
     def to_json(self) -> dict[str, Any]:
-        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-        out["tables"] = _tables_json(self.tables)
-        return out
+        return _record_json(self)
 
     def __getitem__(self, key: str) -> Any:
         if key not in {f.name for f in dataclasses.fields(self)}:
