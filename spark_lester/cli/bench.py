@@ -23,10 +23,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     r.add_argument("--variants", type=int, default=2)
     r.add_argument("--task", action="append", help="only these tasks (repeatable)")
     r.add_argument("--corpus", type=Path, help="corpus folder (default: the bundled one)")
-    r.add_argument("--target-api", choices=("pyspark", "lester"), default="pyspark",
-                   help="the API data-preparation rewrites are asked for: plain PySpark "
-                        "(default) or the first target, spark_lester's own forms (for a "
-                        "comparison run)")
     r.add_argument("--out", type=Path, default=Path("bench/results/rewrite.json"))
     p.set_defaults(func=run)
 
@@ -46,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
 
     results = bench_rewrite(lambda: LLMClient(settings), root=args.corpus or DEFAULT_CORPUS,
                             max_rounds=args.max_rounds, variants=args.variants, only=args.task,
-                            target=args.target_api, on_row=keep)
+                            on_row=keep)
     args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     partial.unlink()
     print(f"pass@1 {results['pass_at_1']:.2f}, accepted {results['accepted_rate']:.2f}, "

@@ -7,7 +7,7 @@ carrying the row provenance columns ``__prov_<source>``.
 >>> from pyspark.sql import functions as F
 >>> mails = read_csv("mails", MAILS_CSV, key="mail_id")          # doctest: +SKIP
 >>> recent = mails.filter(F.col("date") >= "2022-01-01")          # doctest: +SKIP
->>> titled = recent.project("title", ["mail_subject"], F.lower("mail_subject"))  # doctest: +SKIP
+>>> titled = recent.withColumn("title", F.lower("mail_subject"))  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -110,10 +110,11 @@ class LesterFrame:
         node = nodes.Filter(child=self.plan, predicate=_sql(condition), references=refs)
         return LesterFrame(self._df.filter(condition), node)
 
-    def project(self, target: str, sources: str | Sequence[str],
+    def _project(self, target: str, sources: str | Sequence[str],
                 expression: Column | Callable[..., Any], *, returns: str = "string",
                 vectorized: bool = False) -> LesterFrame:
-        """Extended projection: add (or replace) ``target`` computed from ``sources``.
+        """Extended projection: add (or replace) ``target`` computed from ``sources``; the
+        implementation of :meth:`withColumn` and of :meth:`select`'s computed columns.
 
         ``expression`` is a pyspark Column that reads only ``sources``, or a Python function
         called with the values of ``sources`` in order (a UDF returning ``returns``; with
@@ -213,7 +214,7 @@ class LesterFrame:
                             hint="union matches columns by position: select the same number "
                                  "of columns on both sides (unionByName matches names).")
         if self.columns != other.columns:
-            other = other.rename({o: s for o, s in zip(other.columns, self.columns)
+            other = other._rename({o: s for o, s in zip(other.columns, self.columns)
                                   if o != s})
         node = nodes.Union(left=self.plan, right=other.plan)
         left, right = self._df, other._df
@@ -261,10 +262,10 @@ class LesterFrame:
                 raise PlanError(f"select computes '{clash[0]}' and reads it for '{name}' in "
                                 "the same call.", op="select",
                                 hint="Compute one of them with withColumn first.")
-            out = out.project(name, refs, c)
+            out = out._project(name, refs, c)
         return out.select(*names)
 
-    def rename(self, mapping: Mapping[str, str]) -> LesterFrame:
+    def _rename(self, mapping: Mapping[str, str]) -> LesterFrame:
         """Rename columns, all at once (``{"a": "b", "b": "a"}`` swaps them)."""
         from pyspark.sql import functions as F
 
@@ -273,7 +274,7 @@ class LesterFrame:
                                for c in self._df.columns])
         return LesterFrame(df, node)
 
-    def aggregate(self, keys: str | Sequence[str], aggregations: Mapping[str, Column]
+    def _aggregate(self, keys: str | Sequence[str], aggregations: Mapping[str, Column]
                   ) -> LesterFrame:
         """Group by ``keys`` and compute ``aggregations`` (name -> aggregate Column).
 
@@ -330,7 +331,7 @@ class LesterFrame:
             raise PlanError("withColumn takes a column name and a pyspark Column.",
                             op="withColumn", hint="Write e.g. "
                             "df.withColumn('title', F.lower(F.col('mail_subject'))).")
-        return self.project(colName, self._data_references(col, "withColumn"), col)
+        return self._project(colName, self._data_references(col, "withColumn"), col)
 
     def withColumns(self, *colsMap: Mapping[str, Column]) -> LesterFrame:  # noqa: N802, N803
         """PySpark's ``withColumns``: every expression reads the input frame."""
@@ -352,12 +353,12 @@ class LesterFrame:
         """PySpark's ``withColumnRenamed`` (a column that does not exist: no change)."""
         if existing not in self.columns or existing == new:
             return self
-        return self.rename({existing: new})
+        return self._rename({existing: new})
 
     def withColumnsRenamed(self, colsMap: Mapping[str, str]) -> LesterFrame:  # noqa: N802, N803
         """PySpark's ``withColumnsRenamed``."""
         present = {k: v for k, v in colsMap.items() if k in self.columns and k != v}
-        return self.rename(present) if present else self
+        return self._rename(present) if present else self
 
     def drop(self, *cols: str) -> LesterFrame:
         """PySpark's ``drop`` by name (names the frame lacks are ignored, as in PySpark)."""
@@ -424,7 +425,7 @@ class LesterFrame:
             raise AttributeError(name)
         if name in self.columns:  # PySpark's df.k
             return self._df[name]
-        if hasattr(DataFrame, name):
+        if hasattr(DataFrame, name) or name in _ACTIONS:
             hint = _ACTIONS.get(name) or (
                 "Use the subset's methods: " + ", ".join(SUBSET) + ".")
             raise NotInSubsetError(
@@ -491,6 +492,10 @@ _ACTIONS.update({
     "crossJoin": "Join on keys (a cross join multiplies every row).",
     "repartition": "Partitioning is not a meaning of the artifacts; leave it to Spark.",
     "coalesce": "Partitioning is not a meaning of the artifacts; leave it to Spark.",
+    # spark_lester's first target API, replaced by PySpark's own methods
+    "project": "Use withColumn(name, expression): its lineage comes from the expression.",
+    "aggregate": "Use groupBy(keys).agg(F.sum('x').alias('s'), ...).",
+    "rename": "Use withColumnRenamed(old, new) or withColumnsRenamed({old: new}).",
     "selectExpr": "Use select with F.expr(...) Columns.",
 })
 
@@ -602,7 +607,7 @@ class GroupedFrame:
             raise PlanError("agg needs at least one aggregate.", op="agg")
         df = self._frame.data().groupBy(*self._keys).agg(*columns)
         names = df.columns[len(self._keys):]
-        return self._frame.aggregate(self._keys, dict(zip(names, columns, strict=True)))
+        return self._frame._aggregate(self._keys, dict(zip(names, columns, strict=True)))
 
     def count(self) -> LesterFrame:
         from pyspark.sql import functions as F

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from spark_lester.errors import LLMError, RewriteError
 from spark_lester.rewrite.extract import extract_code
-from spark_lester.rewrite.prompts import PREPARE_PROMPTS, SYSTEM, render
+from spark_lester.rewrite.prompts import SYSTEM, render
 from spark_lester.rewrite.validate import (
     ENTRY_POINTS,
     Failure,
@@ -76,16 +76,12 @@ class RewriteResult:
     lineage: dict[str, Any] | None = None
 
 
-def first_prompt(task: Task, oracle: Oracle | None, *, target: str = "pyspark") -> str:
-    """The stage prompt for ``task`` with schemas and the required outputs filled in
-    (``target``: the data-preparation API the prompt asks for, see ``PREPARE_PROMPTS``)."""
+def first_prompt(task: Task, oracle: Oracle | None) -> str:
+    """The stage prompt for ``task`` with schemas and the required outputs filled in."""
     schemas = describe_inputs(task.inputs)
     if task.kind == "prepare":
-        if target not in PREPARE_PROMPTS:
-            raise RewriteError(f"unknown target API {target!r}; targets: "
-                               f"{', '.join(PREPARE_PROMPTS)}.", stage="input")
         columns = oracle.columns if oracle is not None else []
-        return render(PREPARE_PROMPTS[target], parameters=", ".join(task.inputs),
+        return render("prepare", parameters=", ".join(task.inputs),
                       output_columns=", ".join(f"`{c}`" for c in columns) or "(as the "
                       "original writes them)", schemas=schemas, program=task.source)
     if task.kind == "model":
@@ -100,10 +96,8 @@ def first_prompt(task: Task, oracle: Oracle | None, *, target: str = "pyspark") 
 
 def rewrite(task: Task, client: LLMClient, *, max_rounds: int = DEFAULT_ROUNDS,
             variants: int = 3, limits: Limits | None = None,
-            oracle: Oracle | None = None, target: str = "pyspark") -> RewriteResult:
-    """Rewrite ``task`` with ``client``; see the module doc for when it stops. ``target``:
-    the API a data-preparation rewrite is asked to use (plain ``"pyspark"``; ``"lester"``,
-    the first target, only for comparison runs)."""
+            oracle: Oracle | None = None) -> RewriteResult:
+    """Rewrite ``task`` with ``client``; see the module doc for when it stops."""
     if max_rounds < 1:
         raise RewriteError("max_rounds must be at least 1.", stage="input")
     own_oracle = oracle is None
@@ -114,17 +108,17 @@ def rewrite(task: Task, client: LLMClient, *, max_rounds: int = DEFAULT_ROUNDS,
         return RewriteResult(task, False, str(exc), [], None, client.usage.to_dict(),
                              settings.model, settings.base_url)
     try:
-        return _loop(task, client, oracle, max_rounds, limits, target)
+        return _loop(task, client, oracle, max_rounds, limits)
     finally:
         if own_oracle:
             oracle.close()
 
 
 def _loop(task: Task, client: LLMClient, oracle: Oracle, max_rounds: int,
-          limits: Limits | None, target: str = "pyspark") -> RewriteResult:
+          limits: Limits | None) -> RewriteResult:
     settings = client.settings
     messages = [{"role": "system", "content": SYSTEM},
-                {"role": "user", "content": first_prompt(task, oracle, target=target)}]
+                {"role": "user", "content": first_prompt(task, oracle)}]
     rounds: list[Round] = []
     reason = ""
     accepted_code: str | None = None

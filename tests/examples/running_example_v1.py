@@ -1,6 +1,7 @@
 """The running example's ``prepare`` in the first target API (``project``), as it was before
 it was written in plain PySpark; everything else is the current pipeline's. The reference of
-``test_plain_pyspark_gives_the_same_artifacts``."""
+``test_plain_pyspark_gives_the_same_artifacts``. ``project`` left the public API; this reference
+reaches it as ``_project``, which still implements ``withColumn``."""
 
 from __future__ import annotations
 
@@ -15,10 +16,10 @@ def prepare(customers, mails):
     kept_customers = customers.filter(F.col("country").isin(*COUNTRIES))
     recent_mails = mails.filter(F.col("date") >= F.lit(START_DATE))
     data = recent_mails.join(kept_customers, on="email")
-    data = data.project("title", ["mail_subject"], F.lower(F.col("mail_subject")))
-    data = data.project("text", ["mail_text"], F.lower(F.col("mail_text")))
-    data = data.project("sentiment", ["text"], sentiment, returns="double")
-    data = data.project("title_length", ["title"], F.length(F.coalesce(F.col("title"), F.lit(""))))
+    data = data._project("title", ["mail_subject"], F.lower(F.col("mail_subject")))
+    data = data._project("text", ["mail_text"], F.lower(F.col("mail_text")))
+    data = data._project("sentiment", ["text"], sentiment, returns="double")
+    data = data._project("title_length", ["title"], F.length(F.coalesce(F.col("title"), F.lit(""))))
     is_negative_premium = (F.col("sentiment") < 0) & (F.col("level") == F.lit("premium"))
-    data = data.project("label", ["sentiment", "level"], is_negative_premium.cast("int"))
+    data = data._project("label", ["sentiment", "level"], is_negative_premium.cast("int"))
     return data.select(*OUTPUT_COLUMNS)

@@ -7,7 +7,7 @@ import pytest
 from pyspark.sql import functions as F
 
 from spark_lester import read_csv
-from spark_lester.errors import ColumnNotFoundError, PlanError, SourceNameError
+from spark_lester.errors import ColumnNotFoundError, NotInSubsetError, PlanError, SourceNameError
 
 
 @pytest.fixture(scope="module")
@@ -22,16 +22,21 @@ def frames(spark, tmp_path_factory):
     return left, right, folder
 
 
-def test_project_unknown_source_column(frames):
+def test_with_column_unknown_source_column(frames):
     left, _, _ = frames
     with pytest.raises(ColumnNotFoundError, match="'emial' does not exist.*'email'"):
-        left.project("e", ["emial"], F.upper("email"))
+        left.withColumn("e", F.upper("emial"))
 
 
-def test_project_expression_must_only_read_declared_sources(frames):
+@pytest.mark.parametrize("method, hint", [("project", "withColumn"),
+                                          ("aggregate", "groupBy"),
+                                          ("rename", "withColumnRenamed")])
+def test_the_first_target_api_is_refused_with_pysparks_method(frames, method, hint):
+    """spark_lester's own forms left the public API: calling one names PySpark's method."""
     left, _, _ = frames
-    with pytest.raises(PlanError, match="reads v which is not in its declared sources"):
-        left.project("e", ["email"], F.concat(F.col("email"), F.col("v")))
+    with pytest.raises(NotInSubsetError, match=f"'{method}' is not in the tracked") as info:
+        getattr(left, method)
+    assert hint in info.value.hint
 
 
 def test_join_unknown_key(frames):
@@ -82,7 +87,7 @@ def test_union_needs_same_columns(frames):
 def test_provenance_columns_are_protected(frames):
     left, _, _ = frames
     with pytest.raises(PlanError, match="provenance column"):
-        left.project("__prov_left", ["v"], F.col("v"))
+        left.withColumn("__prov_left", F.col("v"))
     with pytest.raises(PlanError, match="reads provenance column"):
         left.filter(F.col("__prov_left") > 0)
 

@@ -35,7 +35,7 @@ TABLE_B = pd.DataFrame({"b_id": range(100, 100 + N_B),
 def shape_join(a, b):
     kept = a.filter(F.col("v") > 1)
     joined = kept.join(b, left_on="a_id", right_on="a_ref")
-    return joined.project("t", ["s"], F.upper(F.col("s"))).select("a_id", "g", "w", "t")
+    return joined.withColumn("t", F.upper(F.col("s"))).select("a_id", "g", "w", "t")
 
 
 def shape_union(a, b):
@@ -46,7 +46,7 @@ def shape_union(a, b):
 
 def shape_aggregate(a, b):
     joined = a.join(b, left_on="a_id", right_on="a_ref")
-    return joined.aggregate("g", {"sum_w": F.sum("w"), "n": F.count(F.lit(1))})
+    return joined.groupBy("g").agg(F.sum("w").alias("sum_w"), F.count(F.lit(1)).alias("n"))
 
 
 def shape_distinct(a, b):

@@ -50,7 +50,7 @@ def test_cross_check_can_fail(running_example):
 def test_cross_check_on_merging_shapes(running_example):
     _, frame = running_example
     train, test = frame.split(0.25, seed=1)
-    agg = train.union(test).aggregate("country", {"avg_len": F.avg("title_length")})
+    agg = train.union(test).groupBy("country").agg(F.avg("title_length").alias("avg_len"))
     assert cross_check(agg.plan, agg.df) == {"country": ["customers.country"],
                                              "avg_len": ["mails.mail_subject"]}
     dist = frame.select("bank", "label").distinct()

@@ -9,7 +9,7 @@ ALLOWED = [
     "from sklearn.compose import ColumnTransformer\nfrom sklearn.preprocessing import "
     "OneHotEncoder\nimport numpy as np\nimport pandas as pd",
     "class T:\n    def __init__(self):\n        super().__init__()",
-    "def prepare(m):\n    return m.project('t', ['s'], lambda s: s.lower())",
+    "def prepare(m):\n    return m.withColumn('t', F.transform('s', lambda x: F.lower(x)))",
 ]
 REFUSED = {
     "import os": "import",

@@ -16,11 +16,7 @@ from string import Template
 
 from spark_lester.errors import RewriteError
 
-PROMPT_STAGES = ("prepare", "encoder", "model", "feedback", "prepare_lester")
-#: The data-preparation prompt per target API: plain PySpark (the default), or the first
-#: target, spark_lester's own ``project``/``aggregate``/``rename`` forms, kept only for the
-#: comparison run of ``spark-lester bench rewrite --target-api lester``.
-PREPARE_PROMPTS = {"pyspark": "prepare", "lester": "prepare_lester"}
+PROMPT_STAGES = ("prepare", "encoder", "model", "feedback")
 SYSTEM = ("You are a careful senior data engineer. You preserve the exact semantics of the "
           "code you rewrite and answer with code only, in one fenced block.")
 
