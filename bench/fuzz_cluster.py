@@ -21,6 +21,8 @@ on ``local[2]`` (issue 23).
 No faults are injected here (kill-and-resubmit runs in the fuzzer's long profile); the
 re-run oracles of the cluster side keep their warehouses in a local folder of the driver,
 which the loopback workers can reach. What the engine under test reads and writes is on S3.
+One session runs every case on each side; Delta's cached table logs are dropped after each
+case (see ``run_case``), and the driver's heap after each case is recorded.
 
 Writes ``bench/results/fuzz_cluster.json`` (cases generated, run, skipped; failures on either
 side, i.e. a difference from the re-run or an erasure hit; cases whose cluster snapshots
@@ -36,6 +38,7 @@ import logging
 import os
 import platform
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -135,6 +138,12 @@ def run_case(spark: Any, index: int, seed_base: int, root: Path, *,
     except Exception as exc:  # noqa: BLE001 - a crash of the engine is a failure too
         differences = [f"crash: {type(exc).__name__}: {exc}", traceback.format_exc(limit=6)]
         skipped, statuses = None, []
+    finally:
+        # Every case makes new tables (its warehouse, a re-run per request), and Delta keeps
+        # each table's log with its snapshot's query plans in the driver for an hour: with
+        # one session for every case, a 1 GB driver held 217 logs and 915 query executions
+        # after 33 cases and failed a broadcast at case 30. No case reads another's tables.
+        spark._jvm.org.apache.spark.sql.delta.DeltaLog.clearCache()
     return {"case": index, "seed": seed, "seed_base": seed_base, "skipped": skipped,
             "ok": not differences, "differences": differences[:10], "statuses": statuses,
             "ops": sorted(set(case.ops)), "kinds": [r.get("_kind", "?") for r in case.requests],
@@ -209,7 +218,8 @@ def on_cluster(args: argparse.Namespace, tmp: Path, out: Path) -> None:
             env = {"SPARK_LESTER_SHUFFLE_PARTITIONS": str(SHUFFLE_PARTITIONS)}
             print(f"[fuzz-cluster] submitting the driver to {cluster.master_url}",
                   file=sys.stderr, flush=True)
-            done = cluster.submit(DRIVER, str(job), timeout=args.driver_timeout, env=env)
+            done = cluster.submit(DRIVER, str(job), timeout=args.driver_timeout, env=env,
+                                  conf={"spark.driver.memory": args.driver_memory})
             for line in done.stdout.splitlines():
                 if line.startswith("[fuzz-cluster]"):
                     print(line, file=sys.stderr, flush=True)
@@ -241,6 +251,11 @@ def on_local(args: argparse.Namespace, cases: list[int], tmp: Path) -> list[dict
     return lines
 
 
+def _exit_on_sigterm(signum: int, frame: Any) -> None:
+    """SIGTERM (``timeout``, ``kill``) unwinds like Ctrl-C, so the cluster is stopped."""
+    raise SystemExit(128 + signum)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cases", type=int, default=10)
@@ -248,14 +263,21 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--worker-memory", default="1g")
+    parser.add_argument("--driver-memory", default="1g",
+                        help="the cluster driver's heap (one session runs every case; the "
+                             "local side runs with 2g, as the fuzzer's long profile)")
     parser.add_argument("--max-seconds", type=float, default=None,
                         help="the driver starts no case after this long")
     parser.add_argument("--driver-timeout", type=float, default=6 * 3600)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" /
                         "fuzz_cluster.json")
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     tmp = Path(tempfile.mkdtemp(prefix="lester-fuzz-cluster-"))
-    cluster_lines = tmp / "cluster.jsonl"
+    # the cluster side's finished cases, kept if the run stops early
+    cluster_lines = args.out.with_name(args.out.stem + "_cluster.partial.jsonl")
+    cluster_lines.parent.mkdir(parents=True, exist_ok=True)
+    cluster_lines.write_text("")
     started = time.perf_counter()
     try:
         on_cluster(args, tmp, cluster_lines)
@@ -267,8 +289,12 @@ def main() -> None:
                                 capture_output=True, text=True, check=False).stdout.strip()
         result["setup"] = {"commit": commit, "workers": args.workers, "cores_per_worker": 1,
                            "worker_memory": args.worker_memory,
+                           "driver_memory": {"cluster": args.driver_memory, "local": "2g"},
                            "shuffle_partitions": SHUFFLE_PARTITIONS,
                            "storage": "moto's S3 server on loopback (s3a://)",
+                           "driver_heap_used_mb_after_a_case": max(
+                               (c.get("driver_heap_mb", {}).get("used", 0) for c in cluster),
+                               default=None),
                            "wall_seconds": {"cluster": round(cluster_seconds, 1),
                                             "total": round(time.perf_counter() - started, 1)},
                            "machine": {"cpus": os.cpu_count(),
@@ -283,6 +309,7 @@ def main() -> None:
                                          "snapshots": len(line["snapshots"])}, default=str)
                              + "\n")
         args.out.write_text(json.dumps(result, indent=1, default=str) + "\n")
+        cluster_lines.unlink()
         print(json.dumps({k: v for k, v in result.items() if k != "failures"}, indent=1))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -5,7 +5,7 @@ as an EMR step runs, running the fuzzer's cases with sources and warehouse on ``
 
 JOB holds ``start``, ``cases``, ``seed``, ``bucket``, ``endpoint``, ``work`` (a local folder for
 the generated files and the re-run oracles), ``out`` (a JSON-lines file, one line per finished
-case, written as it goes) and ``max_seconds``.
+case, written as it goes, with the driver's heap after it) and ``max_seconds``.
 
 spark_lester is imported first, from the wheel spark-submit got with ``--py-files``; the
 checkout is then put at the *end* of ``sys.path`` for the fuzzer's generator and harness
@@ -14,6 +14,14 @@ the bundle: the driver runs test code, the executors only the bundle.
 """
 
 from __future__ import annotations
+
+
+def heap_mb(spark) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    """The driver JVM's heap after a full collection: what the session still holds."""
+    runtime = spark.sparkContext._jvm.java.lang.Runtime.getRuntime()
+    spark.sparkContext._jvm.java.lang.System.gc()
+    return {"used": (runtime.totalMemory() - runtime.freeMemory()) >> 20,
+            "max": runtime.maxMemory() >> 20}
 
 
 def main(job_path: str) -> None:
@@ -48,6 +56,7 @@ def main(job_path: str) -> None:
                 spark, i, job["seed"], work, s3=s3, bucket=job["bucket"],
                 warehouse=f"s3a://{job['bucket']}/case{i}/wh")
             line["spark_lester"] = spark_lester.__file__
+            line["driver_heap_mb"] = heap_mb(spark)
             with open(job["out"], "a") as fh:
                 fh.write(json.dumps(line, default=str) + "\n")
             state = "skip" if line["skipped"] else "ok" if line["ok"] else "FAIL"
