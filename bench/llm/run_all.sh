@@ -30,7 +30,7 @@ one() {  # model target
     local tree="${TMPDIR:-/tmp}/lester-first-target"
     [ -d "$tree" ] || git worktree add --detach "$tree" "$FIRST_TARGET"
     ln -sfn "$HERE/.jars" "$tree/.jars"
-    (cd "$tree" && PYTHONPATH="$tree" "$HERE/.venv/bin/python" -m spark_lester.cli bench rewrite \
+    (cd "$tree" && PYTHONPATH="$tree" "$HERE/.venv/bin/python" -m spark_lester bench rewrite \
       --base-url "http://127.0.0.1:$PORT/v1" --model local --target-api lester \
       --corpus "$HERE/examples/rewrite_corpus" --out "$HERE/$out")
     git worktree remove --force "$tree"
