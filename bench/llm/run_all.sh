@@ -6,39 +6,61 @@
 # left main after 56e2466; its comparison run uses a worktree of that commit, with this
 # checkout's virtual environment and the same corpus.
 #
-#   bash bench/llm/run_all.sh            (after bash bench/llm/setup.sh; hours on 2 cores)
+#   bash bench/llm/run_all.sh                    (after bash bench/llm/setup.sh; hours on 2 cores)
+#   LESTER_LLM_UNTIL=14:20 bash bench/llm/run_all.sh   # start no task after 14:20 (local time)
 #
-# Each run keeps its finished tasks in bench/results/<name>.partial.jsonl as it goes and
-# writes bench/results/<name>.json at its end; a run whose .json exists is not repeated.
+# Resumable: each task is one `spark-lester bench rewrite --task T` call whose result lands in
+# bench/results/rewrite_local/<model>_<target>/<task>.json; a task whose file exists is not
+# run again, so a run stopped (or out of time) goes on where it was at the next call. After
+# every task, bench/llm/merge.py rewrites bench/results/rewrite_local.json from the files there
+# (a run with tasks missing says so: "complete": false).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 RESULTS=bench/results
+RUNS="$RESULTS/rewrite_local"
 PORT="${LESTER_LLM_PORT:-8765}"
-trap 'bash bench/llm/serve.sh stop > /dev/null' EXIT
-
+UNTIL="${LESTER_LLM_UNTIL:-}"
+CORPUS="$PWD/examples/rewrite_corpus"
 FIRST_TARGET=56e2466
 HERE="$PWD"
+TREE="${TMPDIR:-/tmp}/lester-first-target"
+trap 'bash bench/llm/serve.sh stop > /dev/null' EXIT
+
+late() {
+  [ -n "$UNTIL" ] && [ "$(date +%s)" -ge "$(date -d "$UNTIL" +%s)" ]
+}
+
+merge() {
+  .venv/bin/python bench/llm/merge.py "$RUNS" --corpus "$CORPUS" --out "$RESULTS/rewrite_local.json" > /dev/null
+}
 
 one() {  # model target
-  local out="$RESULTS/rewrite_local_$1_$2.json"
-  [ -f "$out" ] && { echo "$out: done"; return; }
-  bash bench/llm/serve.sh start "$1" "$PORT"
-  if [ "$2" = pyspark ]; then
-    .venv/bin/spark-lester bench rewrite --base-url "http://127.0.0.1:$PORT/v1" --model local \
-      --out "$out"
-  else
-    local tree="${TMPDIR:-/tmp}/lester-first-target"
-    [ -d "$tree" ] || git worktree add --detach "$tree" "$FIRST_TARGET"
-    ln -sfn "$HERE/.jars" "$tree/.jars"
-    (cd "$tree" && PYTHONPATH="$tree" "$HERE/.venv/bin/python" -m spark_lester bench rewrite \
-      --base-url "http://127.0.0.1:$PORT/v1" --model local --target-api lester \
-      --corpus "$HERE/examples/rewrite_corpus" --out "$HERE/$out")
-    git worktree remove --force "$tree"
-  fi
-  bash bench/llm/serve.sh stop
+  local dir="$RUNS/$1_$2" serving=""
+  mkdir -p "$dir"
+  for task in $(ls "$CORPUS"); do
+    [ -f "$CORPUS/$task/task.json" ] || continue
+    [ -f "$dir/$task.json" ] && continue
+    if late; then echo "past $UNTIL: stopping before $1/$2/$task"; exit 0; fi
+    [ -n "$serving" ] || { bash bench/llm/serve.sh start "$1" "$PORT"; serving=1; }
+    if [ "$2" = pyspark ]; then
+      .venv/bin/spark-lester bench rewrite --base-url "http://127.0.0.1:$PORT/v1" --model local \
+        --task "$task" --out "$dir/$task.json"
+    else
+      [ -d "$TREE" ] || git worktree add --detach "$TREE" "$FIRST_TARGET"
+      ln -sfn "$HERE/.jars" "$TREE/.jars"
+      (cd "$TREE" && PYTHONPATH="$TREE" "$HERE/.venv/bin/python" -m spark_lester bench rewrite \
+        --base-url "http://127.0.0.1:$PORT/v1" --model local --target-api lester \
+        --corpus "$CORPUS" --task "$task" --out "$HERE/$dir/$task.json")
+    fi
+    merge
+  done
+  [ -z "$serving" ] || bash bench/llm/serve.sh stop
 }
 
 one qwen-0.5b pyspark
 one qwen-1.5b pyspark
 one qwen-1.5b lester
-.venv/bin/python bench/llm/merge.py "$RESULTS"/rewrite_local_*_*.json --out "$RESULTS/rewrite_local.json"
+[ ! -d "$TREE" ] || git worktree remove --force "$TREE"
+merge
+.venv/bin/python -c "import json; r = json.load(open('$RESULTS/rewrite_local.json'))
+print(json.dumps({k: {x: v[x] for x in ('complete', 'pass_at_1', 'accepted_rate')} for k, v in r['runs'].items()}, indent=1))"
