@@ -63,17 +63,22 @@ def test_a_finished_run_is_complete(mg, tmp_path):
 
 
 def test_the_target_apis_are_compared_on_the_tasks_both_did(mg, tmp_path):
-    tasks = corpus(tmp_path, "a", "b", "c")
+    tasks = corpus(tmp_path, "a", "b", "c", "d")
     done(tmp_path, "qwen-1.5b_pyspark", "a", accepted=True, first=True, rounds=1)
     done(tmp_path, "qwen-1.5b_pyspark", "b", accepted=False, first=False, rounds=3)
     done(tmp_path, "qwen-1.5b_pyspark", "c", accepted=True, first=True, rounds=1)
+    done(tmp_path, "qwen-1.5b_pyspark", "d", accepted=True, first=True, rounds=1)
     done(tmp_path, "qwen-1.5b_lester", "a", accepted=False, first=False, rounds=3)
     done(tmp_path, "qwen-1.5b_lester", "b", accepted=True, first=False, rounds=2)
+    done(tmp_path, "qwen-1.5b_lester", "c", accepted=True, first=False, rounds=2)
     result = mg.merge(tmp_path / "runs", tasks)
     cmp = result["target_api_comparison"]["qwen-1.5b"]
-    assert cmp["tasks_compared"] == 2  # c is not done on the first target API yet
+    assert cmp["tasks_compared"] == 3  # d is not done on the first target API yet
+    # c passes on both: it is in neither list
     assert (cmp["only_pyspark"], cmp["only_lester"]) == (["a"], ["b"])
-    assert (cmp["pyspark"]["pass_at_1"], cmp["lester"]["pass_at_1"]) == (0.5, 0.0)
+    assert cmp["pyspark"]["pass_at_1"] == pytest.approx(2 / 3)
+    assert (cmp["lester"]["pass_at_1"], cmp["lester"]["accepted_rate"]) == \
+        (0.0, pytest.approx(2 / 3))
     assert "qwen-0.5b" not in result["target_api_comparison"]
 
 
