@@ -61,6 +61,4 @@ one qwen-0.5b pyspark
 one qwen-1.5b pyspark
 one qwen-1.5b lester
 [ ! -d "$TREE" ] || git worktree remove --force "$TREE"
-merge
-.venv/bin/python -c "import json; r = json.load(open('$RESULTS/rewrite_local.json'))
-print(json.dumps({k: {x: v[x] for x in ('complete', 'pass_at_1', 'accepted_rate')} for k, v in r['runs'].items()}, indent=1))"
+.venv/bin/python bench/llm/merge.py "$RUNS" --corpus "$CORPUS" --out "$RESULTS/rewrite_local.json"
