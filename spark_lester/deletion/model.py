@@ -119,6 +119,13 @@ def plan_model(spark: SparkSession, change: RunChange, request_id: str, *,
             return ModelWork(**base, request=None, retrain_reason=REENCODED)
         base["keep_columns"] = list(encoder.result.kept)
     if features.replacement is not None:
+        # the recomputed X is the retrain's data: a request that leaves it no training row
+        # (an aggregate's groups merged into test rows, say) is refused here, before the
+        # MERGEs, not by the retrain after them
+        if not features.replacement.where(features.replacement[SPLIT] == "train") \
+                .limit(1).collect():
+            raise EmptyRemainderError(n_train=stored.params.n_train,
+                                      n_removed=stored.params.n_train)
         return ModelWork(**base, request=None, retrain_reason=RECOMPUTED)
     if stored.params.d != feature_width(run.matrix_provenance):
         # resumed after the registry got the downdated encoder, before the model step

@@ -250,6 +250,12 @@ class Harness:
                     outcome.differences.append(f"request {i}: expected {request['_bad']}")
                 if self._versions(record) != before:
                     outcome.differences.append(f"request {i}: refused, but tables changed")
+                if type(err).__name__ in REFUSALS:
+                    trained = self._trains(pipeline, request, state, keys, linked, encoder, i)
+                    if trained is not None:
+                        outcome.differences.append(
+                            f"request {i}: refused ({type(err).__name__}), but a re-run on "
+                            f"the cleaned input trains its model on {trained} row(s)")
                 continue  # refused: nothing may have changed
             if request.get("_bad"):
                 outcome.differences.append(f"request {i}: a bad request was accepted "
@@ -314,6 +320,30 @@ class Harness:
         wh = self.warehouse or str(self.root / "wh")
         return run(pipeline, paths, warehouse=wh, spark=self.spark, run_id="r1",
                    rows_per_file=3), wh
+
+    def _trains(self, pipeline: Path, request: dict[str, Any],
+                state: dict[str, pd.DataFrame], keys: dict[str, str | None],
+                linked: dict[str, set[int]], encoder: Any, i: int) -> int | None:
+        """The oracle of a refusal: the number of rows a fresh run on the input cleaned by
+        ``request`` trains its model on (None: that run cannot train one either, so
+        refusing the request was right). ``state`` is left as it was."""
+        from spark_lester.artifacts.run import run
+        from spark_lester.errors import ModelError, PlanError
+
+        cleaned_state = {n: df.copy() for n, df in state.items()}
+        apply(cleaned_state, request, keys, linked, self.reads)
+        cleaned = self._write(cleaned_state, f"refused{i}")
+        try:
+            oracle = run(pipeline, cleaned, warehouse=str(self.root / f"refused_oracle{i}"),
+                         spark=self.spark, run_id="o", encoder=encoder, rows_per_file=1000)
+        except (ModelError, PlanError):
+            return None
+        from spark_lester.artifacts.layout import MODEL
+        from spark_lester.artifacts.model import load_model
+
+        if MODEL not in oracle.tables:
+            return None
+        return load_model(self.spark, oracle.tables[MODEL].path).params.n_train
 
     def _unlearn(self, body: dict[str, Any], wh: str) -> dict[str, Any]:
         from spark_lester.deletion.unlearn import unlearn

@@ -119,6 +119,30 @@ def test_the_fuzzers_checks_fail_on_a_planted_bug(spark, tmp_path, monkeypatch):
     assert Harness(spark, tmp_path / "fixed").run(case).ok
 
 
+def test_a_wrongful_refusal_fails_the_fuzzers_check(spark, tmp_path, monkeypatch):
+    """A refusal (``EmptyRemainderError``: no training row left) is accepted only when a
+    re-run on the cleaned input cannot train its model either. Planted bug: the model step
+    refuses every request; the harness reports the model the re-run trains. (The right
+    refusal is ``test_a_recompute_that_leaves_no_training_row_is_refused_unchanged``.)"""
+    from spark_lester.deletion.stages import resolve
+    from spark_lester.errors import EmptyRemainderError
+
+    def refuse(*args, **kwargs):
+        raise EmptyRemainderError(n_train=4, n_removed=4)
+
+    monkeypatch.setattr(resolve, "plan_model", refuse)
+    case = Case([Source("s0", "s0_id", [("s0_id", "INT"), ("s0_v", "DOUBLE")],
+                        [(i, float(i)) for i in range(1, 9)])], """
+        out = s0.withColumn("f", F.col("s0_v") * 2.0)
+        out = out.withColumn("label", (F.col("f") > 7.0).cast("int"))
+    """, cluster="s0", model=True,
+        requests=[{"source": "s0", "keys": [1], "action": "delete_rows"}])
+    outcome = Harness(spark, tmp_path).run(case)
+    assert outcome.statuses == ["EmptyRemainderError"]
+    assert any("refused (EmptyRemainderError), but a re-run on the cleaned input trains"
+               in line for line in outcome.differences), outcome.differences
+
+
 def test_the_erasure_check_finds_a_planted_copy(tmp_path):
     """The independent erasure check finds a removed value in raw bytes and inside a
     compressed Parquet file (where the bytes do not show it)."""

@@ -301,3 +301,27 @@ def test_a_recompute_killed_between_its_two_merges_replaces_x_on_resume(spark, t
     assert outcome.ok, "\n".join(outcome.differences)
     # the first two requests change nothing (noop); the third is the one killed
     assert calls["n"] == 3 and outcome.statuses == ["noop", "noop", "completed"]
+
+
+def found_case(name: str) -> tuple[Case, dict]:
+    """A case the long profile found, from ``tests/fuzz/cases/<name>.json``."""
+    import json
+    from pathlib import Path
+
+    found = json.loads((Path(__file__).parent / "cases" / f"{name}.json").read_text())
+    return Case([Source(s["name"], s["key"], [tuple(c) for c in s["columns"]],
+                        [tuple(r) for r in s["rows"]], s["reads"]) for s in found["sources"]],
+                found["body"], cluster=found["cluster"], model=found["model"],
+                requests=found["requests"]), found
+
+
+def test_a_recompute_that_leaves_no_training_row_is_refused_unchanged(spark, tmp_path):
+    """Found by the acceptance run (seed 1, case 2094): an aggregate below a left join
+    (recompute strategy) whose request left the model no training row. The MERGEs landed,
+    then the retrain failed with an untyped-for-the-user ``ModelError``; the warehouse was
+    left ahead of the registry, so the next request failed with ``TableChangedError``. Now
+    the recompute's new X is checked before anything is written: ``EmptyRemainderError``,
+    nothing changed, and the next request runs."""
+    case, _ = found_case("seed1_case2094")
+    outcome = check(spark, tmp_path, case)
+    assert outcome.statuses == ["EmptyRemainderError", "completed"]
