@@ -266,16 +266,9 @@ def test_a_recompute_killed_between_its_two_merges_replaces_x_on_resume(spark, t
     replaced neither table, so X kept the rows of the distinct groups the redaction merged
     (their provenance and split too). The kill is made exact here: X's MERGE fails, the
     prepared table's lands; then the request is re-submitted."""
-    import json
-    from pathlib import Path
-
     from spark_lester.deletion.stages import update as update_stage
 
-    found = json.loads((Path(__file__).parent / "cases" / "seed1_case92.json").read_text())
-    case = Case([Source(s["name"], s["key"], [tuple(c) for c in s["columns"]],
-                        [tuple(r) for r in s["rows"]], s["reads"]) for s in found["sources"]],
-                found["body"], cluster=found["cluster"], model=found["model"],
-                requests=found["requests"])
+    case, found = found_case("seed1_case92")
     harness = Harness(spark, tmp_path)
     real_merge = update_stage.merge
     calls = {"n": 0}
