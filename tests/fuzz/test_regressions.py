@@ -318,3 +318,16 @@ def test_a_recompute_that_leaves_no_training_row_is_refused_unchanged(spark, tmp
     case, _ = found_case("seed1_case2094")
     outcome = check(spark, tmp_path, case)
     assert outcome.statuses == ["EmptyRemainderError", "completed"]
+
+
+@pytest.mark.parametrize("name", ["seed2_case1060", "seed2_case57"])
+def test_an_aggregate_group_that_loses_a_member_is_updated_not_refused(spark, tmp_path, name):
+    """Found by the second acceptance attempt (seed 2, cases 1060 and 57) with the harness's
+    refusal check: a request deleting one member of an aggregate's training group
+    (recompute strategy) was refused with ``EmptyRemainderError`` although a re-run trains
+    on the group's new row. The recompute diffed only the new rows holding a changed source
+    row; the group's new row holds only the members that stay, so the encoder step saw the
+    training row leave and none enter."""
+    case, _ = found_case(name)
+    outcome = check(spark, tmp_path, case)
+    assert "EmptyRemainderError" not in outcome.statuses

@@ -247,7 +247,11 @@ def compute_change(spark: SparkSession, request: DeletionRequest, run: RunRecord
             before = [r.asDict() for r in
                       tables[PREPARED].where(_anchor_condition(tables[PREPARED], changed))
                       .collect()]
-        after = [r.asDict() for r in new_df.where(_anchor_condition(new_df, changed)).collect()]
+        # the new rows of the region: those that hold a changed row, and those that hold any
+        # row an old row of the region held (an aggregate group that lost a member holds
+        # only the members that stay, under a new row id)
+        held = _held_ids(before, changed)
+        after = [r.asDict() for r in new_df.where(_anchor_condition(new_df, held)).collect()]
         region = _diff(PREPARED, before, after)
         result.needles = _needles(before, region)
         result.fit_removed, result.fit_added = _fit_changes(run, before, region)
@@ -379,6 +383,20 @@ def _linked_ids(prepared: DataFrame, source_col: str, other_col: str, ids: list[
     pairs = prepared.select(F.posexplode(source_col).alias("pos", "a"), other_col).select(
         "a", F.element_at(F.col(other_col), F.col("pos") + 1).alias("b"))
     return _distinct_ids(pairs.where(isin("a", ids)), "b")
+
+
+def _held_ids(rows: list[dict[str, Any]], changed: dict[str, list[int]]
+              ) -> dict[str, list[int]]:
+    """Per source, the changed ids and every id the provenance of ``rows`` holds."""
+    held: dict[str, set[int]] = {s: set(ids) for s, ids in changed.items()}
+    for row in rows:
+        for col, value in row.items():
+            if not is_provenance_column(col) or value is None:
+                continue
+            source = source_of(col)
+            values = value if isinstance(value, (list, tuple)) else [value]
+            held.setdefault(source, set()).update(int(v) for v in values if v is not None)
+    return {s: sorted(ids) for s, ids in held.items()}
 
 
 def _anchor_condition(df: DataFrame, anchors: dict[str, list[int]]) -> Column:
