@@ -240,17 +240,16 @@ def compute_change(spark: SparkSession, request: DeletionRequest, run: RunRecord
     if verdict.strategy != INCREMENTAL:
         cleaned = _apply(request, frames, changed, restrict=None)
         new_df = finish_frame(call_prepare(module, cleaned), run.split)
-        if resuming:
-            before = [r.asDict() for r in finish_frame(call_prepare(module, frames), run.split)
-                      .where(_anchor_condition(tables[PREPARED], changed)).collect()]
-        else:
-            before = [r.asDict() for r in
-                      tables[PREPARED].where(_anchor_condition(tables[PREPARED], changed))
-                      .collect()]
-        # the new rows of the region: those that hold a changed row, and those that hold any
-        # row an old row of the region held (an aggregate group that lost a member holds
-        # only the members that stay, under a new row id)
-        held = _held_ids(before, changed)
+        old_df = (finish_frame(call_prepare(module, frames), run.split) if resuming
+                  else tables[PREPARED])
+        # the region, old and new: the rows that hold a changed row or any row that an old
+        # row holding a changed row holds (an aggregate group that lost a member comes back
+        # under a new row id holding only the members that stay); the same ids pick both
+        # sides, so a row that does not change is on both and cancels out
+        touched = [r.asDict() for r in old_df.where(_anchor_condition(old_df, changed)).collect()]
+        held = _held_ids(touched, changed)
+        before = touched if held == changed else [
+            r.asDict() for r in old_df.where(_anchor_condition(old_df, held)).collect()]
         after = [r.asDict() for r in new_df.where(_anchor_condition(new_df, held)).collect()]
         region = _diff(PREPARED, before, after)
         result.needles = _needles(before, region)
