@@ -22,6 +22,10 @@ run in pieces (``--start``) and is summed over the cases of the *current* code o
 ``bench/results/fuzz.json`` is that sum: cases run and skipped (a generated pipeline that
 cannot run, e.g. no training row), failures with their reproductions, counts per operator,
 per request kind, on S3, with faults, the models' rho against retrained ones, seconds.
+
+Shards of one long run write their own ``--cases-log``; ``--summarize SHARD_LOG... --seed S``
+adds their cases to ``bench/results/fuzz_cases.jsonl`` and writes ``fuzz.json`` (with the
+case ranges covered; ``--code`` sums a frozen tree's cases from another checkout).
 """
 
 from __future__ import annotations
@@ -149,6 +153,40 @@ def faulty_submit(harness: Harness, folder: Path, at: str, env: dict[str, str], 
     return submit
 
 
+def summarize_shards(args: argparse.Namespace, code: str) -> None:
+    """Adds the lines of shard logs to the cases log (those it holds already once) and
+    writes the summary of ``args.seed`` on ``code``, with the case ranges it covers."""
+    log_path = Path(args.cases_log)
+    known = log_path.read_text().splitlines() if log_path.exists() else []
+    seen = set(known)
+    new = []
+    for shard in args.summarize:
+        for text in Path(shard).read_text().splitlines():
+            if text.strip() and text not in seen:
+                seen.add(text)
+                new.append(text)
+    if new:
+        with log_path.open("a") as fh:
+            fh.write("".join(t + "\n" for t in new))
+    lines = [json.loads(x) for x in [*known, *new] if x.strip()]
+    result = summarize(lines, args.seed, code)
+    if not result["cases_generated"]:
+        raise SystemExit(f"no case of seed {args.seed} on code {code} in {log_path}")
+    numbers = sorted(x["case"] for x in lines if x["code"] == code and x["seed_base"] == args.seed)
+    ranges: list[list[int]] = []
+    for n in numbers:
+        if ranges and n <= ranges[-1][1] + 1:
+            ranges[-1][1] = max(ranges[-1][1], n)
+        else:
+            ranges.append([n, n])
+    result["case_ranges"] = [f"{a}-{b}" for a, b in ranges]
+    result["machine"] = {"cpus": os.cpu_count(), "python": platform.python_version()}
+    if args.note:
+        result["note"] = args.note
+    Path(args.out).write_text(json.dumps(result, indent=1, default=str) + "\n")
+    print(json.dumps({k: v for k, v in result.items() if k != "failures"}, indent=1))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--cases", type=int, default=20)
@@ -162,8 +200,18 @@ def main() -> None:
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "fuzz.json"))
     parser.add_argument("--cases-log",
                         default=str(ROOT / "bench" / "results" / "fuzz_cases.jsonl"))
+    parser.add_argument("--summarize", nargs="+", metavar="SHARD_LOG", default=None,
+                        help="run no case: add the cases of these shard logs (--cases-log of "
+                             "runs in pieces) to --cases-log and write --out for --seed and "
+                             "--code")
+    parser.add_argument("--code", default=None,
+                        help="with --summarize: the code hash to sum (default: this tree's)")
+    parser.add_argument("--note", default=None, help="with --summarize: a note for --out")
     args = parser.parse_args()
     code = code_hash()
+    if args.summarize:
+        summarize_shards(args, args.code or code)
+        return
 
     server, endpoint = start_moto() if args.s3_share > 0 else (None, None)
     if endpoint:  # the verification scan (pyarrow) and child processes read it from here
