@@ -176,3 +176,46 @@ def test_the_model_check_fails_on_an_update_that_did_nothing():
     assert model_rho(w_r, w_r, w_r) == 0.0
     assert model_rho(w_r, w_o, w_r) == float("inf")
     assert model_rho(w_o, w_o[:2], w_r) is None
+
+
+def test_the_shards_of_a_long_run_sum_once_per_case(tmp_path):
+    """``bench/fuzz_deletion.py --summarize``: shard logs are added to the cases log once
+    (a line it holds already is not added again), only the seed and code asked for count,
+    the last line of a case wins, and the summary says which case ranges it covers."""
+    import argparse
+    import importlib.util
+    import json
+
+    spec = importlib.util.spec_from_file_location(
+        "fuzz_deletion", Path(__file__).resolve().parents[2] / "bench" / "fuzz_deletion.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+
+    def line(case, code="c1", seed=3, ok=True, skipped=None):
+        return json.dumps({"case": case, "seed": seed * 1_000_003 + case, "seed_base": seed,
+                           "code": code, "skipped": skipped, "ok": ok, "s3": case % 2 == 0,
+                           "fault": True, "killed": case == 1, "kill_step": "merge:1",
+                           "children": 1, "ops": ["filter"], "kinds": ["delete_keys"],
+                           "rhos": [0.0], "seconds": 1.0,
+                           "differences": [] if ok else ["x"], "reproduction": None})
+
+    log = tmp_path / "fuzz_cases.jsonl"
+    log.write_text(line(0) + "\n" + line(0, code="old") + "\n")
+    a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    a.write_text("\n".join([line(0), line(1), line(2, ok=False)]) + "\n")
+    b.write_text("\n".join([line(1), line(1000, skipped="no training row"), line(2)]) + "\n")
+    out = tmp_path / "fuzz.json"
+    args = argparse.Namespace(summarize=[str(a), str(b)], cases_log=str(log), out=str(out),
+                              seed=3, note="n")
+    bench.summarize_shards(args, "c1")
+    assert len(log.read_text().splitlines()) == 2 + 4  # line(0) was there already
+    result = json.loads(out.read_text())
+    assert (result["cases_generated"], result["cases_run"], result["cases_skipped"]) == (4, 3, 1)
+    assert result["failed"] == 0  # case 2 failed, then passed on a re-run (b is later)
+    assert (result["on_s3"], result["killed"], result["note"]) == (2, 1, "n")
+    assert result["case_ranges"] == ["0-2", "1000-1000"]
+    args.summarize = [str(a)]  # a's case 2 (failed) is now the last line of case 2
+    bench.summarize_shards(args, "c1")
+    assert json.loads(out.read_text())["failed"] == 0  # the log's order decides, not the shard
+    with pytest.raises(SystemExit):
+        bench.summarize_shards(argparse.Namespace(**{**vars(args), "seed": 9}), "c1")
