@@ -107,6 +107,7 @@ def test_running_example_does_not_depend_on_partitions_or_file_order(
         assert scenario.differences(first, snap, f"p{partitions}") == []
 
 
+@pytest.mark.long  # CI's 45 minutes; CI keeps the cluster-equals-local[2] life cycle
 def test_aggregating_pipeline_does_not_depend_on_partitions_or_file_order(spark, tmp_path):
     # v are multiples of 1/4: their sums are exact in any order, so any difference is the
     # engine's (provenance arrays, row ids, model), not floating-point summation order

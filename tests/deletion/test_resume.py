@@ -140,6 +140,7 @@ def test_reapplying_under_a_new_id_changes_nothing(spark, example_run):
     assert store.table_version(spark, prepared) == version
 
 
+@pytest.mark.long  # CI's 45 minutes; CI keeps the fuzzer's kill after the first commit
 def test_a_resumed_delete_looks_for_the_values_it_removed(spark, small_example, example_run):
     """Found by the ledger comparison (test_ledger_golden.py): a delete of joined rows,
     interrupted after its MERGEs and re-submitted, searched for no removed value at all

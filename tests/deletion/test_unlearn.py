@@ -170,6 +170,7 @@ def test_pipeline_shapes_equal_rerun(spark, tmp_path, shape_runs, shape):
     assert_same_artifacts(spark, original, baseline)
 
 
+@pytest.mark.long  # CI's 45 minutes; CI keeps clean_source's MERGE (test_source.py)
 def test_clean_source_deletes_from_a_delta_source_and_erases_it(spark, tmp_path):
     from spark_lester.deletion.verify import scan
 
