@@ -17,8 +17,9 @@ Join       inner: exact (a join multiplies monomials). Left: deleting a right ro
            join's input* are found by evaluating both sides there, every row of those left
            rows is re-derived (the left side's sources are *closed over*), and the right
            side's sources are read whole in the re-run (a left row's matches are all of its
-           right rows, not only those in the affected region). A redacted join key ->
-           recompute.
+           right rows, not only those in the affected region). Redacting a left row also
+           reads the right side whole: the row is re-derived with all its matches (else it
+           comes back NULL-padded). A redacted join key -> recompute.
 Union      exact (provenance adds).
 Select,    exact (row-local, column-only).
 Rename
@@ -122,6 +123,14 @@ class PropagationWalker(Walker):
                 self.result.closure_sources |= {s.name for s in node.left.source_nodes()}
                 self.result.full_sources |= right
                 self.result.left_joins.append(node)
+        if node.how == "left" and self.action == "redact_columns":
+            # a redacted left row is re-derived: its matches are all of its right rows, not
+            # only those in the region (else it comes back NULL-padded, and a filter on the
+            # right side's columns may keep it)
+            changed = {sc.source for sc in self.redacted}
+            if self.source is None or (changed | {self.source}) & {
+                    s.name for s in node.left.source_nodes()}:
+                self.result.full_sources |= {s.name for s in node.right.source_nodes()}
 
     def visit_Union(self, node: nodes.Union) -> None:
         pass
