@@ -117,20 +117,20 @@ class PropagationWalker(Walker):
                or self._reads_redacted(node.right, node.right_on))
         if hit:
             self.result.recompute(f"join key reads redacted {hit}")
-        if node.how == "left" and self.action == "delete_rows":
-            right = {s.name for s in node.right.source_nodes()}
-            if self.source is None or self.source in right:
-                self.result.closure_sources |= {s.name for s in node.left.source_nodes()}
-                self.result.full_sources |= right
-                self.result.left_joins.append(node)
-        if node.how == "left" and self.action == "redact_columns":
+        if node.how != "left":
+            return
+        left = {s.name for s in node.left.source_nodes()}
+        right = {s.name for s in node.right.source_nodes()}
+        if self.action == "delete_rows" and (self.source is None or self.source in right):
+            self.result.closure_sources |= left
+            self.result.full_sources |= right
+            self.result.left_joins.append(node)
+        changed = {sc.source for sc in self.redacted} | {self.source}
+        if self.action == "redact_columns" and (self.source is None or changed & left):
             # a redacted left row is re-derived: its matches are all of its right rows, not
             # only those in the region (else it comes back NULL-padded, and a filter on the
             # right side's columns may keep it)
-            changed = {sc.source for sc in self.redacted}
-            if self.source is None or (changed | {self.source}) & {
-                    s.name for s in node.left.source_nodes()}:
-                self.result.full_sources |= {s.name for s in node.right.source_nodes()}
+            self.result.full_sources |= right
 
     def visit_Union(self, node: nodes.Union) -> None:
         pass
