@@ -307,6 +307,30 @@ def _alias(i: int, of: Source) -> Source:
     return Source(name, f"{name}_id" if of.key else None, cols, list(of.rows), reads=of.name)
 
 
+def _branches(d: Draw, b: Builder, frames: list[Frame]) -> Frame | None:
+    """One frame in two union branches, each joined to another frame (the first sometimes
+    filtered after its join): a deletion through one join re-derives the shared frame's rows
+    in both. Takes three frames from ``frames``; None (and nothing emitted or taken) when
+    the branches have no common schema."""
+    mark = (len(b.lines), len(b.ops))
+    a = frames[d.int(0, len(frames) - 1)]
+    rest = [f for f in frames if f is not a]
+    c = rest[d.int(0, len(rest) - 1)]
+    rest = [f for f in rest if f is not c]
+    e = rest[d.int(0, len(rest) - 1)]
+    first = b.join(a, b.filter(c) if d.chance(35) else c)
+    if first is not None and d.chance(50):
+        first = b.filter(first)
+    second = b.join(a, e)
+    joined = b.union_renamed(first, second) if first and second else None
+    if joined is None:
+        del b.lines[mark[0]:], b.ops[mark[1]:]
+        return None
+    b.ops.append("source_branches")
+    frames[:] = [f for f in frames if f is not a and f is not c and f is not e]
+    return joined
+
+
 def build(d: Draw, *, max_sources: int = 3, model_percent: int = 15,
           twice_percent: int = 25) -> Case:
     n = d.int(2, max_sources)
@@ -319,6 +343,11 @@ def build(d: Draw, *, max_sources: int = 3, model_percent: int = 15,
     b = Builder(d)
     # combine the sources: joins (and sometimes a union of two renamed frames)
     while len(frames) > 1 and (len(frames) > 2 or d.chance(85)):
+        if len(frames) > 2 and d.chance(25):
+            branched = _branches(d, b, frames)
+            if branched is not None:
+                frames.append(branched)
+                continue
         a = frames.pop(d.int(0, len(frames) - 1))
         c = frames.pop(d.int(0, len(frames) - 1))
         a = b.filter(a) if d.chance(35) else a

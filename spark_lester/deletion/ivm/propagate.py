@@ -20,6 +20,13 @@ Join       inner: exact (a join multiplies monomials). Left: deleting a right ro
            right rows, not only those in the affected region). Redacting a left row also
            reads the right side whole: the row is re-derived with all its matches (else it
            comes back NULL-padded). A redacted join key -> recompute.
+           The closed-over left rows are re-derived wherever they occur, and a deleted
+           match can make them *appear* (a NULL-padded row that a filter kept out while
+           the match existed), so every other join that reads a closed-over source reads
+           its other side whole (an appearing row finds all its partners; another left
+           join of the same row does not come back NULL-padded for want of its matches).
+           A closed-over source on the *right* side of a left join -> recompute: a row
+           appearing there changes which left rows are matched, and those are not found.
 Union      exact (provenance adds).
 Select,    exact (row-local, column-only).
 Rename
@@ -60,7 +67,8 @@ class Propagation:
     strategy: str = INCREMENTAL
     reason: str | None = None
     closure_sources: set[str] = field(default_factory=set)
-    #: Sources the incremental re-run reads whole (the right sides of left joins).
+    #: Sources the incremental re-run reads whole (the right sides of left joins, and the
+    #: other side of any join that reads a closed-over source).
     full_sources: set[str] = field(default_factory=set)
     #: Left joins whose right side holds a deleted source (their closure is evaluated).
     left_joins: list[nodes.Join] = field(default_factory=list)
@@ -83,6 +91,8 @@ class PropagationWalker(Walker):
         self.lineage = LineageWalker()
         self.result = Propagation()
         self._seen: set[int] = set()
+        #: Every join with its two sides' sources, for the closure rule after the walk.
+        self._joins: list[tuple[nodes.Join, set[str], set[str]]] = []
 
     def walk(self, node: nodes.PlanNode) -> None:
         if id(node) in self._seen:
@@ -117,10 +127,11 @@ class PropagationWalker(Walker):
                or self._reads_redacted(node.right, node.right_on))
         if hit:
             self.result.recompute(f"join key reads redacted {hit}")
-        if node.how != "left":
-            return
         left = {s.name for s in node.left.source_nodes()}
         right = {s.name for s in node.right.source_nodes()}
+        self._joins.append((node, left, right))
+        if node.how != "left":
+            return
         if self.action == "delete_rows" and (self.source is None or self.source in right):
             self.result.closure_sources |= left
             self.result.full_sources |= right
@@ -131,6 +142,18 @@ class PropagationWalker(Walker):
             # only those in the region (else it comes back NULL-padded, and a filter on the
             # right side's columns may keep it)
             self.result.full_sources |= right
+
+    def close_over(self) -> None:
+        """After the walk: the joins that read a closed-over source (see the table)."""
+        closure = self.result.closure_sources
+        for node, left, right in self._joins:
+            if node.how == "left" and right & closure:
+                self.result.recompute(f"left join whose right side re-derives "
+                                      f"{min(right & closure)} rows that a deletion can add")
+            if left & closure:
+                self.result.full_sources |= right
+            if right & closure:
+                self.result.full_sources |= left
 
     def visit_Union(self, node: nodes.Union) -> None:
         pass
@@ -157,4 +180,5 @@ def propagate(plan: nodes.PlanNode, action: str, redacted: Iterable[tuple[str, s
     updates ``plan`` (``source`` None: any source may change)."""
     walker = PropagationWalker(action, redacted, source)
     walker.walk(plan)
+    walker.close_over()
     return walker.result
