@@ -16,7 +16,8 @@ the redacted columns mapped onto every name, and :func:`identify_group` the row 
   source's (the predicate's column names are the named source's);
 * a redaction of another source ``X`` linked to the request's rows: ``X``'s rows are found
   through the provenance of every name of the request's file, and mapped onto every name
-  of ``X``'s file by key (or, keyless, by the content id, which does not hash the name).
+  of ``X``'s file by key (or, keyless, by content: a content id hashes the name too, so
+  the rows are matched on their values, identical rows paired by rank).
 """
 
 from __future__ import annotations
@@ -102,7 +103,7 @@ def identify_group(spark: SparkSession, request: DeletionRequest, run: RunRecord
 def linked_group(run: RunRecord, frames: dict[str, LesterFrame], source: str,
                  ids: set[int]) -> dict[str, set[int]]:
     """``source``'s row ids (linked rows of a redaction) mapped onto every name of its file:
-    by key value, or for a keyless file by the content id (the same under every name)."""
+    by key value, or for a keyless file by the rows' values (see :func:`_same_rows`)."""
     from spark_lester.deletion.ivm.change import isin
     from spark_lester.frame.source import keyed_row_id
 
@@ -118,7 +119,7 @@ def linked_group(run: RunRecord, frames: dict[str, LesterFrame], source: str,
     for name in names[1:]:
         other_key = run.sources[name].get("key")
         if key is None and other_key is None:
-            out[name] = set(ids)
+            out[name] = _same_rows(frames, source, name, column_map(run, name, source), ids)
         elif key is not None and other_key == column_map(run, source, name)[key]:
             out[name] = {keyed_row_id(name, k) for k in keys or []}
         else:
@@ -128,3 +129,28 @@ def linked_group(run: RunRecord, frames: dict[str, LesterFrame], source: str,
                 field="columns",
                 hint=f"Declare the same key column for '{source}' and '{name}'.")
     return out
+
+
+def _same_rows(frames: dict[str, LesterFrame], source: str, name: str,
+               mapping: dict[str, str], ids: set[int]) -> set[int]:
+    """The ids under ``name`` of ``source``'s keyless rows ``ids``: the rows of equal values
+    (``mapping``: ``name``'s columns -> ``source``'s), the k-th of identical rows under one
+    name paired with the k-th under the other (identical rows are interchangeable)."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    from spark_lester.deletion.ivm.change import isin
+
+    columns = list(mapping.values())
+    mine = frames[source].df.select(*columns, F.col(provenance_column(source)).alias("__a"))
+    theirs = frames[name].df.select(*[F.col(c).alias(mapping[c]) for c in mapping],
+                                    F.col(provenance_column(name)).alias("__b"))
+    mine = mine.withColumn("__k", F.row_number().over(
+        Window.partitionBy(*columns).orderBy("__a")))
+    theirs = theirs.withColumn("__k", F.row_number().over(
+        Window.partitionBy(*columns).orderBy("__b")))
+    cond = F.col("m.__k") == F.col("t.__k")
+    for c in columns:
+        cond = cond & F.col(f"m.{c}").eqNullSafe(F.col(f"t.{c}"))
+    pairs = mine.where(isin("__a", sorted(ids))).alias("m").join(theirs.alias("t"), cond)
+    return {int(r[0]) for r in pairs.select("t.__b").collect()}

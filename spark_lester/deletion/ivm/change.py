@@ -350,7 +350,8 @@ def _fit_changes(run: RunRecord, old: list[dict[str, Any]], change: TableChange
     def inputs(row: dict[str, Any]) -> dict[str, Any]:
         return {c: row.get(c) for c in columns}
 
-    new_by_id = {r[ROW_ID]: r for r in (*change.updates, *change.inserts)}
+    new_rows = (*change.updates, *change.inserts)
+    new_by_id = {r[ROW_ID]: r for r in new_rows}
     old_ids = {r[ROW_ID] for r in old}
     deleted = set(change.deletes)
     removed = []
@@ -363,7 +364,8 @@ def _fit_changes(run: RunRecord, old: list[dict[str, Any]], change: TableChange
                 or not _same(inputs(row), inputs(replacement)))):
             removed.append({ROW_ID: row[ROW_ID], **inputs(row)})
     removed_ids = {r[ROW_ID] for r in removed}
-    added = [{ROW_ID: r[ROW_ID], **inputs(r)} for r in new_by_id.values()
+    # every copy of an id that several rows hold (replaced wholesale: all of them removed)
+    added = [{ROW_ID: r[ROW_ID], **inputs(r)} for r in new_rows
              if r.get(SPLIT) == "train" and (r[ROW_ID] not in old_ids or r[ROW_ID] in removed_ids)]
     return removed, added
 
@@ -547,8 +549,13 @@ def _feature_diff(run: RunRecord, request: DeletionRequest, old: list[dict[str, 
     rows: list[dict[str, Any]] = []
     ranges: set[tuple[int, int]] = set()
     updated, inserted = [], []
+    # an id held by several rows (union branches of one source row, whose values may
+    # differ): which old vector is whose is unknown, so its rows are encoded afresh (and
+    # replaced wholesale by _diff)
+    old_n, new_n = Counter(r[ROW_ID] for r in old), Counter(r[ROW_ID] for r in new_prepared)
     for row in new_prepared:
-        (updated if row[ROW_ID] in old_by_id else inserted).append(row)
+        rid = row[ROW_ID]
+        (updated if old_n[rid] == 1 and new_n[rid] == 1 else inserted).append(row)
     if updated and encoder is not None:
         frame = pd.DataFrame([{c: r[c] for c in run.feature_columns} for r in updated])
         current = np.asarray([old_by_id[r[ROW_ID]][VECTOR] for r in updated], dtype=np.float32)

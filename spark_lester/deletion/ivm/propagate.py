@@ -19,7 +19,10 @@ Join       inner: exact (a join multiplies monomials). Left: deleting a right ro
            side's sources are read whole in the re-run (a left row's matches are all of its
            right rows, not only those in the affected region). Redacting a left row also
            reads the right side whole: the row is re-derived with all its matches (else it
-           comes back NULL-padded). A redacted join key -> recompute.
+           comes back NULL-padded), and so does every left join on the other side of a
+           join that reads a redacted source (the rows joined to a redacted row are
+           re-derived; one whose match is outside the region would come back NULL-padded
+           and hold the redacted row). A redacted join key -> recompute.
            The closed-over left rows are re-derived wherever they occur, and a deleted
            match can make them *appear* (a NULL-padded row that a filter kept out while
            the match existed), so every other join that reads a closed-over source reads
@@ -136,8 +139,7 @@ class PropagationWalker(Walker):
             self.result.closure_sources |= left
             self.result.full_sources |= right
             self.result.left_joins.append(node)
-        changed = {sc.source for sc in self.redacted} | {self.source}
-        if self.action == "redact_columns" and (self.source is None or changed & left):
+        if self.action == "redact_columns" and self._changes(left):
             # a redacted left row is re-derived: its matches are all of its right rows, not
             # only those in the region (else it comes back NULL-padded, and a filter on the
             # right side's columns may keep it)
@@ -154,6 +156,22 @@ class PropagationWalker(Walker):
                 self.result.full_sources |= right
             if right & closure:
                 self.result.full_sources |= left
+            if self.action != "redact_columns":
+                continue
+            # a redacted row is re-derived with the rows it joins here, and a left join on
+            # their side re-derives them against its right rows in the region only: one
+            # whose match is filtered out comes back NULL-padded, joins the redacted row and
+            # holds it (another union branch of the same rows)
+            for side, other in ((left, node.right), (right, node.left)):
+                if self._changes(side):
+                    for inner in _left_joins(other):
+                        self.result.full_sources |= {s.name for s in inner.right.source_nodes()}
+
+    def _changes(self, sources: set[str]) -> bool:
+        """Whether a redaction changes rows of ``sources`` (the request's source, or any
+        source when it is None, and the redacted sources)."""
+        changed = {sc.source for sc in self.redacted} | {self.source}
+        return self.source is None or bool(changed & sources)
 
     def visit_Union(self, node: nodes.Union) -> None:
         pass
@@ -172,6 +190,17 @@ class PropagationWalker(Walker):
 
     def visit_Distinct(self, node: nodes.Distinct) -> None:
         self.result.recompute("distinct: changed rows can merge with unchanged ones")
+
+
+def _left_joins(node: nodes.PlanNode) -> list[nodes.Join]:
+    """The left joins in the subtree of ``node`` (itself included)."""
+    out, stack = [], [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, nodes.Join) and n.how == "left":
+            out.append(n)
+        stack.extend(n.children())
+    return out
 
 
 def propagate(plan: nodes.PlanNode, action: str, redacted: Iterable[tuple[str, str]],

@@ -57,3 +57,17 @@ def test_another_left_join_of_a_closed_over_source_reads_its_right_side_whole():
     assert verdict.full_sources == {"notes", "refs"}
     # a deletion on the left side closes over nothing: nothing else is read whole
     assert propagate(plan, "delete_rows", set(), "visits").full_sources == set()
+
+
+def test_a_redaction_reads_the_left_joins_on_the_other_side_of_its_join_whole():
+    """The plan of ``test_a_redacted_row_keeps_a_left_join_of_another_branch_exact``."""
+    people = _source("people", "pid", "pg", "pt")
+    refs = nodes.Join(left=VISITS, right=REFS, left_on=("k",), right_on=("fk",), how="left")
+    kept = nodes.Filter(child=refs, predicate="fid IS NULL", references=("fid",))
+    a = nodes.Select(child=nodes.Join(left=kept, right=people, left_on=("g",), right_on=("pg",)),
+                     selected=("id", "pt"))
+    b = nodes.Select(child=nodes.Join(left=VISITS, right=people, left_on=("g",),
+                                      right_on=("pg",)), selected=("id", "pt"))
+    plan = nodes.Union(left=a, right=b)
+    verdict = propagate(plan, "redact_columns", {("people", "pt")}, "people")
+    assert (verdict.strategy, verdict.full_sources) == (INCREMENTAL, {"refs"})
