@@ -454,6 +454,7 @@ out = x3.withColumn("f", F.col("pid").cast("double"))
     check(spark, tmp_path, case)
 
 
+@pytest.mark.long  # CI's 45 minutes; CI keeps the plan's verdict (tests/deletion/ivm)
 def test_a_closed_over_row_keeps_its_matches_in_another_branch(spark, tmp_path):
     """Visit 1 is in two union branches: left joined to notes (note 10 deleted: visit 1 is
     closed over) and left joined to refs, where its match ref 20 is filtered out. The refs
@@ -472,6 +473,7 @@ def test_a_closed_over_row_keeps_its_matches_in_another_branch(spark, tmp_path):
     check(spark, tmp_path, case)
 
 
+@pytest.mark.long  # CI's 45 minutes; CI keeps the plan's verdict (tests/deletion/ivm)
 def test_a_redacted_row_keeps_a_left_join_of_another_branch_exact(spark, tmp_path):
     """Found by a second review: redacting person 100 re-derives visit 1, whose branch
     ``b`` row holds the person. Branch ``a`` left joins visit 1 to refs, where its match
@@ -524,3 +526,49 @@ def test_an_appearing_row_sharing_an_id_gets_its_own_vector(spark, tmp_path):
         out = a.union(b.select("id", "f"))
     """, cluster="visits", requests=[{"source": "notes", "keys": [10], "action": "delete_rows"}])
     check(spark, tmp_path, case)
+
+
+def test_groups_that_appear_above_a_filter_enter_the_encoders_fit(spark, tmp_path, monkeypatch):
+    """Found by a fourth review: a recompute's region held only the rows holding a changed id
+    or an id that such an old row held. Deleting visits 1-3 (three groups that pass the
+    filter) and each "b" group's large visit lets eight "b" groups pass it, holding only
+    visits that stay: they were not in the region, so the encoder step was told that no
+    training row enters (a downdated encoder then differs from a refit, and a request whose
+    only training rows appear is refused). The harness keeps its encoder, so the encoder
+    step's input is checked against the tables: what leaves and enters the training rows
+    between the table before the request and after it. The region is now every row that
+    differs between the old and the new table."""
+    from spark_lester.artifacts.layout import PREPARED
+    from spark_lester.deletion import encoder
+
+    seen, paths, tables = [], [], []
+    plan = encoder.plan_encoder
+
+    def train(path):
+        return {r["__lester_row_id"]: r["f"] for r in spark.read.format("delta").load(path)
+                .where("__lester_split = 'train'").collect()}
+
+    def spy(spark, change, module):  # before the MERGE: the table as it was
+        seen.append((sorted(r["f"] for r in change.fit_removed),
+                     sorted(r["f"] for r in change.fit_added)))
+        paths.append(change.run.tables[PREPARED].path)
+        tables.append(train(paths[-1]))
+        return plan(spark, change, module)
+
+    monkeypatch.setattr(encoder, "plan_encoder", spy)
+    rows = [(1, "a1", 1.0), (2, "a2", 1.5), (3, "a3", 0.5)]
+    for i in range(8):
+        rows += [(10 + 2 * i, f"b{i}", 2.0 + i / 10), (11 + 2 * i, f"b{i}", 9.0)]
+    case = Case([Source("visits", "id", [("id", "INT"), ("k", "STRING"), ("v", "DOUBLE")],
+                        rows)], """
+        g = visits.groupBy("k").agg(F.max("v").alias("m"), F.count(F.lit(1)).alias("n"))
+        out = g.filter(F.col("m") < 4.0).withColumn("f", F.col("m"))
+    """, cluster="visits", requests=[{"source": "visits", "action": "delete_rows",
+                                      "keys": [1, 2, 3, *range(11, 27, 2)]}])
+    outcome = check(spark, tmp_path, case)
+    assert outcome.skipped is None and outcome.statuses == ["completed"]
+    before, after = tables[0], train(paths[0])
+    added = sorted(f for rid, f in after.items() if rid not in before)
+    removed = sorted(f for rid, f in before.items() if rid not in after)
+    assert added, "no b group is a training row: the case checks nothing"
+    assert seen == [(removed, added)]

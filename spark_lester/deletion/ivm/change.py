@@ -242,15 +242,20 @@ def compute_change(spark: SparkSession, request: DeletionRequest, run: RunRecord
         new_df = finish_frame(call_prepare(module, cleaned), run.split)
         old_df = (finish_frame(call_prepare(module, frames), run.split) if resuming
                   else tables[PREPARED])
-        # the region, old and new: the rows that hold a changed row or any row that an old
-        # row holding a changed row holds (an aggregate group that lost a member comes back
-        # under a new row id holding only the members that stay); the same ids pick both
-        # sides, so a row that does not change is on both and cancels out
-        touched = [r.asDict() for r in old_df.where(_anchor_condition(old_df, changed)).collect()]
-        held = _held_ids(touched, changed)
-        before = touched if held == changed else [
-            r.asDict() for r in old_df.where(_anchor_condition(old_df, held)).collect()]
-        after = [r.asDict() for r in new_df.where(_anchor_condition(new_df, held)).collect()]
+        # the region, old and new: the ids of every row that differs between the two, by
+        # value (a row that appears or goes without holding a changed id is in it too: a
+        # group that passes a filter once a member is deleted), with all rows of those ids
+        same = sorted(old_df.columns) == sorted(new_df.columns)
+        moved: set[int] = set()
+        if same:
+            ordered = new_df.select(*old_df.columns)
+            moved = {r[0] for r in old_df.exceptAll(ordered).select(ROW_ID).union(
+                ordered.exceptAll(old_df).select(ROW_ID)).distinct().collect()}
+            before = [r.asDict() for r in old_df.where(isin(ROW_ID, sorted(moved))).collect()]
+            after = [r.asDict() for r in new_df.where(isin(ROW_ID, sorted(moved))).collect()]
+        else:  # another schema: every row goes and comes back
+            before = [r.asDict() for r in old_df.collect()]
+            after = [r.asDict() for r in new_df.collect()]
         region = _diff(PREPARED, before, after)
         result.needles = _needles(before, region)
         result.fit_removed, result.fit_added = _fit_changes(run, before, region)
@@ -261,7 +266,7 @@ def compute_change(spark: SparkSession, request: DeletionRequest, run: RunRecord
             replaced = _replacement(run, tables, new_df)
             result.tables = {n: TableChange(n) if run.tables[n].path in merged
                              else replaced[n] for n in tables}
-        elif _same_table(tables[PREPARED], new_df):
+        elif same and not moved:
             result.tables = {n: TableChange(n) for n in tables}
         else:
             result.tables = _replacement(run, tables, new_df)
@@ -386,38 +391,6 @@ def _linked_ids(prepared: DataFrame, source_col: str, other_col: str, ids: list[
     return _distinct_ids(pairs.where(isin("a", ids)), "b")
 
 
-def _held_ids(rows: list[dict[str, Any]], changed: dict[str, list[int]]
-              ) -> dict[str, list[int]]:
-    """Per source, the changed ids and every id the provenance of ``rows`` holds."""
-    held: dict[str, set[int]] = {s: set(ids) for s, ids in changed.items()}
-    for row in rows:
-        for col, value in row.items():
-            if not is_provenance_column(col) or value is None:
-                continue
-            source = source_of(col)
-            values = value if isinstance(value, (list, tuple)) else [value]
-            held.setdefault(source, set()).update(int(v) for v in values if v is not None)
-    return {s: sorted(ids) for s, ids in held.items()}
-
-
-def _anchor_condition(df: DataFrame, anchors: dict[str, list[int]]) -> Column:
-    """Rows whose provenance (scalar ids or merged id arrays) holds an anchor id."""
-    from pyspark.sql import functions as F
-    from pyspark.sql.types import ArrayType
-
-    cond = F.lit(False)
-    for source, ids in anchors.items():
-        col = provenance_column(source)
-        if col not in df.columns or not ids:
-            continue
-        if isinstance(df.schema[col].dataType, ArrayType):
-            values = F.array(*[F.lit(int(i)).cast("long") for i in sorted(set(ids))])
-            cond = cond | F.coalesce(F.arrays_overlap(F.col(col), values), F.lit(False))
-        else:
-            cond = cond | isin(col, ids)
-    return cond
-
-
 def _left_matches(left: LesterFrame, right: LesterFrame, node: Any,
                   changed: dict[str, list[int]]) -> dict[str, set[int]]:
     """Per left-side source, the ids of the left rows that match (at the join's input) a
@@ -449,14 +422,6 @@ def _left_matches(left: LesterFrame, right: LesterFrame, node: Any,
             out.setdefault(source_of(col), set()).update(
                 int(v) for v in values if v is not None)
     return out
-
-
-def _same_table(table: DataFrame, new_df: DataFrame) -> bool:
-    """Whether the recomputed rows equal the table's (then nothing is rewritten)."""
-    if sorted(table.columns) != sorted(new_df.columns):
-        return False
-    ordered = new_df.select(*table.columns)
-    return ordered.exceptAll(table).isEmpty() and table.exceptAll(ordered).isEmpty()
 
 
 def _holds_anchor(row: dict[str, Any], anchors: dict[str, set[int]]) -> bool:
