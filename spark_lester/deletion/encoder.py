@@ -149,10 +149,28 @@ def rewrite_features(spark: SparkSession, run: RunRecord, work: EncoderWork) -> 
     schema = features.schema
     columns = features.columns
     source: DataFrame = features
+    shared: list[int] = []
+    old = None
     if inputs:
+        from spark_lester.deletion.ivm.change import isin
+        from spark_lester.features.encode import load_encoder
+
         prepared = spark.read.format("delta").load(run.tables[PREPARED].path)
-        source = features.join(prepared.select(ROW_ID, *[F.col(c).alias(f"__in_{c}")
-                                                         for c in inputs]), ROW_ID, "left")
+        # an id that several rows hold (union copies of one row) cannot pair X's copies
+        # with their inputs: those rows' old vectors are re-derived from their own inputs
+        # with the run's encoder instead of joined by id (k copies would give k*k rows)
+        shared = [r[0] for r in prepared.groupBy(ROW_ID).count().where("count > 1")
+                  .select(ROW_ID).collect()]
+        wanted = list(dict.fromkeys([*inputs, *names])) if shared else inputs
+        values = [F.col(c).alias(f"__in_{c}") for c in wanted]
+        source = features.where(~isin(ROW_ID, shared)).join(
+            prepared.select(ROW_ID, *values), ROW_ID, "left")
+        if shared:
+            old = load_encoder(run.encoder)
+            copies = prepared.where(isin(ROW_ID, shared)).select(
+                *[F.lit(None).cast(schema[VECTOR].dataType).alias(c) if c == VECTOR
+                  else F.col(c) for c in columns], *values)
+            source = source.unionByName(copies)
         if run.cluster_by is not None and run.cluster_by in columns:
             files = max(1, store.file_count(spark, path))
             source = source.repartitionByRange(files, F.col(run.cluster_by)) \
@@ -164,8 +182,15 @@ def rewrite_features(spark: SparkSession, run: RunRecord, work: EncoderWork) -> 
         for batch in iterator:
             if batch.num_rows == 0:
                 continue
-            X = _matrix(batch.column(batch.schema.get_field_index(VECTOR)),
-                        result.width_before)
+            vectors = batch.column(batch.schema.get_field_index(VECTOR))
+            if vectors.null_count:  # the copies of a shared id: encoded from their inputs
+                missing = vectors.is_null().to_numpy(zero_copy_only=False)
+                X = np.zeros((batch.num_rows, result.width_before), dtype=np.float32)
+                X[~missing] = _matrix(vectors.filter(pa.array(~missing)), result.width_before)
+                copies = _inputs(batch, names)[missing]
+                X[missing] = np.asarray(_dense(old.transform(copies)), dtype=np.float32)
+            else:
+                X = _matrix(vectors, result.width_before)
             frame = _inputs(batch, inputs) if inputs else None
             Y = project(X, frame, result)
             n, d = Y.shape
@@ -181,6 +206,10 @@ def rewrite_features(spark: SparkSession, run: RunRecord, work: EncoderWork) -> 
     return {"rows_rewritten": True, "width_before": result.width_before,
             "width_after": result.width_after, "version": store.table_version(spark, path),
             "seconds": round(time.perf_counter() - started, 3)}
+
+
+def _dense(matrix: Any) -> np.ndarray:
+    return matrix.toarray() if hasattr(matrix, "toarray") else np.asarray(matrix)
 
 
 def _matrix(vectors: Any, width: int) -> np.ndarray:
