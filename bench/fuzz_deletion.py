@@ -56,6 +56,9 @@ from tests.s3server import start_moto  # noqa: E402
 #: kind (``#k``; merge, encoder, registry, model, clean_source, erase: see
 #: ``deletion.stages.Hooks``). ``model:`` only for cases with a model.
 KILL_STEPS = ("merge:", "erase:", "#1", "#2", "#2")
+#: Where else a child of a case whose scaler is downdated is killed: after X was rewritten
+#: for the new encoder, and after the registry got it.
+ENCODER_STEPS = ("encoder:", "registry:")
 #: The request kinds a child is killed in: the first of a case's requests that has one, and
 #: while no child was killed (the step never came), each next one.
 CHANGING = ("delete_keys", "delete_where", "redact_own", "redact_linked")
@@ -101,6 +104,7 @@ def summarize(lines: list[dict], seed: int, code: str) -> dict:
         "failed": sum(1 for c in ran if not c["ok"]),
         "per_operator": dict(sorted(ops.items())),
         "per_request_kind": dict(sorted(kinds.items())),
+        "encoder_downdate": sum(c.get("statistics") == "downdate" for c in ran),
         "on_s3": sum(c["s3"] for c in ran), "with_faults": sum(c["fault"] for c in ran),
         "killed": sum(c["killed"] for c in ran),
         "children": sum(c.get("children") or 0 for c in ran),
@@ -246,7 +250,8 @@ def main() -> None:
         submit = None
         if fault:
             env = {"SPARK_LESTER_S3_ENDPOINT": endpoint} if use_s3 else {}
-            steps = KILL_STEPS + (("model:",) if case.model else ())
+            steps = KILL_STEPS + (("model:",) if case.model else ()) + (
+                ENCODER_STEPS if case.statistics == "downdate" else ())
             submit = faulty_submit(harness, root / f"case{i}" / "child",
                                    pick.choice(steps), env, log, targets=targets)
         tick = time.perf_counter()
@@ -263,7 +268,7 @@ def main() -> None:
                 "killed": bool(log.get("killed")), "kill_at": log.get("kill_at"),
                 "kill_step": log.get("kill_step"), "child_exit": log.get("child_exit"),
                 "children": log.get("children", 0), "kill_request": log.get("kill_request"),
-                "ops": sorted(set(case.ops)),
+                "ops": sorted(set(case.ops)), "statistics": case.statistics,
                 "kinds": [r.get("_kind", "?") for r in case.requests],
                 "rhos": rhos,  # json writes an infinite rho as Infinity (and reads it)
                 "seconds": round(time.perf_counter() - tick, 2),

@@ -26,7 +26,7 @@ _SCHEMA = ("run_id STRING, pipeline STRING, pipeline_path STRING, pipeline_sha25
            "created_at TIMESTAMP, sources STRING, tables STRING, plan STRING, lineage STRING, "
            "matrix_provenance STRING, feature_columns STRING, output_columns STRING, "
            "label STRING, split STRING, cluster_by STRING, rows STRING, encoder BINARY, "
-           "seconds DOUBLE")
+           "seconds DOUBLE, encoder_request STRING")
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,9 @@ class RunRecord:
     rows: dict[str, int]
     encoder: bytes | None = field(default=None, repr=False)
     seconds: float = 0.0
+    #: The deletion request whose encoder step stored ``encoder`` (None: fitted by the run).
+    #: A re-submit of that request finds its encoder step done (``deletion.encoder``).
+    encoder_request: str | None = None
 
     def __post_init__(self) -> None:
         tables = {n: t if isinstance(t, TableState) else TableState(**t)
@@ -90,7 +93,8 @@ def record_run(spark: SparkSession, layout: Layout, run: RunRecord) -> None:
     """Append ``run`` to the registry (creating the table on first use)."""
     df = _row_frame(spark, run)
     with store.storage_errors(layout.runs):
-        df.write.format("delta").mode("append").save(layout.runs)
+        # a registry written before a column was added gains it (read back as None)
+        df.write.format("delta").mode("append").option("mergeSchema", "true").save(layout.runs)
 
 
 def _row_frame(spark: SparkSession, run: RunRecord) -> DataFrame:
@@ -113,7 +117,8 @@ def replace_run(spark: SparkSession, layout: Layout, run: RunRecord) -> None:
     df = _row_frame(spark, run)
     with store.storage_errors(layout.runs):
         (DeltaTable.forPath(spark, layout.runs).alias("t")
-         .merge(df.alias("s"), "t.run_id = s.run_id").whenMatchedUpdateAll().execute())
+         .merge(df.alias("s"), "t.run_id = s.run_id").whenMatchedUpdateAll()
+         .withSchemaEvolution().execute())
 
 
 def list_runs(spark: SparkSession, layout: Layout, *, pipeline: str | None = None

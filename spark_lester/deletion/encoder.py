@@ -49,6 +49,9 @@ class EncoderWork:
 
     run_id: str
     result: Downdate
+    #: X already holds this rewrite (a re-submit of a request killed before its registry
+    #: step): only the registry is left to store.
+    rewritten: bool = False
 
     @property
     def changed(self) -> bool:
@@ -130,6 +133,7 @@ def rewrite_features(spark: SparkSession, run: RunRecord, work: EncoderWork) -> 
 
     from spark_lester.artifacts import store
     from spark_lester.features.encode import FEATURES as VECTOR
+    from spark_lester.features.encode import encode_pandas
     from spark_lester.features.matrix_provenance import input_names, selected_positions
 
     started = time.perf_counter()
@@ -188,7 +192,7 @@ def rewrite_features(spark: SparkSession, run: RunRecord, work: EncoderWork) -> 
                 X = np.zeros((batch.num_rows, result.width_before), dtype=np.float32)
                 X[~missing] = _matrix(vectors.filter(pa.array(~missing)), result.width_before)
                 copies = _inputs(batch, names)[missing]
-                X[missing] = np.asarray(_dense(old.transform(copies)), dtype=np.float32)
+                X[missing] = encode_pandas(copies, old)
             else:
                 X = _matrix(vectors, result.width_before)
             frame = _inputs(batch, inputs) if inputs else None
@@ -208,10 +212,6 @@ def rewrite_features(spark: SparkSession, run: RunRecord, work: EncoderWork) -> 
             "seconds": round(time.perf_counter() - started, 3)}
 
 
-def _dense(matrix: Any) -> np.ndarray:
-    return matrix.toarray() if hasattr(matrix, "toarray") else np.asarray(matrix)
-
-
 def _matrix(vectors: Any, width: int) -> np.ndarray:
     values = vectors.flatten().to_numpy(zero_copy_only=False)
     return np.asarray(values, dtype=np.float32).reshape(len(vectors), width)
@@ -224,10 +224,10 @@ def _inputs(batch: Any, inputs: list[str]) -> pd.DataFrame:
     return table.rename_columns(inputs).to_pandas(date_as_object=True)
 
 
-def update_registry(spark: SparkSession, layout: Layout, run: RunRecord, work: EncoderWork
-                    ) -> RunRecord:
-    """Store the downdated encoder and its matrix provenance in the run's registry row (the
-    erasure purges the old row's files)."""
+def update_registry(spark: SparkSession, layout: Layout, run: RunRecord, work: EncoderWork,
+                    *, request_id: str) -> RunRecord:
+    """Store the downdated encoder and its matrix provenance in the run's registry row, with
+    the id of the request whose step it is (the erasure purges the old row's files)."""
     from dataclasses import replace
 
     from spark_lester.artifacts import registry
@@ -237,6 +237,6 @@ def update_registry(spark: SparkSession, layout: Layout, run: RunRecord, work: E
     provenance = {k: [list(r) for r in v]
                   for k, v in matrix_provenance(work.result.encoder).items()}
     updated = replace(run, encoder=dump_encoder(work.result.encoder),
-                      matrix_provenance=provenance)
+                      matrix_provenance=provenance, encoder_request=request_id)
     registry.replace_run(spark, layout, updated)
     return updated

@@ -388,6 +388,9 @@ def build(d: Draw, *, max_sources: int = 3, model_percent: int = 15,
                 ops=b.ops + (["source_twice"] if twice and sources[-1].name in in_output
                              and sources[-1].reads in in_output else []))
     case.requests = _requests(d, sources, in_output)
+    # drawn last, so the draws above (and every case found before it) stay as they were
+    if d.chance(30):
+        case.statistics = "downdate"
     return case
 
 

@@ -200,6 +200,10 @@ def compute_change(spark: SparkSession, request: DeletionRequest, run: RunRecord
         return propagate(plan, request.action, request.columns,
                          request.source if len(group) == 1 else None), joins
 
+    # the prepared table before this request: a resumed request's MERGE may have changed
+    # the table (a redacted join key removes the links a linked redaction follows)
+    before_df = (finish_frame(call_prepare(module, frames), run.split) if resuming
+                 else tables[PREPARED])
     with ThreadPoolExecutor(max_workers=1) as pool:
         # the plan (driver-side analysis) is built while the linked rows are read
         planned = pool.submit(plan_and_joins)
@@ -211,7 +215,7 @@ def compute_change(spark: SparkSession, request: DeletionRequest, run: RunRecord
                 linked: set[int] = set()
                 for name, ids in group.items():
                     if ids:
-                        linked |= _linked_ids(tables[PREPARED], provenance_column(name),
+                        linked |= _linked_ids(before_df, provenance_column(name),
                                               provenance_column(src), ids)
                 for name, ids in linked_group(run, frames, src, linked).items():
                     anchors.setdefault(name, set()).update(ids)
@@ -240,8 +244,7 @@ def compute_change(spark: SparkSession, request: DeletionRequest, run: RunRecord
     if verdict.strategy != INCREMENTAL:
         cleaned = _apply(request, frames, changed, restrict=None)
         new_df = finish_frame(call_prepare(module, cleaned), run.split)
-        old_df = (finish_frame(call_prepare(module, frames), run.split) if resuming
-                  else tables[PREPARED])
+        old_df = before_df
         # the region, old and new: the ids of every row that differs between the two, by
         # value (a row that appears or goes without holding a changed id is in it too: a
         # group that passes a filter once a member is deleted), with all rows of those ids
@@ -290,7 +293,10 @@ def compute_change(spark: SparkSession, request: DeletionRequest, run: RunRecord
     old_ids = {r[ROW_ID] for rows in old.values() for r in rows}
     new_rows = [r for r in new_rows if r[ROW_ID] in old_ids or _holds_anchor(r, anchors)]
     result.tables[PREPARED] = _diff(PREPARED, old[PREPARED], new_rows)
-    result.tables[FEATURES] = _feature_diff(run, request, old[FEATURES], new_rows)
+    # a resumed request whose X already holds its MERGE (and perhaps the rewrite for the
+    # downdated encoder, which the registry may not hold yet): nothing left to merge there
+    result.tables[FEATURES] = (TableChange(FEATURES) if run.tables[FEATURES].path in merged
+                               else _feature_diff(run, request, old[FEATURES], new_rows))
     if resuming:
         before, region = _region_before(request, run, module, frames, changed, anchors,
                                         restrict, full, verdict.closure_sources, old_ids,
@@ -501,7 +507,7 @@ def _feature_diff(run: RunRecord, request: DeletionRequest, old: list[dict[str, 
     import pandas as pd
 
     from spark_lester.features.encode import FEATURES as VECTOR
-    from spark_lester.features.encode import load_encoder, reencode
+    from spark_lester.features.encode import encode_pandas, load_encoder, reencode
 
     encoder = load_encoder(run.encoder) if run.encoder is not None else None
     keep = [c for c in (old[0] if old else {}) if c != VECTOR]
@@ -534,7 +540,7 @@ def _feature_diff(run: RunRecord, request: DeletionRequest, old: list[dict[str, 
             rows.append({**{c: r[c] for c in keep}, VECTOR: [float(v) for v in vec]})
     if inserted and encoder is not None:
         frame = pd.DataFrame([{c: r[c] for c in run.feature_columns} for r in inserted])
-        matrix = _dense(encoder.transform(frame)).astype(np.float32)
+        matrix = encode_pandas(frame, encoder)
         for r, vec in zip(inserted, matrix, strict=True):
             rows.append({**{c: r[c] for c in keep}, VECTOR: [float(v) for v in vec]})
     change = _diff(FEATURES, old, rows)
@@ -546,10 +552,6 @@ def _changed_inputs(run: RunRecord, request: DeletionRequest) -> list[str]:
     """Output columns whose values derive from a redacted source column."""
     redacted = {f"{s}.{c}" for s, c in request.columns}
     return [col for col, lin in run.lineage.items() if redacted & set(lin["direct"])]
-
-
-def _dense(matrix: Any) -> np.ndarray:
-    return matrix.toarray() if hasattr(matrix, "toarray") else np.asarray(matrix)
 
 
 def _needles(old: list[dict[str, Any]], change: TableChange) -> set[str]:

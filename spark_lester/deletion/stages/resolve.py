@@ -117,7 +117,6 @@ def _resolve_run(spark: SparkSession, req: DeletionRequest, run: RunRecord,
     """One run's change and model work; its stored model is read while the change is
     computed. ``merged``: the tables that already hold this request's commits."""
     from spark_lester.artifacts.model import load_model
-    from spark_lester.deletion.encoder import plan_encoder
     from spark_lester.deletion.model import feature_width
     from spark_lester.frame.pipeline import load_pipeline
 
@@ -137,7 +136,7 @@ def _resolve_run(spark: SparkSession, req: DeletionRequest, run: RunRecord,
         change = compute_change(spark, same_file.expand(run, req), run, module, frames,
                                 group if len(group) > 1 else ids, resuming=resuming,
                                 merged=merged)
-        change.encoder = plan_encoder(spark, change, module)
+        change.encoder = _plan_encoder(spark, req, run, change, module, expected, merged)
         updated = _model_updated(spark, run, expected)
         work = plan_model(spark, change, req.request_id, resuming=resuming,
                           features_version=store.table_version(
@@ -146,6 +145,25 @@ def _resolve_run(spark: SparkSession, req: DeletionRequest, run: RunRecord,
                           stored=stored.result() if stored is not None and not updated
                           else None)
     return change, work
+
+
+def _plan_encoder(spark: SparkSession, req: DeletionRequest, run: RunRecord, change: RunChange,
+                  module: Any, expected: dict[str, Any], merged: frozenset[str]) -> Any:
+    """The run's encoder step, or None. A re-submitted request may have done it in part:
+    the registry row names the request whose encoder it holds (the step is done), and a
+    features table that holds this request's overwrite was rewritten already (only the
+    registry is left: the same downdate, planned from the old encoder, is stored)."""
+    from spark_lester.deletion.encoder import plan_encoder
+
+    if run.encoder_request is not None and run.encoder_request == req.request_id:
+        return None
+    work = plan_encoder(spark, change, module)
+    path = run.tables[FEATURES].path
+    if work is not None and path in merged:
+        since = expected.get(path, run.tables[FEATURES].version)
+        work.rewritten = any(c.get("operation") == "WRITE"
+                             for c in store.history(spark, path, since))
+    return work
 
 
 def _model_updated(spark: SparkSession, run: RunRecord, expected: dict[str, Any]) -> bool:

@@ -94,11 +94,13 @@ def _unlearn_encoders(ctx: Context, merges: dict[str, MergeMetrics]) -> None:
     for change in ctx.plan.encoded:
         ctx.step = "encoder"
         path = change.run.tables[FEATURES].path
-        rewrite = rewrite_features(ctx.spark, change.run, change.encoder)
+        rewrite = ({"skipped": True, "seconds": 0.0} if change.encoder.rewritten  # resumed
+                   else rewrite_features(ctx.spark, change.run, change.encoder))
         merges[path] = dataclasses.replace(merges.get(path) or MergeMetrics(),
                                            encoder_rewrite=rewrite)
         ctx.after(f"encoder:{change.run.run_id}")
     for change in ctx.plan.encoded:
         ctx.step = "registry"
-        update_registry(ctx.spark, ctx.layout, change.run, change.encoder)
+        update_registry(ctx.spark, ctx.layout, change.run, change.encoder,
+                        request_id=ctx.request.request_id)
         ctx.after(f"registry:{change.run.run_id}")
