@@ -164,9 +164,13 @@ def coerce_keys(request: DeletionRequest, key: str, dtype: Any) -> list[Any]:
     return out
 
 
-def load_run_frames(spark: SparkSession, run: RunRecord, module: ModuleType
-                    ) -> dict[str, LesterFrame]:
-    """The run's sources, read as the run read them (lazily: no job runs here)."""
+def load_run_frames(spark: SparkSession, run: RunRecord, module: ModuleType, *,
+                    versions: dict[str, int] | None = None) -> dict[str, LesterFrame]:
+    """The run's sources, read as the run read them (lazily: no job runs here); ``versions``:
+    per Delta source path, the version to read (a re-submitted request that had cleaned the
+    source reads it as it was before)."""
     from spark_lester.frame.pipeline import read_sources
 
-    return read_sources(module, {n: m["path"] for n, m in run.sources.items()}, spark=spark)
+    return read_sources(module, {n: m["path"] for n, m in run.sources.items()}, spark=spark,
+                        versions={n: versions[m["path"]] for n, m in run.sources.items()
+                                  if m["path"] in (versions or {})})

@@ -51,8 +51,10 @@ def source_names(module: ModuleType) -> list[str]:
 
 
 def read_sources(module: ModuleType, paths: Mapping[str, str], *,
-                 spark: SparkSession | None = None) -> dict[str, LesterFrame]:
-    """Read every source ``prepare`` takes, with keys and schemas from ``SOURCES``."""
+                 spark: SparkSession | None = None,
+                 versions: Mapping[str, int] | None = None) -> dict[str, LesterFrame]:
+    """Read every source ``prepare`` takes, with keys and schemas from ``SOURCES``; a Delta
+    source named in ``versions`` at that version."""
     from spark_lester.frame.source import read_csv, read_delta, read_parquet
 
     specs: Mapping[str, Mapping[str, Any]] = getattr(module, "SOURCES", {})
@@ -76,7 +78,8 @@ def read_sources(module: ModuleType, paths: Mapping[str, str], *,
         elif fmt == "parquet":
             frames[name] = read_parquet(name, path, key=key, spark=spark)
         elif fmt == "delta":
-            frames[name] = read_delta(name, path, key=key, spark=spark)
+            frames[name] = read_delta(name, path, key=key, spark=spark,
+                                      version=(versions or {}).get(name))
         else:
             raise SourceError(f"source '{name}': unknown format {fmt!r}.", source=name)
     return frames

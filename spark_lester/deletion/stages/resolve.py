@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from spark_lester.artifacts import registry, store
 from spark_lester.artifacts.layout import FEATURES, MODEL, PREPARED
-from spark_lester.deletion import applied, same_file
+from spark_lester.deletion import applied, ledger, same_file
 from spark_lester.deletion.ivm.change import RunChange, compute_change
 from spark_lester.deletion.model import ModelWork, plan_model
 from spark_lester.deletion.resolve import identify, load_run_frames
@@ -69,17 +69,21 @@ class ResolveReport:
 def resolve(ctx: Context) -> ResolveReport:
     spark, req, runs = ctx.spark, ctx.request, ctx.runs or []
     prior = applied.load(spark, ctx.layout, ctx.history, exclude=req.request_id)
+    pinned = _cleaned_before(spark, ctx) if ctx.resuming and req.clean_source else {}
     with pool(len(runs)) as workers:
         done = [workers.submit(_resolve_run, spark, req, run,
                                ctx.reports["check"].expected, ctx.resuming,
                                prior.get(run.run_id, []),
-                               merged=frozenset(ctx.reports["check"].own))
+                               merged=frozenset(ctx.reports["check"].own), pinned=pinned)
                 for run in runs]
         planned = [f.result() for f in done]
     changes = [change for change, _ in planned]
     models = [work for _, work in planned if work is not None]
     touched = [c for c in changes if not c.empty]
-    cleanup = sources_to_clean(req, touched) if req.clean_source else {}
+    # a re-submit whose tables hold their change already still cleans (or has cleaned) the
+    # sources of every run: what it finds to change in the tables says nothing about them
+    cleanup = sources_to_clean(req, changes if ctx.resuming else touched) \
+        if req.clean_source else {}
     summaries = [c.summary() for c in changes]
     run_ids = [r.run_id for r in runs]
     started_tables = ctx.started_tables | ctx.reports["check"].own
@@ -112,8 +116,8 @@ def resolve(ctx: Context) -> ResolveReport:
 
 def _resolve_run(spark: SparkSession, req: DeletionRequest, run: RunRecord,
                  expected: dict[str, Any], resuming: bool,
-                 prior: list[applied.SourceChange], *, merged: frozenset[str] = frozenset()
-                 ) -> tuple[RunChange, ModelWork | None]:
+                 prior: list[applied.SourceChange], *, merged: frozenset[str] = frozenset(),
+                 pinned: dict[str, int] | None = None) -> tuple[RunChange, ModelWork | None]:
     """One run's change and model work; its stored model is read while the change is
     computed. ``merged``: the tables that already hold this request's commits."""
     from spark_lester.artifacts.model import load_model
@@ -130,7 +134,8 @@ def _resolve_run(spark: SparkSession, req: DeletionRequest, run: RunRecord,
                                    d=None if resuming else feature_width(
                                        run.matrix_provenance))
         module = load_pipeline(run.pipeline_path)
-        frames = applied.apply_changes(load_run_frames(spark, run, module), prior)
+        frames = applied.apply_changes(load_run_frames(spark, run, module, versions=pinned),
+                                       prior)
         ids = identify(spark, req, run, frames)
         group = same_file.identify_group(spark, req, run, frames, ids)
         change = compute_change(spark, same_file.expand(run, req), run, module, frames,
@@ -145,6 +150,23 @@ def _resolve_run(spark: SparkSession, req: DeletionRequest, run: RunRecord,
                           stored=stored.result() if stored is not None and not updated
                           else None)
     return change, work
+
+
+def _cleaned_before(spark: SparkSession, ctx: Context) -> dict[str, int]:
+    """Per Delta source path that this request's earlier attempt cleaned already (the check
+    stage let only its own commits past the recorded version), the version before: the
+    request is resolved against the source as it was, so its rows and the values they held
+    are found again (to clean, to record, to prove gone)."""
+    cleaned = ledger.cleaned_sources(ctx.history)
+    out: dict[str, int] = {}
+    for run in ctx.runs or []:
+        for meta in run.sources.values():
+            if meta["format"] != "delta":
+                continue
+            recorded = cleaned.get(meta["path"], meta["fingerprint"])
+            if store.table_version(spark, meta["path"]) > int(recorded["version"]):
+                out[meta["path"]] = int(recorded["version"])
+    return out
 
 
 def _plan_encoder(spark: SparkSession, req: DeletionRequest, run: RunRecord, change: RunChange,
