@@ -274,6 +274,11 @@ def _dense(matrix: Any) -> np.ndarray:
     return np.asarray(matrix.toarray() if hasattr(matrix, "toarray") else matrix)
 
 
+#: A downdated sum of squares at most this fraction of what the removal subtracted from is
+#: not resolved (float64 round-off, amplified by the subtraction): the scaler is refit.
+_RESOLVED = 1e6 * float(np.finfo(np.float64).eps)
+
+
 class _Step:
     """One transformer's unlearning: ``run()`` -> (new transformer, kept local columns,
     action). A new transformer is a copy; the old one is never changed."""
@@ -429,16 +434,24 @@ class _Step:
         m2 = var * count
         # remove: M2_A = M2_U - M2_B - nA nB / nU (mean_A - mean_B)^2
         k = removed.shape[0]
+        j = added.shape[0]
+        if k >= count and not j:
+            raise PlanError("the request removes every fit row.", op="downdate")
+        if k >= count:  # every fit row leaves (updated rows come back below): start afresh
+            count, mean, m2, k = 0.0, np.zeros_like(mean), np.zeros_like(m2), 0
         if k:
-            if k >= count:
-                raise PlanError("the request removes every fit row.", op="downdate")
             mean_b = removed.mean(axis=0)
             m2_b = ((removed - mean_b) ** 2).sum(axis=0)
             rest = count - k
             mean_a = (count * mean - k * mean_b) / rest
+            # the removal subtracts: its round-off scales with what it subtracts from
+            scale = m2 + m2_b + count * mean ** 2 + k * mean_b ** 2
             m2 = m2 - m2_b - rest * k / count * (mean_a - mean_b) ** 2
             count, mean = rest, mean_a
-        j = added.shape[0]
+            if sc.with_std and np.any(m2 <= _RESOLVED * scale):
+                # a remaining variance the formula cannot tell from its round-off (the
+                # remaining values are (nearly) equal): a refit, which gives the exact 0
+                return self.refit("a remaining variance below the removal's round-off")
         if j:
             mean_c = added.mean(axis=0)
             m2_c = ((added - mean_c) ** 2).sum(axis=0)
@@ -453,9 +466,12 @@ class _Step:
             new.mean_ = mean
         if sc.with_std:
             new.var_ = np.maximum(m2 / count, 0.0)
-            from sklearn.preprocessing._data import _handle_zeros_in_scale
+            from sklearn.preprocessing._data import _handle_zeros_in_scale, _is_constant_feature
 
-            new.scale_ = _handle_zeros_in_scale(np.sqrt(new.var_), copy=False)
+            # as fit does: a variance at round-off level is a constant feature, scaled by 1
+            constant = _is_constant_feature(new.var_, mean, count)
+            new.scale_ = _handle_zeros_in_scale(np.sqrt(new.var_), copy=False,
+                                                constant_mask=constant)
         return new, [], {"policy": EXACT, "statistics": DOWNDATE, "reencode": True}
 
     def imputer(self) -> tuple[Any, list[int], dict[str, Any]]:

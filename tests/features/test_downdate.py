@@ -197,6 +197,37 @@ def test_scaler_downdate_equals_refit(seed):
     assert result.actions[0]["policy"] == "exact" and result.reencode == ["s"]
 
 
+def test_a_scaler_left_constant_is_scaled_by_one_like_a_refit():
+    """Found by a read-only review (session 21): removing rows until the remaining fit
+    values are equal left a round-off variance (about 1e-16) where a refit has 0, so the
+    scale was about 1e-8 instead of 1 and a test row with another value came out near 1e8.
+    sklearn's fit treats near-constant features as constant; so must the downdate."""
+    fit = pd.DataFrame({"score": [0.1, 0.1, 0.1, 0.1, 0.7, 1.3, 2.9]})
+    removed = [4, 5, 6]
+    old = ColumnTransformer([("s", StandardScaler(), ["score"])]).fit(fit)
+    result = downdate(old, FitRows.from_frames(fit.loc[removed], fit.drop(index=removed)),
+                      statistics=DOWNDATE)
+    refit = ColumnTransformer([("s", StandardScaler(), ["score"])]).fit(fit.drop(index=removed))
+    test = pd.DataFrame({"score": [0.1, 3.0]})
+    np.testing.assert_allclose(result.encoder.transform(test), refit.transform(test), atol=1e-6)
+
+
+def test_a_scaler_whose_every_fit_row_is_updated_is_fit_on_the_new_values():
+    """Found by a read-only review (session 21): a redaction that changes the values of
+    every fit row removes them all and adds them back; the downdate refused it ("removes
+    every fit row") before it counted the added rows. It equals a refit on the new values."""
+    fit = pd.DataFrame({"score": [1.0, 4.0, 9.0]})
+    new_values = pd.DataFrame({"score": [0.0, 0.0, 2.0]})
+    old = ColumnTransformer([("s", StandardScaler(), ["score"])]).fit(fit)
+    result = downdate(old, FitRows.from_frames(fit, new_values, added=new_values),
+                      statistics=DOWNDATE)
+    refit = ColumnTransformer([("s", StandardScaler(), ["score"])]).fit(new_values)
+    a, b = result.encoder.named_transformers_["s"], refit.named_transformers_["s"]
+    np.testing.assert_allclose(a.mean_, b.mean_, atol=1e-12)
+    np.testing.assert_allclose(a.var_, b.var_, atol=1e-12)
+    assert int(a.n_samples_seen_) == 3
+
+
 def test_scaler_keep_policy_keeps_the_statistics():
     fit, _, removed = _split(1)
     old = ColumnTransformer([("s", StandardScaler(), ["score"])]).fit(fit)

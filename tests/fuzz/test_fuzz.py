@@ -119,6 +119,38 @@ def test_the_fuzzers_checks_fail_on_a_planted_bug(spark, tmp_path, monkeypatch):
     assert Harness(spark, tmp_path / "fixed").run(case).ok
 
 
+def test_a_scaler_that_was_not_downdated_fails_the_fuzzers_check(spark, tmp_path,
+                                                                  monkeypatch):
+    """A case whose scaler's statistics are downdated (``ENCODER_STATISTICS = "downdate"``):
+    the oracle run fits its own scaler on the cleaned input. Planted bug: the engine keeps
+    the statistics whatever the policy; the harness reports X (every row's scaled value
+    moved in the re-run)."""
+    from spark_lester.features import downdate
+
+    monkeypatch.setattr(downdate._Step, "scaler",
+                        lambda self: self.unchanged(downdate.KEPT, reason="planted"))
+    case = Case([Source("s0", "s0_id", [("s0_id", "INT"), ("s0_v", "DOUBLE")],
+                        [(i, float(i * i)) for i in range(1, 9)])], """
+        out = s0.withColumn("f", F.col("s0_v"))
+    """, cluster="s0", requests=[{"source": "s0", "keys": [1, 2, 3, 4],
+                                  "action": "delete_rows"}], statistics="downdate")
+    outcome = Harness(spark, tmp_path).run(case)
+    assert outcome.statuses == ["completed"]
+    assert any(line.startswith("request 0: features:") for line in outcome.differences), \
+        outcome.differences
+
+
+@pytest.mark.long  # CI's 45 minutes: CI keeps the planted form above
+def test_a_downdated_scaler_equals_the_oracles_refit(spark, tmp_path):
+    case = Case([Source("s0", "s0_id", [("s0_id", "INT"), ("s0_v", "DOUBLE")],
+                        [(i, float(i * i)) for i in range(1, 9)])], """
+        out = s0.withColumn("f", F.col("s0_v"))
+    """, cluster="s0", requests=[{"source": "s0", "keys": [1, 2, 3, 4],
+                                  "action": "delete_rows"}], statistics="downdate")
+    outcome = Harness(spark, tmp_path).run(case)
+    assert outcome.ok and outcome.statuses == ["completed"], outcome.differences
+
+
 def test_a_wrongful_refusal_fails_the_fuzzers_check(spark, tmp_path, monkeypatch):
     """A refusal (``EmptyRemainderError``: no training row left) is accepted only when a
     re-run on the cleaned input cannot train its model either. Planted bug: the model step

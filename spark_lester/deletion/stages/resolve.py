@@ -74,16 +74,19 @@ def resolve(ctx: Context) -> ResolveReport:
         done = [workers.submit(_resolve_run, spark, req, run,
                                ctx.reports["check"].expected, ctx.resuming,
                                prior.get(run.run_id, []),
-                               merged=frozenset(ctx.reports["check"].own), pinned=pinned)
+                               merged=frozenset(ctx.reports["check"].own),
+                               pinned=pinned.get(run.run_id))
                 for run in runs]
         planned = [f.result() for f in done]
     changes = [change for change, _ in planned]
     models = [work for _, work in planned if work is not None]
     touched = [c for c in changes if not c.empty]
-    # a re-submit whose tables hold their change already still cleans (or has cleaned) the
-    # sources of every run: what it finds to change in the tables says nothing about them
-    cleanup = sources_to_clean(req, changes if ctx.resuming else touched) \
-        if req.clean_source else {}
+    # the sources of the runs the request changes are cleaned; a re-submit's runs whose
+    # tables hold its MERGEs already are such runs too (nothing is left to change in them)
+    own = ctx.reports["check"].own
+    cleaning = [c for c in changes if not c.empty or any(
+        t.path in own for n, t in c.run.tables.items() if n in (PREPARED, FEATURES))]
+    cleanup = sources_to_clean(req, cleaning) if req.clean_source else {}
     summaries = [c.summary() for c in changes]
     run_ids = [r.run_id for r in runs]
     started_tables = ctx.started_tables | ctx.reports["check"].own
@@ -152,20 +155,28 @@ def _resolve_run(spark: SparkSession, req: DeletionRequest, run: RunRecord,
     return change, work
 
 
-def _cleaned_before(spark: SparkSession, ctx: Context) -> dict[str, int]:
-    """Per Delta source path that this request's earlier attempt cleaned already (the check
-    stage let only its own commits past the recorded version), the version before: the
-    request is resolved against the source as it was, so its rows and the values they held
-    are found again (to clean, to record, to prove gone)."""
+def _cleaned_before(spark: SparkSession, ctx: Context) -> dict[str, dict[str, int]]:
+    """Per run, per Delta source path that this request's earlier attempt cleaned already
+    (the check stage let only its own commits past the version the run read), that version:
+    the request is resolved against the source as the run read it, so its rows and the
+    values they held are found again (to clean, to record, to prove gone). Not once the
+    attempt's erasure vacuumed the source (that version's log is gone with its files): the
+    source is then read as it is, which only loses values to look for in files already
+    vacuumed."""
     cleaned = ledger.cleaned_sources(ctx.history)
-    out: dict[str, int] = {}
+    out: dict[str, dict[str, int]] = {}
     for run in ctx.runs or []:
         for meta in run.sources.values():
             if meta["format"] != "delta":
                 continue
-            recorded = cleaned.get(meta["path"], meta["fingerprint"])
-            if store.table_version(spark, meta["path"]) > int(recorded["version"]):
-                out[meta["path"]] = int(recorded["version"])
+            path = meta["path"]
+            read = max(int(meta["fingerprint"]["version"]),
+                       int((cleaned.get(path) or {}).get("version", -1)))
+            if store.table_version(spark, path) <= read:
+                continue
+            # the erasure's vacuum expires the log before the latest version with the files
+            if any(int(c["version"]) == read for c in store.history(spark, path, read - 1)):
+                out.setdefault(run.run_id, {})[path] = read
     return out
 
 
