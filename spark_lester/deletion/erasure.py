@@ -49,11 +49,14 @@ def purge(spark: SparkSession, path: str, *, request_id: str) -> dict[str, Any]:
 
 
 def vacuum(spark: SparkSession, path: str, *, request_id: str) -> dict[str, Any]:
-    """Steps 2 and 3: delete every file the current version does not reference, then
-    checkpoint and delete the earlier log entries."""
+    """Steps 2 and 3: checkpoint and delete the earlier log entries, then delete every file
+    the current version does not reference. The log goes first: a version whose files are
+    gone is then named by no log entry (a re-submitted request reads a source at a version
+    only while its log holds it; see ``stages.resolve``)."""
     started = time.perf_counter()
     quoted = path.replace("`", "``")
     with stamped(spark, request_id), store.storage_errors(path):
+        expired = expire_log(spark, path)
         check = "spark.databricks.delta.retentionDurationCheck.enabled"
         previous = spark.conf.get(check, None)
         spark.conf.set(check, "false")
@@ -63,7 +66,6 @@ def vacuum(spark: SparkSession, path: str, *, request_id: str) -> dict[str, Any]
         finally:
             if previous is not None:
                 spark.conf.set(check, previous)
-        expired = expire_log(spark, path)
     return {"vacuumed": len(vacuumed), "log_files_expired": expired,
             "version": store.table_version(spark, path),
             "vacuum_seconds": round(time.perf_counter() - started, 3)}

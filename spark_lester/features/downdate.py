@@ -462,7 +462,7 @@ class _Step:
             count = total
         new = copy.deepcopy(sc)
         new.n_samples_seen_ = type(n)(int(count)) if isinstance(n, (int, np.integer)) else count
-        if sc.with_mean:
+        if sc.mean_ is not None:  # fit keeps the mean without with_mean too (for the var)
             new.mean_ = mean
         if sc.with_std:
             new.var_ = np.maximum(m2 / count, 0.0)

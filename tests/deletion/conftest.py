@@ -154,3 +154,25 @@ def write_csv(frame: pd.DataFrame, path: Path) -> str:
     path.parent.mkdir(parents=True, exist_ok=True)
     frame.to_csv(path, index=False)
     return str(path)
+
+
+class Crash(Exception):
+    """Stands in for ``spark-lester delete`` killed right after a step."""
+
+
+def crash_then_resubmit(spark, wh: str, request: dict, crash_at) -> dict:
+    """Submit ``request`` with a hook that raises :class:`Crash` after the step
+    ``crash_at`` (a step name, or a predicate on it), then re-submit it: the re-submit
+    must complete and say it resumed; its result."""
+    from spark_lester.deletion.stages import Hooks
+    from spark_lester.deletion.unlearn import unlearn
+
+    def crash(step: str) -> None:
+        if (crash_at(step) if callable(crash_at) else step == crash_at):
+            raise Crash(step)
+
+    with pytest.raises(Crash):
+        unlearn(request, warehouse=wh, spark=spark, hooks=Hooks(after_step=crash))
+    result = unlearn(request, warehouse=wh, spark=spark)
+    assert result["status"] == "completed" and result["resumed"] is True
+    return result

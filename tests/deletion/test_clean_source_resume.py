@@ -18,11 +18,8 @@ import pytest
 from spark_lester.artifacts.run import run
 from spark_lester.deletion.unlearn import unlearn
 from spark_lester.deletion.verify import scan
-from tests.deletion.conftest import PIPELINES, assert_same_artifacts, baseline_run, write_csv
-
-
-class Crash(Exception):
-    """Stands in for ``spark-lester delete`` killed right after a step."""
+from tests.deletion.conftest import (PIPELINES, assert_same_artifacts, baseline_run,
+                                     crash_then_resubmit, write_csv)
 
 
 LEFT = pd.DataFrame({"id": [1, 2, 3, 4], "k": ["a", "b", "b", "c"], "v": [1.0, 2.0, 3.0, 4.0]})
@@ -37,8 +34,6 @@ RIGHT = pd.DataFrame({"rid": [1, 2, 3], "k": ["a", "b", "c"],
     pytest.param("erase:src/right", marks=pytest.mark.long),
 ])
 def test_a_killed_clean_source_request_cleans_the_source_on_resume(spark, tmp_path, crash_at):
-    from spark_lester.deletion.stages import Hooks
-
     sources = {}
     for name, frame in {"left": LEFT, "right": RIGHT}.items():
         sources[name] = str(tmp_path / "src" / name)
@@ -49,15 +44,11 @@ def test_a_killed_clean_source_request_cleans_the_source_on_resume(spark, tmp_pa
     request = {"request_id": "beta", "source": "right", "keys": [2], "action": "delete_rows",
                "clean_source": True}
 
-    def crash(step: str) -> None:
-        if step == crash_at or (crash_at.startswith("erase:") and step.startswith("erase:")
-                                and step.rstrip("/").endswith(crash_at[len("erase:"):])):
-            raise Crash(step)
+    def crashes(step: str) -> bool:
+        return step == crash_at or (crash_at.startswith("erase:") and step.startswith("erase:")
+                                    and step.rstrip("/").endswith(crash_at[len("erase:"):]))
 
-    with pytest.raises(Crash):
-        unlearn(request, warehouse=wh, spark=spark, hooks=Hooks(after_step=crash))
-    result = unlearn(request, warehouse=wh, spark=spark)
-    assert result["status"] == "completed" and result["resumed"] is True
+    result = crash_then_resubmit(spark, wh, request, crashes)
     assert result["verification"]["verified"] is True
     remaining = sorted(r.rid for r in spark.read.format("delta").load(sources["right"])
                        .collect())

@@ -21,12 +21,8 @@ from spark_lester.artifacts.run import run
 from spark_lester.deletion.unlearn import unlearn
 from spark_lester.deletion.verify import scan_warehouse
 from spark_lester.features.encode import load_encoder
-from tests.deletion.conftest import PIPELINES, write_csv
+from tests.deletion.conftest import PIPELINES, crash_then_resubmit, write_csv
 from tests.deletion.test_encoder import _people, _split_of, _unique_ids
-
-
-class Crash(Exception):
-    """Stands in for ``spark-lester delete`` killed right after a step."""
 
 
 def _x_rows(spark, record) -> list[tuple[int, tuple[float, ...]]]:
@@ -34,20 +30,6 @@ def _x_rows(spark, record) -> list[tuple[int, tuple[float, ...]]]:
     df = spark.read.format("delta").load(record.tables[FEATURES].path)
     return sorted((int(r[0]), tuple(round(float(v), 5) for v in r[1]))
                   for r in df.select("__lester_row_id", "features").collect())
-
-
-def _crashed_then_resubmitted(spark, wh: str, request: dict, crash_at: str) -> dict:
-    from spark_lester.deletion.stages import Hooks
-
-    def crash(step: str) -> None:
-        if step == crash_at:
-            raise Crash(step)
-
-    with pytest.raises(Crash):
-        unlearn(request, warehouse=wh, spark=spark, hooks=Hooks(after_step=crash))
-    result = unlearn(request, warehouse=wh, spark=spark)
-    assert result["status"] == "completed" and result["resumed"] is True
-    return result
 
 
 def _same_end_state(spark, crashed_wh: str, clean_wh: str) -> None:
@@ -89,7 +71,7 @@ def test_a_redaction_killed_in_its_encoder_step_resumes_to_the_fault_free_state(
     request = {"request_id": "lone-town-redacted", "source": "people", "keys": [victim],
                "action": "redact_columns", "columns": ["people.town"]}
     width = len(_x_rows(spark, record)[0][1])
-    _crashed_then_resubmitted(spark, warehouses["crashed"], request, crash_at)
+    crash_then_resubmit(spark, warehouses["crashed"], request, crash_at)
     assert unlearn(request, warehouse=warehouses["clean"], spark=spark)["status"] == "completed"
     _same_end_state(spark, warehouses["crashed"], warehouses["clean"])
     updated = registry.get_run(spark, Layout(warehouses["crashed"]), "r1")
@@ -114,7 +96,7 @@ def test_a_downdated_scaler_killed_in_its_encoder_step_is_downdated_once(spark, 
     gone = min(i for i, s in split.items() if s == "train")
     request = {"request_id": "one-visit", "source": "visits", "keys": [gone],
                "action": "delete_rows"}
-    _crashed_then_resubmitted(spark, warehouses["crashed"], request, crash_at)
+    crash_then_resubmit(spark, warehouses["crashed"], request, crash_at)
     assert unlearn(request, warehouse=warehouses["clean"], spark=spark)["status"] == "completed"
     _same_end_state(spark, warehouses["crashed"], warehouses["clean"])
     scaler = load_encoder(registry.get_run(spark, Layout(warehouses["crashed"]), "r1").encoder

@@ -228,6 +228,23 @@ def test_a_scaler_whose_every_fit_row_is_updated_is_fit_on_the_new_values():
     assert int(a.n_samples_seen_) == 3
 
 
+def test_a_scaler_without_centering_keeps_its_mean_for_the_next_downdate():
+    """Found by a read-only review (session 21): with ``with_mean=False`` the fitted scaler
+    still holds the mean (its variance needs it); the downdate left it stale, so a second
+    request downdated the variance from the wrong mean (81.25 instead of 25 here)."""
+    fit = pd.DataFrame({"score": [0.0, 10.0, 20.0, 30.0]})
+    make = lambda: ColumnTransformer([("s", StandardScaler(with_mean=False),  # noqa: E731
+                                       ["score"])])
+    encoder, remaining = make().fit(fit), fit
+    for gone in (3, 2):
+        removed, remaining = remaining.loc[[gone]], remaining.drop(index=gone)
+        encoder = downdate(encoder, FitRows.from_frames(removed, remaining),
+                           statistics=DOWNDATE).encoder
+        a, b = encoder.named_transformers_["s"], make().fit(remaining).named_transformers_["s"]
+        np.testing.assert_allclose([a.mean_[0], a.var_[0], a.scale_[0]],
+                                   [b.mean_[0], b.var_[0], b.scale_[0]], rtol=1e-12)
+
+
 def test_scaler_keep_policy_keeps_the_statistics():
     fit, _, removed = _split(1)
     old = ColumnTransformer([("s", StandardScaler(), ["score"])]).fit(fit)

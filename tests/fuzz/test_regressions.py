@@ -267,34 +267,41 @@ def test_a_recompute_killed_between_its_two_merges_replaces_x_on_resume(spark, t
     replaced neither table, so X kept the rows of the distinct groups the redaction merged
     (their provenance and split too). The kill is made exact here: X's MERGE fails, the
     prepared table's lands; then the request is re-submitted."""
-    from spark_lester.deletion.stages import update as update_stage
-
     case, found = found_case("seed1_case92")
     harness = Harness(spark, tmp_path)
-    real_merge = update_stage.merge
     calls = {"n": 0}
-
-    def merge(spark, path, change, **kwargs):
-        if path.rstrip("/").endswith("/features"):
-            raise Killed(path)
-        return real_merge(spark, path, change, **kwargs)
 
     def submit(body, wh):
         calls["n"] += 1
         if calls["n"] == found["found"]["kill_request"] + 1:
-            with monkeypatch.context() as patched:
-                patched.setattr(update_stage, "merge", merge)
-                with pytest.raises(Killed):
-                    harness._unlearn(body, wh)
-            result = harness._unlearn(body, wh)
-            assert result["resumed"] is True
-            return result
+            return killed_in_x_merge(monkeypatch, harness, body, wh)
         return harness._unlearn(body, wh)
 
     outcome = harness.run(case, submit=submit)
     assert outcome.ok, "\n".join(outcome.differences)
     # the first two requests change nothing (noop); the third is the one killed
     assert calls["n"] == 3 and outcome.statuses == ["noop", "noop", "completed"]
+
+
+def killed_in_x_merge(monkeypatch, harness: Harness, body: dict, wh: str) -> dict:
+    """Submit ``body`` with X's MERGE failing (the prepared table's lands: a kill between
+    the two), then re-submit it; the re-submit must say it resumed."""
+    from spark_lester.deletion.stages import update as update_stage
+
+    real_merge = update_stage.merge
+
+    def merge(spark, path, change, **kwargs):
+        if path.rstrip("/").endswith("/features"):
+            raise Killed(path)
+        return real_merge(spark, path, change, **kwargs)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(update_stage, "merge", merge)
+        with pytest.raises(Killed):
+            harness._unlearn(body, wh)
+    result = harness._unlearn(body, wh)
+    assert result["resumed"] is True
+    return result
 
 
 def found_case(name: str) -> tuple[Case, dict]:
@@ -582,7 +589,6 @@ def test_a_resumed_recompute_keeps_the_links_of_a_linked_redaction(spark, tmp_pa
     prepared table's MERGE and before X's, the re-submit looked for the linked mails in
     the prepared table, whose MERGE had already removed the links (the key is NULL now): X
     was rebuilt from the un-redacted subject (f = 33 instead of 0 for mail 10)."""
-    from spark_lester.deletion.stages import update as update_stage
 
     customers = Source("customers", "cid", [("cid", "INT"), ("cmail", "STRING"),
                                             ("name", "STRING")],
@@ -599,25 +605,7 @@ def test_a_resumed_recompute_keeps_the_links_of_a_linked_redaction(spark, tmp_pa
          "columns": ["customers.cmail", "mails.subject"]},
     ])
     harness = Harness(spark, tmp_path)
-    real_merge = update_stage.merge
-    killed = {"n": 0}
-
-    def merge(spark, path, change, **kwargs):
-        if path.rstrip("/").endswith("/features"):
-            killed["n"] += 1
-            raise Killed(path)
-        return real_merge(spark, path, change, **kwargs)
-
-    def submit(body, wh):
-        with monkeypatch.context() as patched:
-            patched.setattr(update_stage, "merge", merge)
-            with pytest.raises(Killed):
-                harness._unlearn(body, wh)
-        result = harness._unlearn(body, wh)
-        assert result["resumed"] is True
-        return result
-
-    outcome = harness.run(case, submit=submit)
-    assert killed["n"] == 1
+    outcome = harness.run(case, submit=lambda body, wh: killed_in_x_merge(monkeypatch, harness,
+                                                                           body, wh))
     assert outcome.ok, "\n".join(outcome.differences)
     assert outcome.statuses == ["completed"]
