@@ -60,7 +60,7 @@ def spark_conf(config: LesterConfig) -> dict[str, str]:
         # Erasure vacuums with zero retention; the check is replaced by scoped, explicit calls.
         "spark.databricks.delta.retentionDurationCheck.enabled": "false",
         # No VACUUM START/END commits: the ledger records every vacuum (files deleted per
-        # table) and the erasure expires the log right after; two commits less per table.
+        # table) and the erasure expires the log just before; two commits less per table.
         "spark.databricks.delta.vacuum.logging.enabled": "false",
     }
     if config.platform == "local":

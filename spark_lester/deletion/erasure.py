@@ -1,14 +1,15 @@
-"""Physical erasure of the touched tables: purge, vacuum, expire the log.
+"""Physical erasure of the touched tables: purge, expire the log, vacuum.
 
 After the MERGEs, deleted and replaced rows still exist physically: in data files that are
 now only masked by deletion vectors, and in files the table no longer references. Erasure:
 
 1. ``REORG TABLE ... APPLY (PURGE)`` rewrites every file that has a deletion vector (only
    those: the clustered layout keeps that to the files of the touched entities);
-2. ``VACUUM ... RETAIN 0 HOURS`` deletes every file the current version does not reference,
-   scoped to this one table;
-3. a checkpoint is written and the log entries before it are deleted, so no commit older
-   than the erasure can be replayed (time travel to before the erasure is gone, on purpose).
+2. a checkpoint is written and the log entries before it are deleted, so no commit older
+   than the erasure can be replayed (time travel to before the erasure is gone, on purpose);
+3. ``VACUUM ... RETAIN 0 HOURS`` deletes every file the current version does not reference,
+   scoped to this one table (after step 2: no log entry names a deleted file, even when the
+   process dies between the two).
 
 Step 1 is :func:`purge`, steps 2 and 3 are :func:`vacuum`: ``unlearn`` runs the purges of all
 touched tables first, then their vacuums.

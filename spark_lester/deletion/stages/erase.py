@@ -2,7 +2,7 @@
 
 Earlier model versions are deleted first (they were fitted on the removed data); then each
 table is purged (its deletion vectors materialised: rows rewritten without the removed
-ones), vacuumed and its log expired (``deletion.erasure``), the tables side by side. A model
+ones), its log expired and then vacuumed (``deletion.erasure``), the tables side by side. A model
 table the request replaced holds one version and no deletion vectors: nothing to purge.
 """
 

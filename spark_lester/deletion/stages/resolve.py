@@ -160,9 +160,9 @@ def _cleaned_before(spark: SparkSession, ctx: Context) -> dict[str, dict[str, in
     (the check stage let only its own commits past the version the run read), that version:
     the request is resolved against the source as the run read it, so its rows and the
     values they held are found again (to clean, to record, to prove gone). Not once the
-    attempt's erasure vacuumed the source (that version's log is gone with its files): the
-    source is then read as it is, which only loses values to look for in files already
-    vacuumed."""
+    attempt's erasure expired the source's log (its vacuum follows): the source is then
+    read as it is, so the verification no longer looks for those rows' values in it; the
+    resumed erasure still vacuums the files that held them."""
     cleaned = ledger.cleaned_sources(ctx.history)
     out: dict[str, dict[str, int]] = {}
     for run in ctx.runs or []:
