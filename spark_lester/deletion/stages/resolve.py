@@ -174,7 +174,7 @@ def _cleaned_before(spark: SparkSession, ctx: Context) -> dict[str, dict[str, in
                        int((cleaned.get(path) or {}).get("version", -1)))
             if store.table_version(spark, path) <= read:
                 continue
-            # the erasure's vacuum expires the log before the latest version with the files
+            # the erasure expires the log before the latest version, then vacuums the files
             if any(int(c["version"]) == read for c in store.history(spark, path, read - 1)):
                 out.setdefault(run.run_id, {})[path] = read
     return out
@@ -188,7 +188,7 @@ def _plan_encoder(spark: SparkSession, req: DeletionRequest, run: RunRecord, cha
     registry is left: the same downdate, planned from the old encoder, is stored)."""
     from spark_lester.deletion.encoder import plan_encoder
 
-    if run.encoder_request is not None and run.encoder_request == req.request_id:
+    if run.encoder_request == req.request_id:
         return None
     work = plan_encoder(spark, change, module)
     path = run.tables[FEATURES].path
