@@ -65,6 +65,17 @@ def load_corpus(root: Path = DEFAULT_CORPUS) -> list[CorpusTask]:
     return tasks
 
 
+def _failure_row(failure: Any) -> dict[str, Any]:
+    """A failed round as the benchmark keeps it: the stage, the message and the head of the
+    details (which constructs the allow-list refused, which error was raised). A comparison's
+    details are differing rows of the task's inputs, so only its message is kept."""
+    details = "" if failure.stage == "compare" else failure.details[:DETAILS_KEPT]
+    return {"stage": failure.stage, "message": failure.message, "details": details}
+
+
+DETAILS_KEPT = 400
+
+
 def bench_rewrite(client_factory: Callable[[], LLMClient], *, root: Path = DEFAULT_CORPUS,
                   max_rounds: int = 3, variants: int = 2,
                   only: list[str] | None = None,
@@ -86,6 +97,7 @@ def bench_rewrite(client_factory: Callable[[], LLMClient], *, root: Path = DEFAU
         rows.append({"task": item.name, "kind": item.task.kind, "accepted": result.accepted,
                      "pass_at_1": first, "rounds": len(result.rounds),
                      "failing_stages": [r.stage for r in result.rounds if r.stage],
+                     "failures": [_failure_row(r.failure) for r in result.rounds if r.failure],
                      "reason": result.reason, "tokens": result.usage,
                      "seconds": round(time.perf_counter() - start, 2)})
         progress(f"{item.name}: {'accepted' if result.accepted else 'rejected'} "

@@ -67,6 +67,22 @@ def test_bench_rewrite_writes_per_task_results(corpus, tmp_path):
     assert not (tmp_path / "bench.partial.jsonl").exists()  # kept only while the run goes on
 
 
+def test_bench_rewrite_keeps_what_each_failed_round_failed_on(corpus, tmp_path):
+    item = corpus["minmax_passthrough"]
+    out = tmp_path / "bench.json"
+    refused = f"```python\nimport os\n{item.reference}```"
+    with FakeServer([Step(content=refused), Step(content=f"```python\n{item.reference}```")]) \
+            as server:
+        code = run_cli(bench_cli, ["bench", "rewrite", "--base-url", server.base_url,
+                                   "--model", "fake-model", "--task", item.name,
+                                   "--variants", "0", "--out", str(out)])
+    assert code == 0
+    (row,) = json.loads(out.read_text())["tasks"]
+    assert row["accepted"] and not row["pass_at_1"] and row["rounds"] == 2
+    (failure,) = row["failures"]
+    assert failure["stage"] == "allowlist" and "import" in failure["details"]
+
+
 def test_model_kind_wrong_hidden_size_then_correct(corpus, tmp_path):
     item = corpus["numpy_relu_mlp"]
     out, report = tmp_path / "model_def.py", tmp_path / "report.json"
