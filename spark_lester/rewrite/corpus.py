@@ -65,15 +65,15 @@ def load_corpus(root: Path = DEFAULT_CORPUS) -> list[CorpusTask]:
     return tasks
 
 
+DETAILS_KEPT = 400
+
+
 def _failure_row(failure: Any) -> dict[str, Any]:
     """A failed round as the benchmark keeps it: the stage, the message and the head of the
     details (which constructs the allow-list refused, which error was raised). A comparison's
     details are differing rows of the task's inputs, so only its message is kept."""
     details = "" if failure.stage == "compare" else failure.details[:DETAILS_KEPT]
     return {"stage": failure.stage, "message": failure.message, "details": details}
-
-
-DETAILS_KEPT = 400
 
 
 def bench_rewrite(client_factory: Callable[[], LLMClient], *, root: Path = DEFAULT_CORPUS,
