@@ -7,8 +7,8 @@ work (``deletion.encoder``) and the model's (``deletion.model``; its stored mode
 while the change is computed). What the request changes in each run's sources is recorded
 (``deletion.applied``): later requests start from it.
 
-A request whose keys or predicate match nothing, or whose rows appear in no artifact, is a
-``noop``. Otherwise the report's :class:`Plan` names every table the changing stages touch,
+A request whose keys or predicate match nothing, or whose rows appear in no artifact (and
+that cleans no source), is a ``noop``. Otherwise the report's :class:`Plan` names every table the changing stages touch,
 at its version before them.
 """
 
@@ -81,12 +81,14 @@ def resolve(ctx: Context) -> ResolveReport:
     changes = [change for change, _ in planned]
     models = [work for _, work in planned if work is not None]
     touched = [c for c in changes if not c.empty]
-    # the sources of the runs the request changes are cleaned; a re-submit's runs whose
-    # tables hold its MERGEs already are such runs too (nothing is left to change in them)
+    # the sources of the runs whose source rows the request changes are cleaned, whether or
+    # not those rows reach an artifact (a row a filter drops is still the person's data); a
+    # re-submit's runs whose tables hold its MERGEs already are such runs too
     own = ctx.reports["check"].own
-    cleaning = [c for c in changes if not c.empty or any(
+    cleaning = [c for c in changes if not c.empty or any(c.changed.values()) or any(
         t.path in own for n, t in c.run.tables.items() if n in (PREPARED, FEATURES))]
     cleanup = sources_to_clean(req, cleaning) if req.clean_source else {}
+    cleans = any(spec["ids"] for spec in cleanup.values())
     summaries = [c.summary() for c in changes]
     run_ids = [r.run_id for r in runs]
     started_tables = ctx.started_tables | ctx.reports["check"].own
@@ -95,7 +97,7 @@ def resolve(ctx: Context) -> ResolveReport:
             "the request's keys or predicate matched nothing in the source", run_ids,
             summaries))
     applied.record(spark, ctx.layout, req.request_id, _source_changes(req, changes))
-    if not touched and not started_tables and not models:
+    if not touched and not started_tables and not models and not cleans:
         return ResolveReport(changes, summaries, noop=Noop(
             "the request's rows appear in no artifact (recorded: later requests keep them "
             "changed)", run_ids, summaries))

@@ -1,0 +1,63 @@
+"""A ``clean_source`` request whose rows reach no artifact still cleans the Delta source.
+
+Found by a review (session 21, noted as open): a right row that no left row joins is in no
+artifact, so the request found nothing to change and answered ``noop``, and the source kept
+the row (and the person's note) although the request asked for it to be cleaned. Now the
+request completes: the artifacts stay as they were (they equal a re-run on the cleaned
+sources), the source loses the row or cell, and its old files are vacuumed."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from spark_lester.artifacts.run import run
+from spark_lester.deletion import ledger
+from spark_lester.deletion.unlearn import unlearn
+from spark_lester.deletion.verify import scan
+from tests.deletion.conftest import PIPELINES, assert_same_artifacts, baseline_run, write_csv
+
+
+LEFT = pd.DataFrame({"id": [1, 2, 3, 4], "k": ["a", "b", "b", "c"], "v": [1.0, 2.0, 3.0, 4.0]})
+# rid 4's key matches no left row: the left join never carries it into an artifact
+RIGHT = pd.DataFrame({"rid": [1, 2, 3, 4], "k": ["a", "b", "c", "z"],
+                      "note": ["alpha note", "beta note", "gamma note", "zeta secret note"]})
+
+
+@pytest.mark.parametrize("action", ["delete_rows", "redact_columns"])
+def test_a_clean_source_request_on_rows_in_no_artifact_cleans_the_source(spark, tmp_path,
+                                                                          action):
+    sources = {}
+    for name, frame in {"left": LEFT, "right": RIGHT}.items():
+        sources[name] = str(tmp_path / "src" / name)
+        spark.createDataFrame(frame).write.format("delta").save(sources[name])
+    pipeline = PIPELINES / "left_union.py"
+    wh = str(tmp_path / "wh")
+    original = run(pipeline, sources, warehouse=wh, spark=spark, run_id="r1", rows_per_file=4)
+    request = {"request_id": "zeta", "source": "right", "keys": [4], "action": action,
+               "clean_source": True}
+    if action == "redact_columns":
+        request["columns"] = ["note"]
+
+    result = unlearn(request, warehouse=wh, spark=spark)
+
+    assert result["status"] == ledger.COMPLETED
+    assert result["verification"]["verified"] is True
+    rows = {r.rid: r.note for r in spark.read.format("delta").load(sources["right"]).collect()}
+    if action == "delete_rows":
+        assert sorted(rows) == [1, 2, 3]
+    else:
+        assert sorted(rows) == [1, 2, 3, 4] and rows[4] is None
+    # the cleaned-away value is in no file of the source, its history vacuumed
+    assert scan([sources["right"]], ["zeta secret note"]).verified is True
+    # the artifacts equal a re-run on the cleaned sources
+    cleaned = RIGHT[RIGHT.rid != 4] if action == "delete_rows" else \
+        RIGHT.assign(note=RIGHT.note.where(RIGHT.rid != 4, None))
+    baseline_sources = dict(sources)
+    baseline_sources["right"] = write_csv(cleaned, tmp_path / "clean" / "r.csv")
+    baseline = baseline_run(spark, pipeline, baseline_sources, tmp_path / "base", original)
+    assert_same_artifacts(spark, original, baseline)
+    # the ledger knows the source's new version: a later request on it still applies
+    later = unlearn({"source": "right", "keys": [2], "action": "delete_rows"}, warehouse=wh,
+                    spark=spark)
+    assert later["status"] == ledger.COMPLETED
