@@ -54,6 +54,10 @@ def test_a_killed_clean_source_request_cleans_the_source_on_resume(spark, tmp_pa
                        .collect())
     assert remaining == [1, 3]
     assert scan([sources["right"]], ["beta secret note"]).verified is True
+    # the ledger records the source's version before the request, not the one the re-submit
+    # found (the earlier attempt may have cleaned it already); the source was written once
+    (state,) = result["sources"].values()
+    assert state["before"] == {"version": 0} and state["after"]["version"] > 0
     baseline_sources = dict(sources)
     baseline_sources["right"] = write_csv(RIGHT[RIGHT.rid != 2], tmp_path / "clean" / "r.csv")
     baseline = baseline_run(spark, pipeline, baseline_sources, tmp_path / "base", original)

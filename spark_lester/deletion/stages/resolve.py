@@ -111,7 +111,7 @@ def resolve(ctx: Context) -> ResolveReport:
                          | {c.run.tables[FEATURES].path for c in encoded} | registry_paths)
     plan = Plan(touched=touched, merges=merges, models=models, encoded=encoded,
                 cleanup=cleanup, erase_paths=erase_paths,
-                source_before={p: registry.fingerprint(spark, p, "delta") for p in cleanup},
+                source_before=_source_before(spark, ctx, cleanup),
                 before={p: store.table_version(spark, p) for p in erase_paths},
                 # a resumed run's tables may already hold the change (nothing left to
                 # merge), its old values may still be in the files
@@ -172,14 +172,34 @@ def _cleaned_before(spark: SparkSession, ctx: Context) -> dict[str, dict[str, in
             if meta["format"] != "delta":
                 continue
             path = meta["path"]
-            read = max(int(meta["fingerprint"]["version"]),
-                       int((cleaned.get(path) or {}).get("version", -1)))
+            read = _version_before(meta, cleaned)
             if store.table_version(spark, path) <= read:
                 continue
             # the erasure expires the log before the latest version, then vacuums the files
             if any(int(c["version"]) == read for c in store.history(spark, path, read - 1)):
                 out.setdefault(run.run_id, {})[path] = read
     return out
+
+
+def _version_before(meta: dict[str, Any], cleaned: dict[str, Any]) -> int:
+    """The version of a Delta source before this request: the one the run read, or the one
+    the latest completed request that cleaned it left (``check`` holds the source to it)."""
+    return max(int(meta["fingerprint"]["version"]),
+               int((cleaned.get(meta["path"]) or {}).get("version", -1)))
+
+
+def _source_before(spark: SparkSession, ctx: Context, cleanup: dict[str, Any]
+                   ) -> dict[str, Any]:
+    """Per source to clean, its fingerprint before this request, for the ledger. A
+    re-submit's earlier attempt may have cleaned it already: its version now is not the one
+    before, so that is taken from what the runs read and what the ledger recorded."""
+    if not ctx.resuming:
+        return {p: registry.fingerprint(spark, p, "delta") for p in cleanup}
+    cleaned = ledger.cleaned_sources(ctx.history)
+    return {p: {"version": max(_version_before(meta, cleaned) for run in ctx.runs or []
+                               for meta in run.sources.values()
+                               if meta["path"] == p and meta["format"] == "delta")}
+            for p in cleanup}
 
 
 def _plan_encoder(spark: SparkSession, req: DeletionRequest, run: RunRecord, change: RunChange,
