@@ -97,7 +97,7 @@ def run_request(ctx: Context) -> DeletionResult:
                 ctx.timings["resolve"] = round(ctx.timings.get("resolve", 0.0)
                                                + since(tick), 3)
             if name == "check":  # tables past their version by this request's own commits
-                ctx.resuming = ctx.resuming or bool(report.own)
+                ctx.resuming = ctx.resuming or bool(report.own or report.own_sources)
             noop = getattr(report, "noop", None)
             if noop is not None:
                 return _noop(ctx, noop)

@@ -15,7 +15,9 @@ from spark_lester.artifacts.run import run
 from spark_lester.deletion import ledger
 from spark_lester.deletion.unlearn import unlearn
 from spark_lester.deletion.verify import scan
-from tests.deletion.conftest import PIPELINES, assert_same_artifacts, baseline_run, write_csv
+from spark_lester.errors import RequestError
+from tests.deletion.conftest import (PIPELINES, assert_same_artifacts, baseline_run,
+                                     crash_then_resubmit, table_rows, write_csv)
 
 
 LEFT = pd.DataFrame({"id": [1, 2, 3, 4], "k": ["a", "b", "b", "c"], "v": [1.0, 2.0, 3.0, 4.0]})
@@ -24,14 +26,22 @@ RIGHT = pd.DataFrame({"rid": [1, 2, 3, 4], "k": ["a", "b", "c", "z"],
                       "note": ["alpha note", "beta note", "gamma note", "zeta secret note"]})
 
 
-@pytest.mark.parametrize("action", ["delete_rows", "redact_columns"])
-def test_a_clean_source_request_on_rows_in_no_artifact_cleans_the_source(spark, tmp_path,
-                                                                          action):
+PIPELINE = PIPELINES / "left_union.py"
+
+
+def _sources(spark, tmp_path) -> dict[str, str]:
     sources = {}
     for name, frame in {"left": LEFT, "right": RIGHT}.items():
         sources[name] = str(tmp_path / "src" / name)
         spark.createDataFrame(frame).write.format("delta").save(sources[name])
-    pipeline = PIPELINES / "left_union.py"
+    return sources
+
+
+@pytest.mark.parametrize("action", ["delete_rows", "redact_columns"])
+def test_a_clean_source_request_on_rows_in_no_artifact_cleans_the_source(spark, tmp_path,
+                                                                          action):
+    sources = _sources(spark, tmp_path)
+    pipeline = PIPELINE
     wh = str(tmp_path / "wh")
     original = run(pipeline, sources, warehouse=wh, spark=spark, run_id="r1", rows_per_file=4)
     request = {"request_id": "zeta", "source": "right", "keys": [4], "action": action,
@@ -42,7 +52,9 @@ def test_a_clean_source_request_on_rows_in_no_artifact_cleans_the_source(spark, 
     result = unlearn(request, warehouse=wh, spark=spark)
 
     assert result["status"] == ledger.COMPLETED
-    assert result["verification"]["verified"] is True
+    assert result["runs"] == ["r1"]  # the audit names the run the source was cleaned for
+    (state,) = result["sources"].values()
+    assert state["before"] == {"version": 0} and state["after"]["version"] > 0
     rows = {r.rid: r.note for r in spark.read.format("delta").load(sources["right"]).collect()}
     if action == "delete_rows":
         assert sorted(rows) == [1, 2, 3]
@@ -61,3 +73,50 @@ def test_a_clean_source_request_on_rows_in_no_artifact_cleans_the_source(spark, 
     later = unlearn({"source": "right", "keys": [2], "action": "delete_rows"}, warehouse=wh,
                     spark=spark)
     assert later["status"] == ledger.COMPLETED
+
+
+@pytest.mark.long  # CI's 45 minutes
+def test_a_no_artifact_clean_source_request_killed_after_its_erasure_records_the_source(
+        spark, tmp_path):
+    """Killed once the source's log was expired and vacuumed, the re-submit no longer finds
+    the rows in the source; it must still record the source's new version, or every later
+    request on it fails with ``SourceChangedError`` (review of the fix above)."""
+    sources = _sources(spark, tmp_path)
+    wh = str(tmp_path / "wh")
+    run(PIPELINE, sources, warehouse=wh, spark=spark, run_id="r1", rows_per_file=4)
+    request = {"request_id": "zeta", "source": "right", "keys": [4], "action": "delete_rows",
+               "clean_source": True}
+
+    def crashes(step: str) -> bool:
+        return step.startswith("erase:") and step.rstrip("/").endswith("src/right")
+
+    result = crash_then_resubmit(spark, wh, request, crashes)
+    (state,) = result["sources"].values()
+    assert state["before"] == {"version": 0} and state["after"]["version"] > 0
+    assert sorted(r.rid for r in spark.read.format("delta").load(sources["right"])
+                  .collect()) == [1, 2, 3]
+    later = unlearn({"source": "right", "keys": [2], "action": "delete_rows"}, warehouse=wh,
+                    spark=spark)
+    assert later["status"] == ledger.COMPLETED
+
+
+def test_clean_source_refuses_a_restriction_that_leaves_out_a_run_of_the_source(spark,
+                                                                               tmp_path):
+    """Two runs read the same Delta source; a request restricted to one of them may not
+    clean it: the other run's artifacts would keep the row while its source no longer
+    does (review, session 22). Typed error, nothing changed."""
+    sources = _sources(spark, tmp_path)
+    wh = str(tmp_path / "wh")
+    first = run(PIPELINE, sources, warehouse=wh, spark=spark, run_id="r1", rows_per_file=4)
+    run(PIPELINE, sources, warehouse=wh, spark=spark, run_id="r2", rows_per_file=4)
+    prepared = table_rows(spark, first.tables["prepared"].path)
+    with pytest.raises(RequestError, match=r"outside the request also read \(r2\)") as err:
+        unlearn({"source": "right", "keys": [2], "action": "delete_rows", "runs": ["r1"],
+                 "clean_source": True}, warehouse=wh, spark=spark)
+    assert err.value.field == "runs"
+    assert spark.read.format("delta").load(sources["right"]).count() == len(RIGHT)
+    assert table_rows(spark, first.tables["prepared"].path) == prepared
+    # without the restriction both runs are cleaned
+    done = unlearn({"source": "right", "keys": [2], "action": "delete_rows",
+                    "clean_source": True}, warehouse=wh, spark=spark)
+    assert done["status"] == ledger.COMPLETED and done["runs"] == ["r1", "r2"]

@@ -6,7 +6,8 @@ completed request's), or past it by commits of this request alone: an earlier at
 interrupted, perhaps before the ledger heard of it, and the request resumes
 (``TableChangedError`` for anything else); each run's pipeline file and sources are as the
 run read them (``SourceChangedError``; a Delta source may hold this request's own cleaning
-commits).
+commits); a ``clean_source`` request covers every run of the sources it cleans
+(``RequestError``).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from spark_lester.deletion import ledger
 from spark_lester.deletion.merge import commit_tag
 from spark_lester.deletion.resolve import affected_runs, check_columns, check_targets
 from spark_lester.deletion.stages import Context, Noop
-from spark_lester.errors import SourceChangedError, TableChangedError
+from spark_lester.errors import RequestError, SourceChangedError, TableChangedError
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
 class CheckReport:
     #: Tables already past their expected version by this request's own commits.
     own: set[str] = field(default_factory=set)
+    #: Delta sources past the version the runs read by this request's own cleaning commits.
+    own_sources: set[str] = field(default_factory=set)
     #: Expected version per table path, and fingerprint per cleaned source path.
     expected: dict[str, Any] = field(default_factory=dict)
     noop: Noop | None = None
@@ -47,6 +50,8 @@ def check(ctx: Context) -> CheckReport:
         return CheckReport(noop=Noop(f"no recorded run read source '{req.source}' and every "
                                      "redacted source"))
     ctx.runs = runs
+    if req.clean_source:
+        _check_cleaning_scope(ctx.recorded, runs, req)
     expected = ledger.expected_versions(ctx.history)
     cleaned_sources = ledger.cleaned_sources(ctx.history)
     own: set[str] = set()
@@ -59,9 +64,29 @@ def check(ctx: Context) -> CheckReport:
             if _past_by_own_commits(spark, path, expected.get(path, run.tables[name].version),
                                     req):
                 own.add(path)
+    own_sources: set[str] = set()
     for run in runs:
-        _check_sources(spark, req, run, cleaned_sources)
-    return CheckReport(own=own, expected=expected)
+        own_sources |= _check_sources(spark, req, run, cleaned_sources)
+    return CheckReport(own=own, own_sources=own_sources, expected=expected)
+
+
+def _check_cleaning_scope(recorded: list[RunRecord], runs: list[RunRecord],
+                          req: DeletionRequest) -> None:
+    """A ``clean_source`` request restricted to some runs (``runs``, ``pipelines``) may not
+    clean a source that another run read: that run's artifacts would keep the rows while its
+    source (which ``check`` then finds as the ledger recorded it) no longer does."""
+    names = [req.source] if req.action == "delete_rows" else [s for s, _ in req.columns]
+    paths = {run.sources[n]["path"] for run in runs for n in names if n in run.sources}
+    chosen = {run.run_id for run in runs}
+    others = sorted({run.run_id for run in recorded if run.run_id not in chosen
+                     and any(m["path"] in paths for m in run.sources.values())})
+    if others:
+        field_name = "runs" if req.runs else "pipelines" if req.pipelines else "clean_source"
+        raise RequestError(f"clean_source would clean a source that {len(others)} run(s) "
+                           f"outside the request also read ({', '.join(others)}): their "
+                           "artifacts would keep the rows.", request_id=req.request_id,
+                           field=field_name, hint="Include those runs (or their pipelines) "
+                           "in the request, or drop clean_source.")
 
 
 def _past_by_own_commits(spark: SparkSession, path: str, expected: int,
@@ -81,9 +106,10 @@ def _past_by_own_commits(spark: SparkSession, path: str, expected: int,
 
 
 def _check_sources(spark: SparkSession, req: DeletionRequest, run: RunRecord,
-                   cleaned_sources: dict[str, Any]) -> None:
+                   cleaned_sources: dict[str, Any]) -> set[str]:
     """The run's pipeline file and sources are as the run read them (else
-    ``SourceChangedError``); a Delta source may hold this request's own cleaning commits."""
+    ``SourceChangedError``); a Delta source may hold this request's own cleaning commits:
+    the paths of those are returned."""
     from spark_lester.artifacts.run import file_sha256
 
     if not Path(run.pipeline_path).is_file() or \
@@ -91,6 +117,7 @@ def _check_sources(spark: SparkSession, req: DeletionRequest, run: RunRecord,
         raise SourceChangedError(f"run '{run.run_id}': its pipeline file changed or is "
                                  "gone since the run.", source="pipeline",
                                  run_id=run.run_id)
+    own: set[str] = set()
     for source, meta in run.sources.items():
         now = registry.fingerprint(spark, meta["path"], meta["format"])
         recorded = cleaned_sources.get(meta["path"], meta["fingerprint"])
@@ -98,8 +125,10 @@ def _check_sources(spark: SparkSession, req: DeletionRequest, run: RunRecord,
             later = store.history(spark, meta["path"], int(recorded["version"]))
             if later and all(c.get("userMetadata") == commit_tag(req.request_id)
                              for c in later):
+                own.add(meta["path"])
                 continue
         if now != recorded:
             raise SourceChangedError(f"run '{run.run_id}': source '{source}' changed "
                                      "since the run read it.", source=source,
                                      run_id=run.run_id)
+    return own

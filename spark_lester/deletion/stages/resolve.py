@@ -44,8 +44,10 @@ class Plan:
     models: list[ModelWork] = field(default_factory=list)
     #: The runs whose fitted encoder changes.
     encoded: list[RunChange] = field(default_factory=list)
-    #: Delta sources the request cleans (path: what to delete), see ``deletion.source``.
+    #: Delta sources the request cleans (path: what to delete), see ``deletion.source``,
+    #: and the runs they are cleaned for.
     cleanup: dict[str, Any] = field(default_factory=dict)
+    cleaning: list[str] = field(default_factory=list)
     #: Every table the request changes or erases (sorted), and its version before.
     erase_paths: list[str] = field(default_factory=list)
     before: dict[str, int] = field(default_factory=dict)
@@ -55,7 +57,8 @@ class Plan:
 
     @property
     def run_ids(self) -> list[str]:
-        return sorted({c.run.run_id for c in self.touched} | {w.run_id for w in self.models})
+        return sorted({c.run.run_id for c in self.touched} | {w.run_id for w in self.models}
+                      | set(self.cleaning))
 
 
 @dataclass
@@ -84,14 +87,17 @@ def resolve(ctx: Context) -> ResolveReport:
     # the sources of the runs whose source rows the request changes are cleaned, whether or
     # not those rows reach an artifact (a row a filter drops is still the person's data); a
     # re-submit's runs whose tables hold its MERGEs already are such runs too
-    own = ctx.reports["check"].own
+    # (or whose sources hold its cleaning commits: killed after the cleaning, the re-read
+    # source no longer has the rows, yet the ledger must learn the source's new version)
+    own, own_sources = ctx.reports["check"].own, ctx.reports["check"].own_sources
     cleaning = [c for c in changes if not c.empty or any(c.changed.values()) or any(
-        t.path in own for n, t in c.run.tables.items() if n in (PREPARED, FEATURES))]
+        t.path in own for n, t in c.run.tables.items() if n in (PREPARED, FEATURES)) or any(
+        m["path"] in own_sources for m in c.run.sources.values())]
     cleanup = sources_to_clean(req, cleaning) if req.clean_source else {}
     cleans = any(spec["ids"] for spec in cleanup.values())
     summaries = [c.summary() for c in changes]
     run_ids = [r.run_id for r in runs]
-    started_tables = ctx.started_tables | ctx.reports["check"].own
+    started_tables = ctx.started_tables | own | own_sources
     if not any(c.identified for c in changes) and not started_tables and not models:
         return ResolveReport(changes, summaries, noop=Noop(
             "the request's keys or predicate matched nothing in the source", run_ids,
@@ -110,7 +116,8 @@ def resolve(ctx: Context) -> ResolveReport:
     erase_paths = sorted(set(merges) | started_tables | set(cleanup) | {w.path for w in models}
                          | {c.run.tables[FEATURES].path for c in encoded} | registry_paths)
     plan = Plan(touched=touched, merges=merges, models=models, encoded=encoded,
-                cleanup=cleanup, erase_paths=erase_paths,
+                cleanup=cleanup, cleaning=[c.run.run_id for c in cleaning] if cleanup else [],
+                erase_paths=erase_paths,
                 source_before=_source_before(spark, ctx, cleanup),
                 before={p: store.table_version(spark, p) for p in erase_paths},
                 # a resumed run's tables may already hold the change (nothing left to
