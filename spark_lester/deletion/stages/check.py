@@ -72,11 +72,13 @@ def check(ctx: Context) -> CheckReport:
 
 def _check_cleaning_scope(recorded: list[RunRecord], runs: list[RunRecord],
                           req: DeletionRequest) -> None:
-    """A ``clean_source`` request restricted to some runs (``runs``, ``pipelines``) may not
-    clean a source that another run read: that run's artifacts would keep the rows while its
-    source (which ``check`` then finds as the ledger recorded it) no longer does."""
+    """A ``clean_source`` request may not clean a Delta source that a run outside it read
+    (left out by ``runs`` / ``pipelines``, or reading the files under another source name,
+    or lacking a redacted source): that run's artifacts would keep the rows while its
+    source no longer does (and the erasure's scan would find them)."""
     names = [req.source] if req.action == "delete_rows" else [s for s, _ in req.columns]
-    paths = {run.sources[n]["path"] for run in runs for n in names if n in run.sources}
+    paths = {run.sources[n]["path"] for run in runs for n in names if n in run.sources
+             and run.sources[n]["format"] == "delta"}
     chosen = {run.run_id for run in runs}
     others = sorted({run.run_id for run in recorded if run.run_id not in chosen
                      and any(m["path"] in paths for m in run.sources.values())})
@@ -86,7 +88,10 @@ def _check_cleaning_scope(recorded: list[RunRecord], runs: list[RunRecord],
                            f"outside the request also read ({', '.join(others)}): their "
                            "artifacts would keep the rows.", request_id=req.request_id,
                            field=field_name, hint="Include those runs (or their pipelines) "
-                           "in the request, or drop clean_source.")
+                           "in the request. A run that reads the files under another source "
+                           "name, or lacks a redacted source, cannot be included: drop "
+                           "clean_source, send one request per source name, and clean the "
+                           "files with their own tools.")
 
 
 def _past_by_own_commits(spark: SparkSession, path: str, expected: int,
@@ -120,7 +125,11 @@ def _check_sources(spark: SparkSession, req: DeletionRequest, run: RunRecord,
     own: set[str] = set()
     for source, meta in run.sources.items():
         now = registry.fingerprint(spark, meta["path"], meta["format"])
-        recorded = cleaned_sources.get(meta["path"], meta["fingerprint"])
+        recorded = meta["fingerprint"]
+        cleaned = cleaned_sources.get(meta["path"])
+        # the version a completed request's cleaning left, unless the run read a later one
+        if cleaned and int(cleaned["version"]) > int(recorded.get("version", -1)):
+            recorded = cleaned
         if now != recorded and meta["format"] == "delta":
             later = store.history(spark, meta["path"], int(recorded["version"]))
             if later and all(c.get("userMetadata") == commit_tag(req.request_id)

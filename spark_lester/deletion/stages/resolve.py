@@ -8,8 +8,8 @@ while the change is computed). What the request changes in each run's sources is
 (``deletion.applied``): later requests start from it.
 
 A request whose keys or predicate match nothing, or whose rows appear in no artifact (and
-that cleans no source), is a ``noop``. Otherwise the report's :class:`Plan` names every table the changing stages touch,
-at its version before them.
+that cleans no source), is a ``noop``. Otherwise the report's :class:`Plan` names every table
+the changing stages touch, at its version before them.
 """
 
 from __future__ import annotations
@@ -84,15 +84,21 @@ def resolve(ctx: Context) -> ResolveReport:
     changes = [change for change, _ in planned]
     models = [work for _, work in planned if work is not None]
     touched = [c for c in changes if not c.empty]
-    # the sources of the runs whose source rows the request changes are cleaned, whether or
-    # not those rows reach an artifact (a row a filter drops is still the person's data); a
-    # re-submit's runs whose tables hold its MERGEs already are such runs too
-    # (or whose sources hold its cleaning commits: killed after the cleaning, the re-read
-    # source no longer has the rows, yet the ledger must learn the source's new version)
+    # the sources of the runs in which the request changes rows of a source it cleans are
+    # cleaned, whether or not those rows reach an artifact (a row a filter drops is still
+    # the person's data); so are a re-submit's runs whose tables hold its MERGEs already, or
+    # whose sources hold its cleaning commits (killed after the cleaning, the re-read source
+    # no longer has the rows, yet the ledger must learn the source's new version)
     own, own_sources = ctx.reports["check"].own, ctx.reports["check"].own_sources
-    cleaning = [c for c in changes if not c.empty or any(c.changed.values()) or any(
-        t.path in own for n, t in c.run.tables.items() if n in (PREPARED, FEATURES)) or any(
-        m["path"] in own_sources for m in c.run.sources.values())]
+    names = [req.source] if req.action == "delete_rows" else [s for s, _ in req.columns]
+
+    def cleans_for(c: RunChange) -> bool:
+        return (not c.empty or any(c.changed.get(n) for n in names)
+                or any(t.path in own for n, t in c.run.tables.items()
+                       if n in (PREPARED, FEATURES))
+                or any(m["path"] in own_sources for m in c.run.sources.values()))
+
+    cleaning = [c for c in changes if cleans_for(c)]
     cleanup = sources_to_clean(req, cleaning) if req.clean_source else {}
     cleans = any(spec["ids"] for spec in cleanup.values())
     summaries = [c.summary() for c in changes]
