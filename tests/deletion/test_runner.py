@@ -44,6 +44,7 @@ class FakePlan:
 class Report:
     noop: Noop | None = None
     own: set = field(default_factory=set)
+    own_sources: set = field(default_factory=set)
     plan: FakePlan = field(default_factory=FakePlan)
     summaries: list = field(default_factory=list)
     merges: dict = field(default_factory=dict)
