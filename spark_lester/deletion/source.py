@@ -20,10 +20,17 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 
+def cleaned_names(request: DeletionRequest) -> list[str]:
+    """The sources a ``clean_source`` request cleans: its own (``delete_rows``), or the
+    sources of the columns it redacts."""
+    if request.action == "delete_rows":
+        return [request.source]
+    return sorted({s for s, _ in request.columns})
+
+
 def sources_to_clean(request: DeletionRequest, changes: list[RunChange]) -> dict[str, Any]:
     """Source name -> {path, key, ids, columns}; typed error for sources that cannot be."""
-    names = [request.source] if request.action == "delete_rows" else \
-        sorted({s for s, _ in request.columns})
+    names = cleaned_names(request)
     out: dict[str, Any] = {}
     for change in changes:
         for name in names:

@@ -21,6 +21,7 @@ from spark_lester.artifacts.layout import FEATURES, MODEL, PREPARED
 from spark_lester.deletion import ledger
 from spark_lester.deletion.merge import commit_tag
 from spark_lester.deletion.resolve import affected_runs, check_columns, check_targets
+from spark_lester.deletion.source import cleaned_names
 from spark_lester.deletion.stages import Context, Noop
 from spark_lester.errors import RequestError, SourceChangedError, TableChangedError
 
@@ -76,7 +77,7 @@ def _check_cleaning_scope(recorded: list[RunRecord], runs: list[RunRecord],
     (left out by ``runs`` / ``pipelines``, or reading the files under another source name,
     or lacking a redacted source): that run's artifacts would keep the rows while its
     source no longer does (and the erasure's scan would find them)."""
-    names = [req.source] if req.action == "delete_rows" else [s for s, _ in req.columns]
+    names = cleaned_names(req)
     paths = {run.sources[n]["path"] for run in runs for n in names if n in run.sources
              and run.sources[n]["format"] == "delta"}
     chosen = {run.run_id for run in runs}

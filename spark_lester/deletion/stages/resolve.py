@@ -23,7 +23,7 @@ from spark_lester.deletion import applied, ledger, same_file
 from spark_lester.deletion.ivm.change import RunChange, compute_change
 from spark_lester.deletion.model import ModelWork, plan_model
 from spark_lester.deletion.resolve import identify, load_run_frames
-from spark_lester.deletion.source import sources_to_clean
+from spark_lester.deletion.source import cleaned_names, sources_to_clean
 from spark_lester.deletion.stages import Context, Noop, pool
 
 if TYPE_CHECKING:
@@ -90,7 +90,7 @@ def resolve(ctx: Context) -> ResolveReport:
     # whose sources hold its cleaning commits (killed after the cleaning, the re-read source
     # no longer has the rows, yet the ledger must learn the source's new version)
     own, own_sources = ctx.reports["check"].own, ctx.reports["check"].own_sources
-    names = [req.source] if req.action == "delete_rows" else [s for s, _ in req.columns]
+    names = cleaned_names(req)
 
     def cleans_for(c: RunChange) -> bool:
         return (not c.empty or any(c.changed.get(n) for n in names)
