@@ -77,6 +77,30 @@ def test_a_clean_source_request_on_rows_in_no_artifact_cleans_the_source(spark, 
 
 
 @pytest.mark.long  # CI's 45 minutes
+def test_a_clean_source_request_on_a_row_a_filter_drops_cleans_the_source(spark, tmp_path):
+    """The README's other case: id 1 (v 1.0) is dropped by the pipeline's filter before the
+    join, so it reaches no artifact; the request cleans the source all the same and the
+    artifacts stay equal to a re-run on the cleaned source."""
+    sources = _sources(spark, tmp_path)
+    pipeline = PIPELINES / "filtered.py"
+    wh = str(tmp_path / "wh")
+    original = run(pipeline, sources, warehouse=wh, spark=spark, run_id="r1", rows_per_file=4)
+    prepared = spark.read.format("delta").load(original.tables["prepared"].path)
+    assert sorted(r.id for r in prepared.collect()) == [2, 3, 4]
+
+    result = unlearn({"request_id": "one", "source": "left", "keys": [1],
+                      "action": "delete_rows", "clean_source": True}, warehouse=wh, spark=spark)
+
+    assert result["status"] == ledger.COMPLETED and result["runs"] == ["r1"]
+    assert sorted(r.id for r in spark.read.format("delta").load(sources["left"])
+                  .collect()) == [2, 3, 4]
+    baseline_sources = dict(sources)
+    baseline_sources["left"] = write_csv(LEFT[LEFT.id != 1], tmp_path / "clean" / "l.csv")
+    baseline = baseline_run(spark, pipeline, baseline_sources, tmp_path / "base", original)
+    assert_same_artifacts(spark, original, baseline)
+
+
+@pytest.mark.long  # CI's 45 minutes
 def test_a_no_artifact_clean_source_request_killed_after_its_erasure_records_the_source(
         spark, tmp_path):
     """Killed once the source's log was expired and vacuumed, the re-submit no longer finds
