@@ -131,6 +131,9 @@ ALLOWED_EXACT: frozenset[str] = frozenset({
 })
 #: Names importable from ``pyspark.sql`` (``from pyspark.sql import functions as F``).
 PYSPARK_SQL_NAMES = frozenset({"functions", "types", "Column", "Window"})
+#: Names importable from ``pyspark.sql`` for type annotations only (``def prepare(m:
+#: DataFrame) -> DataFrame``); any other use of them is refused.
+PYSPARK_SQL_ANNOTATION_NAMES = frozenset({"DataFrame"})
 #: The parts of ``spark_lester`` a rewrite may import (the rest runs pipelines, stores and
 #: deletes data, or talks to the network), and the names it may take from the top level.
 SPARK_LESTER_MODULES: frozenset[str] = frozenset({
@@ -501,11 +504,16 @@ class _Checker(ast.NodeVisitor):
         self.callees: set[int] = set()
         self.sql_checked: set[int] = set()
         self.built: set[int] = set()
+        self.annotations: set[int] = set()
         self._survey(tree)
 
     # ---- what the module binds ------------------------------------------------------------
     def _survey(self, tree: ast.AST) -> None:
         for node in ast.walk(tree):
+            for annotation in _annotations_of(node):
+                parts = list(ast.walk(annotation))
+                if all(isinstance(part, _TYPE_NODES) for part in parts):
+                    self.annotations.update(id(part) for part in parts)
             if isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef,
                                  ast.ClassDef)) and node.body:
                 first = node.body[0]
@@ -640,9 +648,11 @@ class _Checker(ast.NodeVisitor):
             name = alias.name
             if name == "*":
                 self._add(node, "import", f"'from {module} import *' is not allowed")
-            elif module == "pyspark.sql" and name not in PYSPARK_SQL_NAMES:
-                self._add(node, "import", f"'{name}' from pyspark.sql is not allowed; "
-                          "use spark_lester for data and pyspark.sql.functions for expressions")
+            elif module == "pyspark.sql" and \
+                    name not in PYSPARK_SQL_NAMES | PYSPARK_SQL_ANNOTATION_NAMES:
+                self._add(node, "import", f"'{name}' from pyspark.sql is not allowed: each "
+                          "input arrives as a DataFrame argument of prepare; build "
+                          "expressions with pyspark.sql.functions")
             elif module == "spark_lester" and name not in SPARK_LESTER_NAMES and \
                     f"spark_lester.{name}" not in SPARK_LESTER_MODULES:
                 self._add(node, "import", f"'{name}' from spark_lester is not allowed; inputs "
@@ -666,8 +676,21 @@ class _Checker(ast.NodeVisitor):
         self.generic_visit(node)
 
     # ---- names and attributes -------------------------------------------------------------
+    def _annotation_only(self, node: ast.AST, canonical: str) -> bool:
+        """Whether ``node`` uses a name that may appear only in annotations elsewhere."""
+        if canonical.rsplit(".", 1) != ["pyspark.sql", canonical.rsplit(".", 1)[-1]] or \
+                canonical.rsplit(".", 1)[-1] not in PYSPARK_SQL_ANNOTATION_NAMES or \
+                id(node) in self.annotations:
+            return False
+        self._add(node, "name", f"'{canonical.rsplit('.', 1)[-1]}' may appear only in type "
+                  "annotations; each input arrives as a DataFrame argument of prepare")
+        return True
+
     def visit_Name(self, node: ast.Name) -> None:
-        if node.id in DENIED_NAMES:
+        if isinstance(node.ctx, ast.Load) and \
+                self._annotation_only(node, self.aliases.get(node.id, "")):
+            pass
+        elif node.id in DENIED_NAMES:
             self._add(node, "name", f"'{node.id}' is not allowed")
         elif node.id.startswith("__") and node.id != "__name__":
             self._add(node, "dunder", f"'{node.id}' is not allowed")
@@ -682,7 +705,9 @@ class _Checker(ast.NodeVisitor):
     def visit_Attribute(self, node: ast.Attribute) -> None:
         attr = node.attr
         canonical = self._canonical(node) or ""
-        if _is_dunder(attr):
+        if self._annotation_only(node, canonical):
+            pass
+        elif _is_dunder(attr):
             if not (attr == "__init__" and _is_super_call(node.value)):
                 self._add(node, "dunder", f"attribute '{attr}' is not allowed")
         elif attr in DENIED_ATTRIBUTES or \
@@ -915,6 +940,24 @@ class _Checker(ast.NodeVisitor):
         for arg in list(node.args) + [k.value for k in node.keywords]:
             pieces += [t for t in map(_text, ast.walk(arg)) if t is not None]
         self._check_built(node, pieces)
+
+
+#: What a type annotation may be built of for an annotation-only name to pass: names, dotted
+#: names, subscripts (``list[DataFrame]``), ``|`` and constants; nothing that calls code
+#: (annotations are evaluated when the function is defined).
+_TYPE_NODES = (ast.Name, ast.Attribute, ast.Subscript, ast.Constant, ast.Tuple, ast.List,
+               ast.BinOp, ast.BitOr, ast.Load, ast.expr_context)
+
+
+def _annotations_of(node: ast.AST) -> list[ast.AST]:
+    """The annotation expressions ``node`` holds itself (not those of nested nodes)."""
+    if isinstance(node, ast.arg):
+        return [node.annotation] if node.annotation is not None else []
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return [node.returns] if node.returns is not None else []
+    if isinstance(node, ast.AnnAssign):
+        return [node.annotation]
+    return []
 
 
 def _is_super_call(node: ast.AST) -> bool:

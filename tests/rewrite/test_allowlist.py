@@ -584,3 +584,42 @@ def test_names_built_with_a_suffix_are_not_computed_dunders():
         'def f(c):\n    return "_" + c + "_"\n')]
     assert "computed-dunder" in [v.rule for v in check_allowlist(
         'def f(c):\n    return "_class_" + c\n')]
+
+
+# Found by the real-model benchmark (qwen-0.5b, running_example, round 2): a PySpark rewrite
+# annotates its inputs with `from pyspark.sql import DataFrame`, which the checker refused
+# with advice from the old target API ("use spark_lester for data").
+ANNOTATED = '''\
+from pyspark.sql import DataFrame, functions as F
+
+def prepare(customers: DataFrame, mails: "DataFrame", extra: list[DataFrame] | None = None) -> DataFrame:
+    joined: DataFrame = customers.join(mails, on="email", how="inner")
+    return joined.withColumn("title", F.lower(F.col("mail_subject")))
+'''
+
+
+def test_a_dataframe_type_annotation_is_allowed():
+    assert check_allowlist(ANNOTATED) == []
+
+
+@pytest.mark.parametrize("use", [
+    "DataFrame.toPandas(customers)",       # an unbound method on a tracked frame
+    "DataFrame",                           # the class itself, as a value
+    "[DataFrame][0]",
+])
+def test_dataframe_outside_an_annotation_is_refused(use):
+    code = ANNOTATED.replace('joined.withColumn', f'{use} and joined.withColumn')
+    violations = check_allowlist(code)
+    assert [(v.line, v.rule) for v in violations] == [(5, "name")], violations
+    assert "only in type annotations" in violations[0].detail
+
+
+def test_an_annotation_that_calls_code_does_not_make_dataframe_allowed():
+    code = ANNOTATED.replace("extra: list[DataFrame] | None", "extra: DataFrame.toPandas(1)")
+    assert [(v.line, v.rule) for v in check_allowlist(code)] == [(3, "name")]
+
+
+def test_other_pyspark_sql_names_are_refused_with_advice_for_plain_pyspark():
+    [violation] = check_allowlist("from pyspark.sql import SparkSession")
+    assert "arrives as a DataFrame argument of prepare" in violation.detail
+    assert "spark_lester" not in violation.detail
