@@ -6,8 +6,8 @@
 ``bench/llm/run_all.sh`` runs one ``spark-lester bench rewrite --task T`` per task and keeps
 its result in ``<runs>/<model>_<target>/<task>.json``. Here they become one entry per run
 (model file, target API): per task pass@1, acceptance within the rounds, rounds used, tokens,
-seconds and the failing stage of each failed round, the run's rates over the tasks it has
-done, and whether every corpus task is done (``complete``, ``missing``). Then, per model run
+seconds, the failing stage of each failed round and the commit that ran it (``code``, where
+``run_all.sh`` recorded it), the run's rates over the tasks it has done, and whether every corpus task is done (``complete``, ``missing``). Then, per model run
 on both target APIs, the rates on the tasks both runs have done, and the tasks each API
 passes that the other does not.
 """
@@ -48,12 +48,13 @@ def join_run(folder: Path, tasks: list[str]) -> dict[str, Any]:
             raise SystemExit(f"{path}: target_api {result['target_api']!r}, "
                              f"but its folder says {target!r}")
         for row in result["tasks"]:
-            rows[row["task"]] = row
+            rows[row["task"]] = {**row, "code": result.get("code")}
     ordered = [rows[t] for t in tasks if t in rows] + \
         [rows[t] for t in sorted(rows) if t not in tasks]
     missing = [t for t in tasks if t not in rows]
     return {"model": model, "target_api": target, "complete": not missing,
-            "missing": missing, **rates(ordered), "tasks": ordered}
+            "missing": missing, **rates(ordered),
+            "codes": sorted({r["code"] for r in ordered if r["code"]}), "tasks": ordered}
 
 
 def compare(new: dict[str, Any], old: dict[str, Any]) -> dict[str, Any]:

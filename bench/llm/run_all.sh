@@ -8,12 +8,15 @@
 #
 #   bash bench/llm/run_all.sh                    (after bash bench/llm/setup.sh; hours on 2 cores)
 #   LESTER_LLM_UNTIL=14:20 bash bench/llm/run_all.sh   # start no task after 14:20 (local time)
+#   LESTER_LLM_RUNS="qwen-0.5b:lester qwen-1.5b:pyspark" bash bench/llm/run_all.sh   # these, in order
 #
 # Resumable: each task is one `spark-lester bench rewrite --task T` call whose result lands in
 # bench/results/rewrite_local/<model>_<target>/<task>.json; a task whose file exists is not
 # run again, so a run stopped (or out of time) goes on where it was at the next call. After
 # every task, bench/llm/merge.py rewrites bench/results/rewrite_local.json from the files there
-# (a run with tasks missing says so: "complete": false).
+# (a run with tasks missing says so: "complete": false). Each task file records the commit
+# of the code that ran it ("code"; "+dirty" when spark_lester/ had uncommitted changes; for the
+# first target API, that commit's code on this checkout's corpus).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 RESULTS=bench/results
@@ -34,6 +37,20 @@ merge() {
   .venv/bin/python bench/llm/merge.py "$RUNS" --corpus "$CORPUS" --out "$RESULTS/rewrite_local.json" > /dev/null
 }
 
+stamp() {  # file target: record which code ran the task
+  local code
+  code="$(git rev-parse --short HEAD)"
+  git diff --quiet HEAD -- spark_lester || code="$code+dirty"
+  [ "$2" = pyspark ] || code="$FIRST_TARGET (corpus of $code)"
+  .venv/bin/python - "$1" "$code" <<'PY'
+import json, sys
+path, code = sys.argv[1], sys.argv[2]
+result = json.load(open(path))
+result["code"] = code
+open(path, "w").write(json.dumps(result, indent=2) + "\n")
+PY
+}
+
 one() {  # model target
   local dir="$RUNS/$1_$2" serving=""
   mkdir -p "$dir"
@@ -52,13 +69,14 @@ one() {  # model target
         --base-url "http://127.0.0.1:$PORT/v1" --model local --target-api lester \
         --corpus "$CORPUS" --task "$task" --out "$HERE/$dir/$task.json")
     fi
+    stamp "$dir/$task.json" "$2"
     merge
   done
   [ -z "$serving" ] || bash bench/llm/serve.sh stop
 }
 
-one qwen-0.5b pyspark
-one qwen-1.5b pyspark
-one qwen-1.5b lester
+for run in ${LESTER_LLM_RUNS:-qwen-0.5b:pyspark qwen-0.5b:lester qwen-1.5b:pyspark qwen-1.5b:lester}; do
+  one "${run%%:*}" "${run##*:}"
+done
 [ ! -d "$TREE" ] || git worktree remove --force "$TREE"
 .venv/bin/python bench/llm/merge.py "$RUNS" --corpus "$CORPUS" --out "$RESULTS/rewrite_local.json"

@@ -32,13 +32,15 @@ def corpus(root: Path, *names: str) -> Path:
 
 
 def done(root: Path, run: str, task: str, *, accepted: bool, first: bool, rounds: int,
-         tokens: int = 100, target: str | None = None) -> None:
+         tokens: int = 100, target: str | None = None, code: str | None = None) -> None:
     row = {"task": task, "kind": "prepare", "accepted": accepted, "pass_at_1": first,
            "rounds": rounds, "failing_stages": ["compare"] * (rounds - first),
            "reason": None, "tokens": {"total_tokens": tokens}, "seconds": 10.0 * rounds}
     folder = root / "runs" / run
     folder.mkdir(parents=True, exist_ok=True)
     result = {"model": "local", "target_api": target or run.rsplit("_", 1)[1], "tasks": [row]}
+    if code:
+        result["code"] = code
     (folder / f"{task}.json").write_text(json.dumps(result))
 
 
@@ -80,6 +82,16 @@ def test_the_target_apis_are_compared_on_the_tasks_both_did(mg, tmp_path):
     assert (cmp["lester"]["pass_at_1"], cmp["lester"]["accepted_rate"]) == \
         (0.0, pytest.approx(2 / 3))
     assert "qwen-0.5b" not in result["target_api_comparison"]
+
+
+def test_each_row_keeps_the_commit_that_ran_it_and_the_run_lists_them(mg, tmp_path):
+    tasks = corpus(tmp_path, "a", "b", "c")
+    done(tmp_path, "qwen-0.5b_pyspark", "a", accepted=False, first=False, rounds=2)
+    done(tmp_path, "qwen-0.5b_pyspark", "b", accepted=False, first=False, rounds=2, code="abc1234")
+    done(tmp_path, "qwen-0.5b_pyspark", "c", accepted=True, first=True, rounds=1, code="def5678")
+    run = mg.merge(tmp_path / "runs", tasks)["runs"]["qwen-0.5b/pyspark"]
+    assert [r["code"] for r in run["tasks"]] == [None, "abc1234", "def5678"]
+    assert run["codes"] == ["abc1234", "def5678"]
 
 
 def test_a_file_of_another_target_api_is_refused(mg, tmp_path):
