@@ -24,6 +24,9 @@ RUNS="$RESULTS/rewrite_local"
 PORT="${LESTER_LLM_PORT:-8765}"
 UNTIL="${LESTER_LLM_UNTIL:-}"
 CORPUS="$PWD/examples/rewrite_corpus"
+# A 1.5B model on 2 cores decodes about 13 tokens/s: one long answer can take minutes, so the
+# client's 120 s default would time out (and retry the same generation) on a model that works.
+export SPARK_LESTER_LLM_TIMEOUT_S="${SPARK_LESTER_LLM_TIMEOUT_S:-900}"
 FIRST_TARGET=56e2466
 HERE="$PWD"
 TREE="${TMPDIR:-/tmp}/lester-first-target"
