@@ -22,12 +22,18 @@ def test_running_example_error_then_correction_is_accepted_with_provenance(corpu
     item = corpus["running_example"]
     broken = item.reference.replace("def prepare(customers, mails):",
                                     "def prepare(customers, mails)")
-    steps = [Step(content=fenced(broken)), Step(content=fenced(item.reference))]
+    # The correction annotates its inputs the way real models write PySpark (qwen-0.5b,
+    # running_example, round 2); the allow-list refused `from pyspark.sql import DataFrame`.
+    annotated = "from pyspark.sql import DataFrame\n" + item.reference.replace(
+        "def prepare(customers, mails):",
+        "def prepare(customers: DataFrame, mails: DataFrame) -> DataFrame:")
+    assert annotated.count("DataFrame") == 4
+    steps = [Step(content=fenced(broken)), Step(content=fenced(annotated))]
     with FakeServer(steps) as server:
         result = rewrite(item.task, client_for(server), variants=1)
     assert result.accepted, result.reason
     assert [r.stage for r in result.rounds] == ["parse", None]
-    assert result.code == item.reference
+    assert result.code == annotated
     feedback = server.chat_requests[-1]["body"]["messages"][-1]["content"]
     assert "stage 'parse'" in feedback and "SyntaxError" in feedback
     first_prompt = server.chat_requests[0]["body"]["messages"][1]["content"]
@@ -37,21 +43,6 @@ def test_running_example_error_then_correction_is_accepted_with_provenance(corpu
     assert "customers.country" in result.lineage["title"]["indirect"]
     assert result.usage["total_tokens"] > 0
     assert len(result.input_sets) >= 2  # the sample and at least one generated variant
-
-
-def test_a_rewrite_that_annotates_its_inputs_with_dataframe_is_accepted(corpus):
-    # Real models write `from pyspark.sql import DataFrame` for their annotations (qwen-0.5b,
-    # running_example, round 2); the checker refused it, the tracked run must take it.
-    item = corpus["running_example"]
-    annotated = "from pyspark.sql import DataFrame\n" + item.reference.replace(
-        "def prepare(customers, mails):",
-        "def prepare(customers: DataFrame, mails: DataFrame) -> DataFrame:")
-    assert annotated.count("DataFrame") == 4
-    with FakeServer([Step(content=fenced(annotated))]) as server:
-        result = rewrite(item.task, client_for(server), variants=0)
-    assert result.accepted, result.reason
-    assert [r.stage for r in result.rounds] == [None]
-    assert "mails.mail_subject" in result.lineage["title"]["direct"]
 
 
 WRONG_API = """from sklearn.compose import ColumnTransformer
