@@ -8,6 +8,9 @@
 #           --model local --out bench/results/rewrite_local_qwen-1.5b.json
 # OMP_WAIT_POLICY=passive matters on a shared 2-core machine (without it decoding is ~17x
 # slower); the server is killed with SIGKILL (SIGTERM waits for a running generation).
+# --n_ctx 16384: a correction round sends the whole conversation back, and one runaway answer
+# can be max_tokens (4096) long; with 4096 the second round of a task whose first answer was
+# cut off was refused with HTTP 400 (0.5B, nested_loop_campaigns: 4167 tokens of messages).
 set -euo pipefail
 HOME_DIR="${LESTER_LLM_HOME:-$HOME/.cache/spark_lester/llm}"
 PID="$HOME_DIR/server.pid"
@@ -21,7 +24,7 @@ case "${1:-}" in
     fi
     OMP_WAIT_POLICY=passive setsid nohup "$HOME_DIR/venv/bin/python" -m llama_cpp.server \
       --model "$gguf" --model_alias local --host 127.0.0.1 --port "$port" \
-      --n_ctx 4096 --n_threads 2 --n_threads_batch 2 > "$HOME_DIR/server.log" 2>&1 < /dev/null &
+      --n_ctx 16384 --n_threads 2 --n_threads_batch 2 > "$HOME_DIR/server.log" 2>&1 < /dev/null &
     echo $! > "$PID"
     for _ in $(seq 1 240); do
       if curl -sf "http://127.0.0.1:$port/v1/models" > /dev/null; then
