@@ -131,9 +131,14 @@ ALLOWED_EXACT: frozenset[str] = frozenset({
 })
 #: Names importable from ``pyspark.sql`` (``from pyspark.sql import functions as F``).
 PYSPARK_SQL_NAMES = frozenset({"functions", "types", "Column", "Window"})
-#: Names importable from ``pyspark.sql`` for type annotations only (``def prepare(m:
-#: DataFrame) -> DataFrame``); any other use of them is refused.
+#: Names importable from ``pyspark.sql`` for the type annotations of functions only (``def
+#: prepare(m: DataFrame) -> DataFrame``); any other use of them is refused.
 PYSPARK_SQL_ANNOTATION_NAMES = frozenset({"DataFrame"})
+#: The ``pyspark.sql`` modules a rewrite may take names from, each limited to the names it
+#: defines itself: ``pyspark.sql.functions`` also passes on ``SparkContext``, ``DataFrame``,
+#: ``get_active_spark_context`` and whole modules it imported (:func:`_pyspark_own_names`).
+PYSPARK_OWN_NAMES: tuple[str, ...] = (
+    "pyspark.sql.functions", "pyspark.sql.types", "pyspark.sql.column", "pyspark.sql.window")
 #: The parts of ``spark_lester`` a rewrite may import (the rest runs pipelines, stores and
 #: deletes data, or talks to the network), and the names it may take from the top level.
 SPARK_LESTER_MODULES: frozenset[str] = frozenset({
@@ -194,6 +199,13 @@ DENIED_ATTRIBUTES: frozenset[str] = frozenset({
     "LocalFileSystem", "parquet", "feather", "orc", "csv",
     # spark_lester entry points that run pipelines or change stored data; pandas' evaluators
     "run", "unlearn", "query",
+    # Spark's context and JVM gateway, which pyspark.sql.functions, .types and .column pass
+    # on, and the context's file readers
+    "SparkContext", "SparkSession", "getOrCreate", "get_active_spark_context",
+    "JavaGateway", "GatewayClient", "JVMView", "JavaClass", "JavaObject",
+    "CloudPickleSerializer", "textFile", "wholeTextFiles", "binaryFiles", "binaryRecords",
+    "addFile", "addPyFile", "addArchive", "pickleFile", "hadoopFile", "newAPIHadoopFile",
+    "sequenceFile",
 })
 #: Attributes and names that reach attributes or methods by a string.
 BY_NAME: frozenset[str] = frozenset({
@@ -505,15 +517,12 @@ class _Checker(ast.NodeVisitor):
         self.sql_checked: set[int] = set()
         self.built: set[int] = set()
         self.annotations: set[int] = set()
+        self.annotation_only: set[str] = set()
         self._survey(tree)
 
     # ---- what the module binds ------------------------------------------------------------
     def _survey(self, tree: ast.AST) -> None:
         for node in ast.walk(tree):
-            for annotation in _annotations_of(node):
-                parts = list(ast.walk(annotation))
-                if all(isinstance(part, _TYPE_NODES) for part in parts):
-                    self.annotations.update(id(part) for part in parts)
             if isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef,
                                  ast.ClassDef)) and node.body:
                 first = node.body[0]
@@ -530,6 +539,9 @@ class _Checker(ast.NodeVisitor):
             elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
                 for alias in node.names:
                     self.aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+                    if node.module == "pyspark.sql" and \
+                            alias.name in PYSPARK_SQL_ANNOTATION_NAMES:
+                        self.annotation_only.add(alias.asname or alias.name)
             if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
                 self.bindings[node.id] += 1
             elif isinstance(node, ast.arg):
@@ -552,6 +564,12 @@ class _Checker(ast.NodeVisitor):
                 for target in targets:
                     if isinstance(target, ast.Name) and node.value is not None:
                         self.values.setdefault(target.id, []).append(node.value)
+        for node in ast.walk(tree):  # once every import and binding is known
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                for annotation in _annotations_of(node):
+                    parts = list(ast.walk(annotation))
+                    if all(self._typing_part(part) for part in parts):
+                        self.annotations.update(id(part) for part in parts)
         self.module_strings: dict[str, str] = {}
         if isinstance(tree, ast.Module):
             for stmt in tree.body:
@@ -561,6 +579,19 @@ class _Checker(ast.NodeVisitor):
                     text = self._literal(stmt.value, names=False)
                     if text is not None and self.bindings[name] == 1:
                         self.module_strings[name] = text
+
+    def _typing_part(self, node: ast.AST) -> bool:
+        """Whether ``node`` may be part of an annotation that an annotation-only name may
+        appear in: names, dotted names, constants, ``|``, and subscripts of builtin or
+        ``typing`` generics only (any other ``x[...]`` runs code of ``x``)."""
+        if isinstance(node, ast.Subscript):
+            target = node.value
+            if isinstance(target, ast.Name) and target.id in _GENERIC_BUILTINS and \
+                    target.id not in self.bindings:
+                return True
+            canonical = self._canonical(target) or ""
+            return canonical.split(".")[0] == "typing" or canonical.startswith("collections.abc.")
+        return isinstance(node, _TYPE_NODES)
 
     def _canonical(self, node: ast.AST) -> str | None:
         """The dotted name of ``node`` with its first part resolved through the imports."""
@@ -671,24 +702,26 @@ class _Checker(ast.NodeVisitor):
                 self._add(node, "by-name", f"'{name}' reaches attributes by name")
             elif name in SQL_REFLECTION:
                 self._add(node, "sql", f"'{name}' {SQL_DENIED_FUNCTIONS[name]}")
+            elif module in PYSPARK_OWN_NAMES and name not in _pyspark_own_names(module):
+                self._add(node, "import", _passed_on(module, name))
             if name.startswith("_") and name != "*":
                 self._add(node, "private", f"private name '{name}' may not be imported")
         self.generic_visit(node)
 
     # ---- names and attributes -------------------------------------------------------------
-    def _annotation_only(self, node: ast.AST, canonical: str) -> bool:
-        """Whether ``node`` uses a name that may appear only in annotations elsewhere."""
-        if canonical.rsplit(".", 1) != ["pyspark.sql", canonical.rsplit(".", 1)[-1]] or \
-                canonical.rsplit(".", 1)[-1] not in PYSPARK_SQL_ANNOTATION_NAMES or \
-                id(node) in self.annotations:
+    def _annotation_only(self, node: ast.AST, name: str) -> bool:
+        """Whether ``node`` uses an annotation-only name (``name``: what it reads) outside
+        the annotations of a function's arguments, its return or its local variables (the
+        only annotations Python does not keep where a program could read them back)."""
+        if id(node) in self.annotations:
             return False
-        self._add(node, "name", f"'{canonical.rsplit('.', 1)[-1]}' may appear only in type "
-                  "annotations; each input arrives as a DataFrame argument of prepare")
+        self._add(node, "name", f"'{name}' may appear only in the type annotations of a "
+                  "function; each input arrives as a DataFrame argument of prepare")
         return True
 
     def visit_Name(self, node: ast.Name) -> None:
-        if isinstance(node.ctx, ast.Load) and \
-                self._annotation_only(node, self.aliases.get(node.id, "")):
+        if isinstance(node.ctx, ast.Load) and node.id in self.annotation_only and \
+                self._annotation_only(node, node.id):
             pass
         elif node.id in DENIED_NAMES:
             self._add(node, "name", f"'{node.id}' is not allowed")
@@ -705,7 +738,9 @@ class _Checker(ast.NodeVisitor):
     def visit_Attribute(self, node: ast.Attribute) -> None:
         attr = node.attr
         canonical = self._canonical(node) or ""
-        if self._annotation_only(node, canonical):
+        module, _, name = canonical.rpartition(".")
+        if module == "pyspark.sql" and name in PYSPARK_SQL_ANNOTATION_NAMES and \
+                self._annotation_only(node, name):
             pass
         elif _is_dunder(attr):
             if not (attr == "__init__" and _is_super_call(node.value)):
@@ -729,6 +764,8 @@ class _Checker(ast.NodeVisitor):
         elif attr in SQL_ENTRY_POINTS and id(node) not in self.callees:
             self._add(node, "sql-literal", f"'{attr}' may only be called directly, with "
                       "literal SQL text")
+        elif module in PYSPARK_OWN_NAMES and name not in _pyspark_own_names(module):
+            self._add(node, "attribute", _passed_on(module, name))
         self.generic_visit(node)
 
     # ---- definitions ----------------------------------------------------------------------
@@ -943,21 +980,53 @@ class _Checker(ast.NodeVisitor):
 
 
 #: What a type annotation may be built of for an annotation-only name to pass: names, dotted
-#: names, subscripts (``list[DataFrame]``), ``|`` and constants; nothing that calls code
-#: (annotations are evaluated when the function is defined).
-_TYPE_NODES = (ast.Name, ast.Attribute, ast.Subscript, ast.Constant, ast.Tuple, ast.List,
-               ast.BinOp, ast.BitOr, ast.Load, ast.expr_context)
+#: names, ``|`` and constants, and subscripts of the generics below or of ``typing``
+#: (``_Checker._typing_part``); nothing that calls code (annotations are evaluated when the
+#: function is defined).
+_TYPE_NODES = (ast.Name, ast.Attribute, ast.Constant, ast.Tuple, ast.List, ast.BinOp,
+               ast.BitOr, ast.expr_context)
+_GENERIC_BUILTINS = frozenset({"list", "dict", "tuple", "set", "frozenset", "type"})
 
 
-def _annotations_of(node: ast.AST) -> list[ast.AST]:
-    """The annotation expressions ``node`` holds itself (not those of nested nodes)."""
-    if isinstance(node, ast.arg):
-        return [node.annotation] if node.annotation is not None else []
-    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-        return [node.returns] if node.returns is not None else []
-    if isinstance(node, ast.AnnAssign):
-        return [node.annotation]
-    return []
+@lru_cache(maxsize=None)
+def _pyspark_own_names(module: str) -> frozenset[str]:
+    """The public names that ``module`` (one of :data:`PYSPARK_OWN_NAMES`) defines itself:
+    its functions and classes, not what it imported (read from the installed pyspark)."""
+    import importlib
+
+    loaded = importlib.import_module(module)
+    return frozenset(name for name, value in vars(loaded).items()
+                     if not name.startswith("_")
+                     and getattr(value, "__module__", None) == module)
+
+
+def _passed_on(module: str, name: str) -> str:
+    """Why ``name``, which ``module`` only imported, is refused, and where it comes from."""
+    home = [m for m in PYSPARK_OWN_NAMES if name in _pyspark_own_names(m)]
+    advice = f"import it from {home[0]}" if home else \
+        "use the functions of pyspark.sql.functions and the types of pyspark.sql.types"
+    return f"'{name}' is not a name {module} defines (it only passes through it); {advice}"
+
+
+def _annotations_of(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.AST]:
+    """The annotations of ``function``'s arguments, its return and the local variables of
+    its own body (a local annotation is never evaluated; a class body's or a module's is
+    kept in ``__annotations__``, where a dataclass's ``fields`` reads it back)."""
+    args = function.args
+    found = [a.annotation for a in [*args.posonlyargs, *args.args, *args.kwonlyargs,
+                                     *filter(None, [args.vararg, args.kwarg])]
+             if a.annotation is not None]
+    if function.returns is not None:
+        found.append(function.returns)
+    stack = list(function.body)
+    while stack:
+        stmt = stack.pop()
+        if isinstance(stmt, ast.AnnAssign):
+            found.append(stmt.annotation)
+        elif not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            stack.extend(child for child in ast.iter_child_nodes(stmt)
+                         if isinstance(child, ast.stmt))
+    return found
 
 
 def _is_super_call(node: ast.AST) -> bool:

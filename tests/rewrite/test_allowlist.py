@@ -611,7 +611,7 @@ def test_dataframe_outside_an_annotation_is_refused(use):
     code = ANNOTATED.replace('joined.withColumn', f'{use} and joined.withColumn')
     violations = check_allowlist(code)
     assert [(v.line, v.rule) for v in violations] == [(5, "name")], violations
-    assert "only in type annotations" in violations[0].detail
+    assert "only in the type annotations of a function" in violations[0].detail
 
 
 def test_an_annotation_that_calls_code_does_not_make_dataframe_allowed():
@@ -623,3 +623,69 @@ def test_other_pyspark_sql_names_are_refused_with_advice_for_plain_pyspark():
     [violation] = check_allowlist("from pyspark.sql import SparkSession")
     assert "arrives as a DataFrame argument of prepare" in violation.detail
     assert "spark_lester" not in violation.detail
+
+
+# A second review of the DataFrame exception (helper session, 2026-12-07) got the class, or
+# Spark's context, past the checker. Each program below returned [] (run with plain Python,
+# each one held the class or the context at its end); each must be refused.
+SMUGGLED = {
+    # pyspark.sql.functions, .column and .types pass on what they import (pyspark 3.5.6):
+    # Spark's context, the DataFrame class, py4j's gateway; this one was open before too
+    "functions_passes_the_context_on": (
+        "from pyspark.sql import functions as F\n"
+        "def prepare(m):\n"
+        "    sc = F.SparkContext.getOrCreate()\n"
+        "    return sc.textFile('/etc/passwd')\n"),
+    "functions_passes_dataframe_on": (
+        "from pyspark.sql import functions as F\nD = F.DataFrame\n"),
+    "imported_through_functions": (
+        "from pyspark.sql.functions import DataFrame\nD = DataFrame\n"),
+    "imported_through_column": "from pyspark.sql.column import SparkContext\n",
+    "imported_through_types": "from pyspark.sql.types import CloudPickleSerializer\n",
+    "gateway_through_types": "from pyspark.sql import types as T\nG = T.JavaGateway\n",
+    # a dataclass keeps its fields' evaluated annotations
+    "dataclass_field_type": (
+        "from dataclasses import dataclass, fields\n"
+        "from pyspark.sql import DataFrame\n"
+        "@dataclass\n"
+        "class Box:\n"
+        "    x: DataFrame\n"
+        "D = fields(Box)[0].type\n"),
+    # a module-level annotation is evaluated too
+    "module_annotation": "from pyspark.sql import DataFrame\nbox: list[DataFrame] = []\n",
+    # a later import of another DataFrame hid the first from the flat alias table
+    "shadowed_by_a_later_import": (
+        "from pyspark.sql import DataFrame\n"
+        "D = DataFrame\n"
+        "def unused():\n"
+        "    from pandas import DataFrame\n"),
+    # a subscript in an annotation runs the subscripted object's code
+    "subscript_runs_code": (
+        "from collections import defaultdict\n"
+        "from pyspark.sql import DataFrame\n"
+        "seen = defaultdict(int)\n"
+        "def f(x: seen[DataFrame]) -> None:\n"
+        "    pass\n"
+        "D = list(seen)[0]\n"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SMUGGLED))
+def test_the_dataframe_class_and_sparks_context_cannot_be_smuggled_out(name):
+    assert check_allowlist(SMUGGLED[name]), name
+
+
+@pytest.mark.parametrize("code", [
+    "from typing import Optional\nfrom pyspark.sql import DataFrame\n"
+    "def prepare(a: Optional[DataFrame], b: dict[str, DataFrame]) -> DataFrame:\n"
+    "    return a\n",
+    "from __future__ import annotations\nfrom pyspark.sql import DataFrame\n"
+    "def prepare(a: DataFrame) -> DataFrame:\n    return a\n",
+    "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
+    "    from pyspark.sql import DataFrame\n"
+    "def prepare(a: 'DataFrame') -> 'DataFrame':\n    return a\n",
+    "from pyspark.sql import functions as F\nfrom pyspark.sql.types import StringType\n"
+    "def prepare(a):\n    return a.withColumn('s', F.col('x').cast(StringType()))\n",
+])
+def test_annotations_and_own_names_a_pyspark_engineer_writes_pass(code):
+    assert check_allowlist(code) == []
