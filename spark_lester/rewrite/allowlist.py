@@ -18,6 +18,9 @@ definition (``kind="model"``) may import only PyTorch, numpy and the standard mo
     a builtin or an attribute that runs code, reaches objects by string or touches files,
     processes, signals or the JVM (``exec``, ``open``, ``getattr``, ``builtins``,
     ``read_csv``, ``np.load``, ``torch.os``, ``io.open``, ``pa.OSFile``, ``spark.sql``).
+    From ``pyspark.sql.functions``, ``.types``, ``.column`` and ``.window`` only the names
+    each module defines (``F.SparkContext``, ``F.DataFrame`` are what it imported), and
+    ``pyspark.sql``'s ``DataFrame`` only in the annotations of a function.
 ``dunder``
     a dunder attribute or name (``__class__``), or any string or bytes constant containing
     ``__`` (docstrings included).
