@@ -27,6 +27,10 @@ CORPUS="$PWD/examples/rewrite_corpus"
 # A 1.5B model on 2 cores decodes about 13 tokens/s: one long answer can take minutes, so the
 # client's 120 s default would time out (and retry the same generation) on a model that works.
 export SPARK_LESTER_LLM_TIMEOUT_S="${SPARK_LESTER_LLM_TIMEOUT_S:-900}"
+# Each corpus reference is under 700 characters (about 200 tokens); a small model that loops
+# instead writes until max_tokens, at 15 tokens/s or less: 2048 caps a runaway answer at a
+# few minutes and stays ten times longer than any answer that could pass.
+export SPARK_LESTER_LLM_MAX_TOKENS="${SPARK_LESTER_LLM_MAX_TOKENS:-2048}"
 FIRST_TARGET=56e2466
 HERE="$PWD"
 TREE="${TMPDIR:-/tmp}/lester-first-target"
