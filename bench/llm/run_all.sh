@@ -58,6 +58,36 @@ open(path, "w").write(json.dumps(result, indent=2) + "\n")
 PY
 }
 
+selfcheck() {  # target: the code under test must accept its own running-example reference
+  local root="$HERE"
+  if [ "$1" != pyspark ]; then
+    root="$TREE"
+    [ -d "$TREE" ] || git worktree add --detach "$TREE" "$FIRST_TARGET"
+    # a copy, not a link: the sandbox mounts the tree, and a link out of it resolves to nothing
+    # there (every rewrite then failed at stage sandbox: "missing JVM jars")
+    [ ! -L "$TREE/.jars" ] || rm "$TREE/.jars"
+    [ -d "$TREE/.jars" ] || cp -r "$HERE/.jars" "$TREE/.jars"
+  fi
+  (cd "$root" && PYTHONPATH="$root" "$HERE/.venv/bin/python" - <<'PY'
+import sys
+from spark_lester.rewrite.corpus import load_corpus
+from spark_lester.rewrite.validate import Oracle, validate
+task = {t.name: t for t in load_corpus()}["running_example"]
+oracle = Oracle.build(task.task, variants=0)
+try:
+    outcome = validate(task.reference, oracle)
+finally:
+    oracle.close()
+if outcome.failure is not None:
+    sys.exit(f"self-check: this code refuses its own running-example reference, so every "
+             f"model answer would fail for the same reason; not benchmarking it.\n"
+             f"stage {outcome.failure.stage}: {outcome.failure.message}\n"
+             f"{(outcome.failure.details or '')[-2000:]}")
+print("self-check: the reference rewrite is accepted")
+PY
+  )
+}
+
 one() {  # model target
   local dir="$RUNS/$1_$2" serving=""
   mkdir -p "$dir"
@@ -65,13 +95,14 @@ one() {  # model target
     [ -f "$CORPUS/$task/task.json" ] || continue
     [ -f "$dir/$task.json" ] && continue
     if late; then echo "past $UNTIL: stopping before $1/$2/$task"; exit 0; fi
-    [ -n "$serving" ] || { bash bench/llm/serve.sh start "$1" "$PORT"; serving=1; }
+    if [ -z "$serving" ]; then
+      selfcheck "$2"
+      bash bench/llm/serve.sh start "$1" "$PORT"; serving=1
+    fi
     if [ "$2" = pyspark ]; then
       .venv/bin/spark-lester bench rewrite --base-url "http://127.0.0.1:$PORT/v1" --model local \
         --task "$task" --out "$dir/$task.json"
     else
-      [ -d "$TREE" ] || git worktree add --detach "$TREE" "$FIRST_TARGET"
-      ln -sfn "$HERE/.jars" "$TREE/.jars"
       (cd "$TREE" && PYTHONPATH="$TREE" "$HERE/.venv/bin/python" -m spark_lester bench rewrite \
         --base-url "http://127.0.0.1:$PORT/v1" --model local --target-api lester \
         --corpus "$CORPUS" --task "$task" --out "$HERE/$dir/$task.json")
