@@ -521,6 +521,7 @@ class _Checker(ast.NodeVisitor):
         self.built: set[int] = set()
         self.annotations: set[int] = set()
         self.annotation_only: set[str] = set()
+        self.imported: dict[str, set[str]] = {}
         self._survey(tree)
 
     # ---- what the module binds ------------------------------------------------------------
@@ -535,13 +536,14 @@ class _Checker(ast.NodeVisitor):
             if isinstance(node, ast.Import):
                 for alias in node.names:
                     if alias.asname:
-                        self.aliases[alias.asname] = alias.name
+                        self._alias(node, alias.asname, alias.name)
                     else:
                         head = alias.name.split(".")[0]
-                        self.aliases[head] = head
+                        self._alias(node, head, head)
             elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
                 for alias in node.names:
-                    self.aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+                    self._alias(node, alias.asname or alias.name,
+                                f"{node.module}.{alias.name}")
                     if node.module == "pyspark.sql" and \
                             alias.name in PYSPARK_SQL_ANNOTATION_NAMES:
                         self.annotation_only.add(alias.asname or alias.name)
@@ -582,6 +584,17 @@ class _Checker(ast.NodeVisitor):
                     text = self._literal(stmt.value, names=False)
                     if text is not None and self.bindings[name] == 1:
                         self.module_strings[name] = text
+
+    def _alias(self, node: ast.AST, name: str, target: str) -> None:
+        """Record that an import binds ``name`` to ``target``. One target per name: the
+        checks resolve a name through one table, so a second import under the same name
+        (in another function, or one that never runs) would hide what the first bound."""
+        targets = self.imported.setdefault(name, set())
+        if targets and target not in targets:
+            self._add(node, "import", f"'{name}' is imported as {sorted(targets)[0]} and as "
+                      f"{target}; give each import its own name")
+        targets.add(target)
+        self.aliases[name] = target
 
     def _typing_part(self, node: ast.AST) -> bool:
         """Whether ``node`` may be part of an annotation that an annotation-only name may

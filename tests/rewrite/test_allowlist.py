@@ -689,3 +689,18 @@ def test_the_dataframe_class_and_sparks_context_cannot_be_smuggled_out(name):
 ])
 def test_annotations_and_own_names_a_pyspark_engineer_writes_pass(code):
     assert check_allowlist(code) == []
+
+
+def test_a_second_import_under_the_same_name_is_refused():
+    # The checks resolve a name through one table of imports, where the last one won: a
+    # never-run `import math as S` hid that S is spark_lester, and S.deletion.ledger (which
+    # changes stored data) passed; the review above found the same with DataFrame.
+    code = ("import spark_lester as S\n"
+            "def unused():\n"
+            "    import math as S\n"
+            "x = S.deletion.ledger\n")
+    assert [(v.rule, v.line) for v in check_allowlist(code)] == [("import", 3)]
+    assert {v.line for v in check_allowlist(code.replace("import math as S",
+                                                         "import math as M"))} == {4}
+    assert check_allowlist("import numpy as np\ndef f():\n    import numpy as np\n"
+                           "    return np.zeros(2)\n") == []
