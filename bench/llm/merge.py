@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import platform
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -28,14 +29,19 @@ def corpus_tasks(corpus: Path) -> list[str]:
 
 
 def rates(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """pass@1, acceptance rate, mean rounds, tokens and seconds over ``rows``."""
+    """pass@1, acceptance rate, mean rounds, tokens, seconds over ``rows``, and how many of
+    the rejected ones failed last at each stage."""
     n = len(rows) or 1
     return {"tasks_done": len(rows),
             "pass_at_1": sum(r["pass_at_1"] for r in rows) / n,
             "accepted_rate": sum(r["accepted"] for r in rows) / n,
             "mean_rounds": sum(r["rounds"] for r in rows) / n,
             "total_tokens": sum(r["tokens"].get("total_tokens", 0) for r in rows),
-            "seconds": round(sum(r["seconds"] for r in rows), 2)}
+            "seconds": round(sum(r["seconds"] for r in rows), 2),
+            # how far the rejected rewrites got: the stage each task's last round failed at
+            "last_failing_stage": dict(sorted(Counter(
+                r["failing_stages"][-1] if r["failing_stages"] else "no round"
+                for r in rows if not r["accepted"]).items()))}
 
 
 def join_run(folder: Path, tasks: list[str]) -> dict[str, Any]:

@@ -92,6 +92,7 @@ def test_each_row_keeps_the_commit_that_ran_it_and_the_run_lists_them(mg, tmp_pa
     run = mg.merge(tmp_path / "runs", tasks)["runs"]["qwen-0.5b/pyspark"]
     assert [r["code"] for r in run["tasks"]] == [None, "abc1234", "def5678"]
     assert run["codes"] == ["abc1234", "def5678"]
+    assert run["last_failing_stage"] == {"compare": 2}  # c was accepted
 
 
 def test_a_file_of_another_target_api_is_refused(mg, tmp_path):
