@@ -7,9 +7,10 @@
 its result in ``<runs>/<model>_<target>/<task>.json``. Here they become one entry per run
 (model file, target API): per task pass@1, acceptance within the rounds, rounds used, tokens,
 seconds, the failing stage of each failed round and the commit that ran it (``code``, where
-``run_all.sh`` recorded it), the run's rates over the tasks it has done, and whether every corpus task is done (``complete``, ``missing``). Then, per model run
-on both target APIs, the rates on the tasks both runs have done, and the tasks each API
-passes that the other does not.
+``run_all.sh`` recorded it), the run's rates over the tasks it has done, and whether every
+corpus task is done (``complete``, ``missing``). Then, per model run on both target APIs,
+the rates on the tasks both runs have done, and the tasks each API passes that the other
+does not.
 """
 
 from __future__ import annotations

@@ -592,8 +592,8 @@ def test_names_built_with_a_suffix_are_not_computed_dunders():
 ANNOTATED = '''\
 from pyspark.sql import DataFrame, functions as F
 
-def prepare(customers: DataFrame, mails: "DataFrame", extra: list[DataFrame] | None = None) -> DataFrame:
-    joined: DataFrame = customers.join(mails, on="email", how="inner")
+def prepare(c: DataFrame, m: "DataFrame", extra: list[DataFrame] | None = None) -> DataFrame:
+    joined: DataFrame = c.join(m, on="email", how="inner")
     return joined.withColumn("title", F.lower(F.col("mail_subject")))
 '''
 
@@ -603,7 +603,7 @@ def test_a_dataframe_type_annotation_is_allowed():
 
 
 @pytest.mark.parametrize("use", [
-    "DataFrame.toPandas(customers)",       # an unbound method on a tracked frame
+    "DataFrame.toPandas(c)",               # an unbound method on a tracked frame
     "DataFrame",                           # the class itself, as a value
     "[DataFrame][0]",
 ])
