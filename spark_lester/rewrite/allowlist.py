@@ -522,6 +522,9 @@ class _Checker(ast.NodeVisitor):
         self.annotations: set[int] = set()
         self.annotation_only: set[str] = set()
         self.imported: dict[str, set[str]] = {}
+        #: The nodes an attribute is read from (``F`` of ``F.col``).
+        self.attribute_bases = {id(n.value) for n in ast.walk(tree)
+                                if isinstance(n, ast.Attribute)}
         self._survey(tree)
 
     # ---- what the module binds ------------------------------------------------------------
@@ -743,6 +746,13 @@ class _Checker(ast.NodeVisitor):
             self._add(node, "name", f"'{node.id}' is not allowed")
         elif node.id.startswith("__") and node.id != "__name__":
             self._add(node, "dunder", f"'{node.id}' is not allowed")
+        elif isinstance(node.ctx, ast.Load) and \
+                self.aliases.get(node.id) in PYSPARK_OWN_NAMES and \
+                id(node) not in self.attribute_bases:
+            # bound to another name, put in a list or passed to a function, the module would
+            # hand out the names it only passes on (G = F; G.DataFrame) past the check below
+            self._add(node, "name", f"the module '{node.id}' may only be used by its "
+                      f"attributes ({node.id}.<name>), not bound or passed as a value")
         elif isinstance(node.ctx, ast.Load) and id(node) not in self.callees:
             canonical = self.aliases.get(node.id, "")
             if canonical.startswith("pyspark.") and \

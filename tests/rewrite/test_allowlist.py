@@ -667,6 +667,17 @@ SMUGGLED = {
         "def f(x: seen[DataFrame]) -> None:\n"
         "    pass\n"
         "D = list(seen)[0]\n"),
+    # the module under another name, in a container or as an argument hands out what it
+    # only passes on (left open in session 24: `G = F; G.DataFrame` passed)
+    "module_bound_to_another_name": (
+        "from pyspark.sql import functions as F\nG = F\nD = G.DataFrame\n"),
+    "module_in_a_container": (
+        "from pyspark.sql import functions as F\nD = [F][0].DataFrame\n"),
+    "module_as_an_argument": (
+        "from pyspark.sql import types as T\n"
+        "def reach(m):\n"
+        "    return m.DataFrame\n"
+        "G = reach(T)\n"),
 }
 
 
