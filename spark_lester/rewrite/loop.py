@@ -31,6 +31,26 @@ if TYPE_CHECKING:
     from spark_lester.rewrite.sandbox import Limits
 
 DEFAULT_ROUNDS = 3
+#: How much of an answer cut off at the token limit goes back to the model in the next round.
+#: A small model that loops writes until ``max_tokens`` (4096 tokens of repetition from
+#: qwen-0.5b); sent back whole, the loop filled the next round's context. Every corpus
+#: reference is under 1,000 characters.
+CUT_ANSWER_HEAD = 4000
+
+
+def history_text(text: str, truncated: bool) -> str:
+    """What of an answer the next round's messages carry: all of it, or the head of one
+    that was cut off at the token limit, with a note of what was left out.
+
+    >>> history_text("x" * 5000, truncated=True)[-61:]
+    'left out: 1000 characters; it was cut off at the token limit]'
+    >>> history_text("x" * 5000, truncated=False) == "x" * 5000
+    True
+    """
+    if not truncated or len(text) <= CUT_ANSWER_HEAD:
+        return text
+    return (text[:CUT_ANSWER_HEAD] + f"\n[the rest of this answer is left out: "
+            f"{len(text) - CUT_ANSWER_HEAD} characters; it was cut off at the token limit]")
 
 
 @dataclass
@@ -155,7 +175,8 @@ def _loop(task: Task, client: LLMClient, oracle: Oracle, max_rounds: int,
             break
         reason = (f"not accepted after {number} round(s); last failure at stage "
                   f"{failure.stage}: {failure.message}")
-        messages += [{"role": "assistant", "content": answer.text},
+        messages += [{"role": "assistant", "content": history_text(answer.text,
+                                                                   answer.truncated)},
                      {"role": "user", "content": render("feedback",
                                                         failure=failure.feedback())}]
     usage = client.usage.to_dict()

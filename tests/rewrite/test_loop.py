@@ -76,6 +76,22 @@ def test_no_fence_then_truncated_then_correct(corpus):
     assert [r.stage for r in result.rounds] == ["extract", "extract", None]
 
 
+def test_a_cut_off_answer_goes_back_by_its_head(corpus):
+    """qwen-0.5b looped until max_tokens; its whole answer went back in round 2's messages
+    and overflowed the server's context (HTTP 400, the rewrite ended)."""
+    item = corpus["numpy_onehot"]
+    runaway = fenced(item.reference).replace("```\n", "") + "# again\n" * 2000
+    steps = [Step(fault="truncated", content=runaway), Step(content=fenced(item.reference))]
+    with FakeServer(steps) as server:
+        result = rewrite(item.task, client_for(server, structured="off"), variants=0)
+    assert result.accepted and [r.stage for r in result.rounds] == ["extract", None]
+    sent_back = server.chat_requests[1]["body"]["messages"][2]
+    assert sent_back["role"] == "assistant"
+    assert sent_back["content"].startswith(runaway[:200])
+    assert len(sent_back["content"]) < 4200 < len(runaway) // 2
+    assert "cut off at the token limit" in sent_back["content"]
+
+
 def test_faults_are_retried_inside_a_round(corpus):
     item = corpus["numpy_onehot"]
     steps = [Step(fault="429", retry_after=0), Step(fault="500"),
