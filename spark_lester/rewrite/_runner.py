@@ -423,8 +423,10 @@ def run_pipeline(job: dict) -> int:
                 phase = "prepare"
                 result = prepare(**frames)
                 if not isinstance(result, LesterFrame):
-                    raise TypeError(f"prepare() must return a LesterFrame, got "
-                                    f"{type(result).__name__}")
+                    # said in the model's words: a plain-PySpark prompt never names LesterFrame
+                    raise TypeError("prepare() must return the DataFrame it built from its "
+                                    f"input DataFrames, got {type(result).__name__}"
+                                    + (" (is its `return` missing?)" if result is None else ""))
                 phase = "plan"
                 refusal = _plan_refusal(result, inputs)
                 if refusal is not None:

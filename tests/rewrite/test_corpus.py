@@ -163,6 +163,18 @@ def test_mutation_corpus_is_rejected(verdicts):
     assert rate2 >= 0.95, accepted
 
 
+def test_a_rewrite_that_returns_nothing_is_asked_for_its_return(verdicts):
+    """qwen-1.5b's plain-PySpark rewrite of apply_lambda_tiers built its frame and returned
+    nothing, twice: it was told "prepare() must return a LesterFrame, got NoneType", a name
+    its prompt never uses, and repeated the mistake."""
+    _, outcomes = verdicts
+    (outcome,) = [o for m, o in zip(MUTATIONS, outcomes) if m["name"] == "missing return"]
+    assert outcome.failure.stage == "rewrite"
+    assert "must return the DataFrame it built" in outcome.failure.message
+    assert "is its `return` missing?" in outcome.failure.message
+    assert "LesterFrame" not in outcome.failure.message
+
+
 def test_variants_do_the_work_on_the_second_corpus(verdicts):
     """Most of the second corpus agrees with the reference on the samples."""
     if VARIANTS == 0:
