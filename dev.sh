@@ -61,10 +61,7 @@ fi
 cmd=${1:-}
 case "$cmd" in
   demo) shift; exec .venv/bin/spark-lester demo "$@" ;;
-  # Two pytest workers (pytest-xdist), each taking whole test files (--dist loadfile keeps a
-  # file's module fixtures in one process); each worker has its own SparkSession and moto.
-  # LESTER_TEST_WORKERS=0, or -n 0 among the arguments, runs the tests in this process.
-  test) shift; exec .venv/bin/python -m pytest -n "${LESTER_TEST_WORKERS:-2}" --dist loadfile "$@" ;;
+  test) shift; exec .venv/bin/python -m pytest "$@" ;;
   "") echo "usage: bash dev.sh demo|test|<spark-lester args>" >&2; exit 2 ;;
   *) exec .venv/bin/spark-lester "$@" ;;
 esac
