@@ -13,6 +13,16 @@ from spark_lester.session import get_spark
 sys.path.insert(0, str(project_root()))  # the examples/ folder is importable in tests
 
 
+#: The test session evaluates expressions without generating code: on tables of a few
+#: rows, compiling each query's Java costs more than running it (tests/deletion/
+#: test_ledger_golden.py: 164 s with code generation, 143 s without; 2026-12-07). Spark
+#: tests both paths for equal results; the engine's default (generated code) still runs in
+#: the cluster test's driver, the demo's and the CLI's subprocesses and every sandboxed
+#: rewrite.
+INTERPRETED = {"spark.sql.codegen.wholeStage": "false",
+               "spark.sql.codegen.factoryMode": "NO_CODEGEN"}
+
+
 @pytest.fixture(scope="session")
 def s3_endpoint():
     """moto's S3 server on loopback (a real S3 API), with dummy credentials."""
@@ -33,6 +43,8 @@ def spark(tmp_path_factory, s3_endpoint):
     config = LesterConfig.from_env(master="local[2]", warehouse=str(warehouse),
                                    driver_memory="2g", s3_endpoint=s3_endpoint)
     session = get_spark(config)
+    for key, value in INTERPRETED.items():
+        session.conf.set(key, value)
     yield session
     session.stop()
     if saved is None:
