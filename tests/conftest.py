@@ -15,10 +15,9 @@ sys.path.insert(0, str(project_root()))  # the examples/ folder is importable in
 
 #: The test session evaluates expressions without generating code: on tables of a few
 #: rows, compiling each query's Java costs more than running it (tests/deletion/
-#: test_ledger_golden.py: 164 s with code generation, 143 s without; 2026-12-07). Spark
-#: tests both paths for equal results; the engine's default (generated code) still runs in
-#: the cluster test's driver, the demo's and the CLI's subprocesses and every sandboxed
-#: rewrite.
+#: test_ledger_golden.py: 164 s with code generation, 143 to 155 s without, single runs on
+#: 2026-12-07). Spark tests both paths for equal results; the engine's default (generated
+#: code) still runs in the cluster test's driver and in every sandboxed rewrite.
 INTERPRETED = {"spark.sql.codegen.wholeStage": "false",
                "spark.sql.codegen.factoryMode": "NO_CODEGEN"}
 
